@@ -1,0 +1,223 @@
+"""Benchmark the stage cache: server-side time from a widget change until ``Pipeline.data`` is ready.
+
+    python bench/bench_cache.py [--rows 1000000 10000000] [--repeats 5]
+
+For each dataset size and each source kind (DuckDB over the Parquet file, and a ``file`` source on the
+same file) one pipeline is built: a widget filter on ``pickup_borough``, then ``aggregate`` (sum of fare and
+tip by service and payment) and ``sort`` (by fare, descending). Timed, as medians over ``--repeats``:
+
+* first visit: a filter value this process has not seen;
+* repeat (same session / other session): a value seen before, on the same pipeline / on a new one;
+* transform option: the sort direction flipped for a seen filter value;
+* view only: a Table view's ``page_size`` changed, until its data is ready (with the source reads counted).
+
+Each row is set beside the same query run directly in DuckDB, and beside vanilla Lumen 1.4 on the same
+pipeline, measured in this run by a separate process (``--vanilla``) so ``install()`` cannot affect it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+BOROUGHS = ["Manhattan", "Brooklyn", "Queens", "Bronx", "Staten Island", "EWR"]
+SCENARIOS = [
+    "first visit",
+    "repeat (same session)",
+    "repeat (other session)",
+    "transform option",
+    "view only",
+]
+
+
+def filter_values(n: int) -> list[list[str]]:
+    combos = [list(c) for k in (1, 2) for c in itertools.combinations(BOROUGHS, k)]
+    return combos[:n]
+
+
+def direct_sql(path: Path, boroughs: list[str], ascending: bool) -> str:
+    values = ", ".join("'" + b.replace("'", "''") + "'" for b in boroughs)
+    return (
+        "SELECT service, payment, SUM(fare_usd) AS fare_usd, SUM(tip_usd) AS tip_usd "
+        f"FROM read_parquet('{path}') WHERE pickup_borough IN ({values}) "
+        f"GROUP BY service, payment ORDER BY fare_usd {'ASC' if ascending else 'DESC'}"
+    )
+
+
+def build(kind: str, path: Path):
+    from lumen.pipeline import Pipeline
+    from lumen.sources.base import FileSource
+    from lumen.sources.duckdb import DuckDBSource
+
+    if kind == "duckdb":
+        source = DuckDBSource(tables={"rides": f"read_parquet('{path}')"})
+    else:
+        source = FileSource(tables={"rides": str(path)}, use_dask=False)
+    return Pipeline.from_spec(
+        {
+            "source": source,
+            "table": "rides",
+            "filters": [{"type": "widget", "field": "pickup_borough"}],
+            "transforms": [
+                {
+                    "type": "aggregate",
+                    "by": ["service", "payment"],
+                    "columns": ["fare_usd", "tip_usd"],
+                    "method": "sum",
+                },
+                {"type": "sort", "by": ["fare_usd"], "ascending": False},
+            ],
+        }
+    )
+
+
+class ReadCounter:
+    """Counts source reads: DuckDB queries fetched and files parsed."""
+
+    def __init__(self):
+        from lumen.sources.base import FileSource
+        from lumen.sources.duckdb import DuckDBSource
+
+        self.count = 0
+        for cls, name in ((DuckDBSource, "fetch"), (FileSource, "_load_table")):
+            original = getattr(cls, name)
+
+            def counted(*args, _original=original, **kwargs):
+                self.count += 1
+                return _original(*args, **kwargs)
+
+            setattr(cls, name, counted)
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
+
+
+def measure(kind: str, path: Path, repeats: int) -> dict[str, dict]:
+    """Median milliseconds (and source reads) per scenario, with whatever is installed in this process."""
+    from lumen.views.base import Table
+
+    reads = ReadCounter()
+    values = filter_values(repeats + 1)
+    p = build(kind, path)
+    _ = p.data  # the dashboard's initial load, not timed
+    widget = p.filters[0]
+    out: dict[str, list[float]] = {s: [] for s in SCENARIOS}
+    read_counts: dict[str, int] = {}
+
+    def run(name, fn):
+        before = reads.count
+        out[name].append(timed(fn))
+        read_counts[name] = read_counts.get(name, 0) + reads.count - before
+
+    for v in values[1:]:
+        run("first visit", lambda v=v: setattr(widget, "value", v))
+    for v in values[1:]:
+        run("repeat (same session)", lambda v=v: setattr(widget, "value", v))
+    for v in values[1:]:
+        other = build(kind, path)  # a new session's objects (schema load not timed)
+        _ = other.data
+        run("repeat (other session)", lambda v=v, o=other: setattr(o.filters[0], "value", v))
+    for i, v in enumerate(values[1:]):
+        widget.value = v
+        run("transform option", lambda i=i: setattr(p.transforms[1], "ascending", i % 2 == 0))
+    view = Table(pipeline=p)
+    _ = view.get_data()
+    for size in range(repeats):
+
+        def change(size=size):
+            view.page_size = 10 + size
+            view.get_data()
+
+        run("view only", change)
+    return {s: {"ms": statistics.median(out[s]), "reads": read_counts.get(s, 0) / repeats} for s in SCENARIOS}
+
+
+def measure_direct(path: Path, repeats: int) -> float:
+    import duckdb
+
+    con = duckdb.connect()
+    times = [
+        timed(lambda v=v: con.execute(direct_sql(path, v, False)).fetch_df())
+        for v in filter_values(repeats + 1)[1:]
+    ]
+    return statistics.median(times)
+
+
+def copy_costs(path: Path) -> tuple[float, float]:
+    import pandas as pd
+
+    df = pd.read_parquet(path)
+    shallow = statistics.median(timed(lambda: df.copy(deep=False)) for _ in range(5))
+    deep = statistics.median(timed(lambda: df.copy()) for _ in range(3))
+    return shallow, deep
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--kinds", nargs="+", default=["duckdb", "file"])
+    parser.add_argument("--max-bytes", type=int, default=4 * 1024**3, help="memory budget of the cache")
+    parser.add_argument("--vanilla", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # pandas 3.1 deprecations from duckdb/bokeh are not what we measure
+
+    if args.vanilla:  # worker: plain Lumen, nothing installed
+        kind, path = args.vanilla
+        print(json.dumps(measure(kind, Path(path), args.repeats)))
+        return 0
+
+    from lumen_ext.cache import CacheConfig, install, stats
+    from lumen_ext.data.synthetic import ensure_synthetic
+
+    install(CacheConfig(max_bytes=args.max_bytes))
+    rows_out = []
+    for rows in args.rows:
+        path = ensure_synthetic(rows)
+        direct = measure_direct(path, args.repeats)
+        for kind in args.kinds:
+            ext = measure(kind, path, args.repeats)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--vanilla", kind, str(path), "--repeats", str(args.repeats)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=dict(os.environ, PYTHONWARNINGS="ignore"),
+            )
+            vanilla = json.loads(proc.stdout.strip().splitlines()[-1])
+            for s in SCENARIOS:
+                rows_out.append((rows, kind, s, ext[s], vanilla[s], direct))
+        shallow, deep = copy_costs(path)
+        print(
+            f"{rows:,} rows: read-only handout (shallow copy) {shallow:.3f} ms vs deep copy {deep:.1f} ms",
+            file=sys.stderr,
+        )
+
+    header = (
+        f"{'rows':>11} {'source':<7} {'scenario':<23} {'lumen-ext ms':>12} {'reads':>5} "
+        f"{'vanilla ms':>10} {'reads':>5} {'duckdb ms':>9} {'ext/duckdb':>10} {'vanilla/ext':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for rows, kind, s, ext, van, direct in rows_out:
+        print(
+            f"{rows:>11,} {kind:<7} {s:<23} {ext['ms']:>12.1f} {ext['reads']:>5.1f} {van['ms']:>10.1f} "
+            f"{van['reads']:>5.1f} {direct:>9.1f} {ext['ms'] / direct:>10.2f} {van['ms'] / ext['ms']:>11.1f}"
+        )
+    print(f"\ncache statistics: {stats()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

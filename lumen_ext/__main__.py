@@ -1,0 +1,3 @@
+from lumen_ext.cli import main
+
+raise SystemExit(main())

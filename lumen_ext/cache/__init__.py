@@ -1,0 +1,25 @@
+"""Cached server-side transforms for Lumen pipelines.
+
+``install()`` makes every Lumen ``Pipeline`` built afterwards compute its data as a chain of keyed stages
+(source query, filters, each transform) stored in a process-wide, byte-bounded LRU shared by all sessions,
+with SQL pushdown on DuckDB sources. See :mod:`lumen_ext.cache.stages` for the keys and
+:mod:`lumen_ext.cache.store` for the tiers.
+"""
+
+from lumen_ext.cache.config import CacheConfig
+from lumen_ext.cache.runtime import active_store, install, is_installed, stats, uninstall
+from lumen_ext.cache.store import StageStore
+from lumen_ext.cache.tiers import FileTier, MemoryTier, SecondTier
+
+__all__ = [
+    "CacheConfig",
+    "FileTier",
+    "MemoryTier",
+    "SecondTier",
+    "StageStore",
+    "active_store",
+    "install",
+    "is_installed",
+    "stats",
+    "uninstall",
+]

@@ -1,0 +1,53 @@
+"""Settings of the stage cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """How much the stage cache may hold and for how long.
+
+    Freshness works in two ways. Local files (a ``file`` source's tables, the files a ``duckdb`` table
+    reads) are fingerprinted by path, size and ``mtime_ns`` (plus a content hash below
+    ``hash_files_below`` bytes, since an edit can keep size and mtime), so an edit changes every key below
+    it at once. What cannot be fingerprinted (a database's contents, a URL) is keyed by a time window of
+    ``sql_ttl``/``remote_ttl`` seconds, overridable per source name in ``source_ttl``; ``None`` means no
+    expiry and ``0`` means never cache that source.
+    """
+
+    max_bytes: int = 512 * MiB
+    """Memory budget of the in-process tier, counted with ``DataFrame.memory_usage(deep=True)``."""
+
+    sql_ttl: float | None = 300.0
+    """Seconds a SQL source's results stay valid (the database may change without us seeing it)."""
+
+    remote_ttl: float | None = 300.0
+    """Seconds results of URL tables and sources of unknown kind stay valid."""
+
+    source_ttl: dict[str, float | None] = field(default_factory=dict)
+    """Per-source override of the TTL, by the source's name in the spec."""
+
+    hash_files_below: int = 1 * MiB
+    """Files at most this big are also content-hashed into their fingerprint."""
+
+    pushdown: bool = True
+    """Compile filters and SQL-expressible transforms into the query on DuckDB sources."""
+
+    disk_dir: Path | None = None
+    """Directory of the second (file) tier; ``None`` disables it."""
+
+    disk_max_bytes: int = 2048 * MiB
+    """Size budget of the file tier."""
+
+    disk_max_entry_bytes: int = 256 * MiB
+    """Results bigger than this (in memory) are not written to the file tier."""
+
+    def ttl_for(self, source_name: str | None, default: float | None) -> float | None:
+        if source_name is not None and source_name in self.source_ttl:
+            return self.source_ttl[source_name]
+        return default

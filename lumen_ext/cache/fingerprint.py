@@ -1,0 +1,137 @@
+"""What a source's data is: its identity (the spec that defines it) and its freshness.
+
+The identity covers every parameter that changes what ``get`` returns and none that only tune Lumen's own
+caching, so two sessions (or two dashboards) declaring the same source share results. Freshness is what
+makes an edit visible: the stat (and, for small files, the content hash) of every local file a table reads,
+or a time window for what cannot be observed (a database, a URL).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lumen_ext.cache.config import CacheConfig
+from lumen_ext.cache.hashing import Unhashable, stable_hash
+
+if TYPE_CHECKING:
+    from lumen.sources.base import Source
+
+__all__ = ["file_fingerprint", "source_freshness", "source_identity", "source_ttl"]
+
+# Parameters that steer Lumen's own caches or labels, never the data.
+_IGNORED_PARAMS = frozenset(
+    {
+        "name",
+        "cache_with_dask",
+        "cache_per_query",
+        "cache_dir",
+        "cache_data",
+        "cache_schema",
+        "cache_metadata",
+        "shared",
+        "metadata",
+        "metadata_func",
+        "load_schema",
+        "excluded_tables",
+        "geometry_crs",
+    }
+)
+
+_QUOTED = re.compile(r"'((?:[^']|'')+)'")
+
+
+def source_identity(source: Source) -> str:
+    """Hash of the source's class and data-defining parameters; raises :class:`Unhashable`."""
+    cls = type(source)
+    values = {k: v for k, v in source.param.values().items() if k not in _IGNORED_PARAMS}
+    values["root"] = str(Path(values.get("root") or ".").resolve())
+    return stable_hash("source", f"{cls.__module__}.{cls.__qualname__}", values)
+
+
+def _kind(source: Source) -> str:
+    from lumen.sources.base import BaseSQLSource, FileSource
+
+    if isinstance(source, FileSource):
+        return "file"
+    if isinstance(source, BaseSQLSource):
+        return "sql"
+    return "other"
+
+
+def source_ttl(source: Source, config: CacheConfig) -> float | None:
+    # A local file is watched through its fingerprint, so by default it needs no time window.
+    default = {"sql": config.sql_ttl, "file": None, "other": config.remote_ttl}[_kind(source)]
+    return config.ttl_for(getattr(source, "name", None), default)
+
+
+def file_fingerprint(path: str | os.PathLike, hash_below: int) -> tuple:
+    """(path, size, mtime_ns[, content digest]) of one file; raises FileNotFoundError."""
+    path = os.path.abspath(path)
+    st = os.stat(path)
+    digest = None
+    if st.st_size <= hash_below:
+        with open(path, "rb") as fh:
+            digest = hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+    return (path, st.st_size, st.st_mtime_ns, digest)
+
+
+def _files_fingerprint(pattern: str, hash_below: int) -> list[tuple]:
+    paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+    return [file_fingerprint(p, hash_below) for p in paths if os.path.exists(p)]
+
+
+def _window(ttl: float | None) -> int | None:
+    # The window number is part of the key: when it turns over every key below the source changes at
+    # once, which is what keeps downstream stages consistent with the refreshed source stage.
+    if ttl is None:
+        return None
+    if ttl <= 0:
+        raise Unhashable("caching disabled for this source (ttl 0)")
+    return int(time.time() // ttl)
+
+
+def source_freshness(source: Source, table: str, config: CacheConfig) -> tuple:
+    """Freshness token of ``table`` on ``source``; raises :class:`Unhashable` when there is none."""
+    kind = _kind(source)
+    ttl = source_ttl(source, config)
+    if kind == "file":
+        return ("file", *_file_source_freshness(source, table, config, ttl))
+    if kind == "sql":
+        files: list[tuple] = []
+        uri = getattr(source, "uri", None)
+        if isinstance(uri, str) and uri not in ("", ":memory:") and os.path.exists(uri):
+            files += _files_fingerprint(uri, 0)
+            files += _files_fingerprint(f"{uri}.wal", 0)
+        tables = getattr(source, "tables", None)
+        exprs = tables.values() if isinstance(tables, dict) else (tables or [])
+        for expr in exprs:
+            if isinstance(expr, str):
+                # DuckDB resolves relative paths against the working directory, and so do we.
+                for quoted in [*_QUOTED.findall(expr), expr]:
+                    files += _files_fingerprint(quoted.replace("''", "'"), config.hash_files_below)
+        return ("sql", files, _window(ttl))
+    return ("other", _window(ttl))
+
+
+def _file_source_freshness(source: Any, table: str, config: CacheConfig, ttl: float | None) -> tuple:
+    named = source._named_files
+    if table not in named:
+        raise Unhashable(f"unknown table {table!r}")
+    filepath, _ext = named[table]
+    filepath = str(filepath)
+    if "${" in filepath:
+        # Resolved from variables at read time, so the spec alone does not say which file is read.
+        raise Unhashable("templated file path")
+    if "://" in filepath:
+        return (filepath, _window(config.ttl_for(source.name, config.remote_ttl)))
+    path = Path(source.root) / filepath
+    files = _files_fingerprint(str(path), config.hash_files_below)
+    if not files:
+        raise Unhashable(f"{path} does not exist")
+    return (files, _window(ttl))

@@ -1,0 +1,181 @@
+"""Run Lumen pipelines through the stage cache: ``install()`` and the replacement ``_compute_data``.
+
+``install`` swaps ``lumen.pipeline.Pipeline._compute_data`` for :func:`cached_compute_data` at run time
+(site-packages is never edited). Everything else in Lumen is untouched: ``_update_data`` still decides
+when to recompute, syncs references, sets ``Pipeline.data`` and fires ``on_update``; only *how* the data
+is computed changes. Subclasses that override ``_compute_data`` keep their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from lumen_ext.cache.config import CacheConfig
+from lumen_ext.cache.stages import Plan, build_plan, describe_key
+from lumen_ext.cache.store import StageStore
+
+__all__ = ["StageRun", "active_store", "cached_compute_data", "install", "is_installed", "stats", "uninstall"]
+
+log = logging.getLogger("lumen_ext.cache")
+
+_lock = threading.Lock()
+_original: Any = None
+_store: StageStore | None = None
+
+# Attribute set on a Pipeline: (key, frame) of the data this module last computed for it, so a chained
+# pipeline can tell which key its parent's current `data` has.
+RESULT_ATTR = "_lumen_ext_result"
+# Attribute set on a Pipeline: list[StageRun] of its last computation, for `lumen-ext explain --run`.
+RUNS_ATTR = "_lumen_ext_runs"
+
+
+@dataclass
+class StageRun:
+    name: str
+    where: str
+    key: str | None
+    outcome: str  # "hit", "computed" or "skipped" (a stage below was a hit)
+    seconds: float = 0.0
+    rows: int | None = None
+    sql: str | None = field(default=None, repr=False)
+
+
+def install(config: CacheConfig | None = None) -> StageStore:
+    """Make every Lumen ``Pipeline`` compute its data through the process-wide stage cache.
+
+    Idempotent: calling it again keeps the installed store, unless ``config`` differs from the installed
+    one, in which case the store is replaced (and emptied).
+    """
+    global _original, _store
+    from lumen.pipeline import Pipeline
+
+    with _lock:
+        if _store is None or (config is not None and config != _store.config):
+            _store = StageStore(config)
+        if _original is None:
+            _original = Pipeline.__dict__["_compute_data"]
+            Pipeline._compute_data = cached_compute_data
+        return _store
+
+
+def uninstall() -> None:
+    """Restore Lumen's own ``_compute_data`` and drop the cache."""
+    global _original, _store
+    from lumen.pipeline import Pipeline
+
+    with _lock:
+        if _original is not None:
+            Pipeline._compute_data = _original
+        _original, _store = None, None
+
+
+def is_installed() -> bool:
+    return _original is not None
+
+
+def active_store() -> StageStore | None:
+    return _store
+
+
+def stats() -> dict[str, Any]:
+    """Entries, bytes, hits, misses and evictions per tier (empty when not installed)."""
+    return _store.stats() if _store is not None else {}
+
+
+def original_compute_data(pipeline: Any) -> Any:
+    """Lumen's own computation, bypassing the stage cache (used by tests and the benchmark)."""
+    from lumen.pipeline import Pipeline
+
+    compute = _original if _original is not None else Pipeline.__dict__["_compute_data"]
+    return compute(pipeline)
+
+
+def parent_key(pipeline: Any) -> str | None:
+    """Key of the parent's current data, or None when it was not computed through the cache."""
+    parent = pipeline.pipeline
+    recorded = getattr(parent, RESULT_ATTR, None)
+    if recorded is None or recorded[1] is not parent.data:
+        return None
+    return recorded[0]
+
+
+def cached_compute_data(self: Any) -> Any:
+    """Drop-in for ``Pipeline._compute_data`` (pipeline.py:370-416) that reuses cached stages."""
+    from lumen.util import collect_lazy, to_backend
+
+    store = _store
+    if store is None:  # uninstalled while a session still holds the bound method
+        return original_compute_data(self)
+    if self.pipeline is None and self.sql_transforms and not self.source._supports_sql:
+        return original_compute_data(self)  # raises Lumen's own ValidationError
+    if self.pipeline is not None:
+        # As Lumen does: bring a stale or empty parent up to date before reading its data.
+        pipelines, current = [], self
+        while current.pipeline is not None:
+            pipelines.append(current.pipeline)
+            current = current.pipeline
+        if self.pipeline.data is None or any(p._stale for p in pipelines):
+            self.pipeline._update_data(force=True)
+
+    plan = build_plan(self, store.config, parent_key(self) if self.pipeline is not None else None)
+    data, runs = run_plan(plan, store)
+    result = to_backend(collect_lazy(data), self.dataframe_backend)
+    setattr(self, RESULT_ATTR, (plan.final_key, result))
+    setattr(self, RUNS_ATTR, runs)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "pipeline %s: %s",
+            self.name,
+            ", ".join(f"{r.name}={r.outcome}({describe_key(r.key)})" for r in runs),
+        )
+    return result
+
+
+def run_plan(plan: Plan, store: StageStore) -> tuple[Any, list[StageRun]]:
+    """Execute ``plan`` from the deepest stage whose result is cached."""
+    stages = plan.stages
+    start, data = 0, None
+    for i in range(len(stages) - 1, -1, -1):
+        key = stages[i].key
+        if key is None:
+            continue
+        t0 = time.perf_counter()
+        hit = store.get(key)
+        if hit is not None:
+            start, data = i + 1, hit
+            hit_run = StageRun(stages[i].name, stages[i].where, key, "hit", time.perf_counter() - t0)
+            break
+    runs = [StageRun(s.name, s.where, s.key, "skipped", sql=s.sql) for s in stages[: max(start - 1, 0)]]
+    if start:
+        hit_run.rows, hit_run.sql = _rows(data), stages[start - 1].sql
+        runs.append(hit_run)
+    for stage in stages[start:]:
+        t0 = time.perf_counter()
+        data = stage.run(data)
+        if stage.key is not None:
+            data = store.put(stage.key, data, plan.ttl)
+        else:
+            store.count_uncacheable()
+        runs.append(
+            StageRun(
+                stage.name,
+                stage.where,
+                stage.key,
+                "computed",
+                time.perf_counter() - t0,
+                _rows(data),
+                stage.sql,
+            )
+        )
+    return data, runs
+
+
+def _rows(data: Any) -> int | None:
+    try:
+        return len(data)
+    except TypeError:
+        return None

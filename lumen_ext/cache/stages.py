@@ -1,0 +1,285 @@
+"""The stage chain of a Lumen pipeline, with a content key per stage.
+
+A pipeline's data is computed by a chain of stages: read the source (with filters and, on DuckDB, every
+leading transform SQL can express), apply the ``param`` filters, then each remaining Python transform.
+A chained pipeline (``pipeline: parent``) starts from its parent's data instead of a source. Each stage's
+key hashes its upstream key with its own inputs, so a change re-keys exactly the stage it feeds and
+those below it; everything above stays a cache hit. A stage whose inputs cannot be hashed stably gets no
+key, and neither does anything below it: those run uncached, as in Lumen.
+
+Building a plan reads no data: it is what ``lumen-ext explain`` prints, and what the runtime executes.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lumen_ext.cache.config import CacheConfig
+from lumen_ext.cache.fingerprint import source_freshness, source_identity, source_ttl
+from lumen_ext.cache.hashing import Unhashable, combine
+from lumen_ext.cache.pushdown import compile_pushdown
+
+if TYPE_CHECKING:
+    from lumen.pipeline import Pipeline
+
+__all__ = ["Plan", "Stage", "build_plan", "transform_token"]
+
+PLAN_VERSION = 1
+_SHRINKING = frozenset(
+    {"Aggregate", "Columns", "Iloc"}
+)  # bump when what a stage computes changes for the same key
+
+
+@dataclass
+class Stage:
+    name: str
+    where: str  # "sql", "source", "pandas" or "parent"
+    key: str | None
+    run: Callable[[Any], Any] = field(repr=False)
+    sql: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class Plan:
+    stages: list[Stage]
+    ttl: float | None = None
+    pushed: int = 0  # leading transforms the source query performs
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def final_key(self) -> str | None:
+        return self.stages[-1].key if self.stages else None
+
+
+def transform_token(transform: Any) -> tuple:
+    """What identifies a transform's effect: its class and parameter values (raises Unhashable)."""
+    cls = type(transform)
+    module = sys.modules.get(cls.__module__)
+    if module is None or getattr(module, cls.__qualname__, None) is not cls:
+        # e.g. a class exec'd from a spec folder's transforms.py: the name alone does not say which code.
+        raise Unhashable(f"{cls.__qualname__} is not importable by name")
+    values = {k: v for k, v in transform.param.values().items() if k not in ("name", "controls")}
+    return (f"{cls.__module__}.{cls.__qualname__}", values)
+
+
+def _chain(parent: str | None, *parts: Any) -> str | None:
+    if parent is None:
+        return None
+    try:
+        return combine(parent, *parts)
+    except Unhashable:
+        return None
+
+
+def raw_get(source: Any, table: str, **query: Any) -> Any:
+    """``source.get`` without Lumen's per-source cache, which never notices a changed file.
+
+    Mirrors the post-processing of Lumen's ``@cached`` wrapper (sources/base.py:107-156): collect a lazy
+    frame, compute a dask one unless the source asked for dask.
+    """
+    from lumen.util import collect_lazy
+
+    get = type(source).get
+    method = getattr(get, "__wrapped__", None)
+    if method is None:
+        return source.get(table, **query)
+    df = method(source, table, **query)
+    collected = collect_lazy(df)
+    if collected is not df:
+        return collected
+    if getattr(source, "dask", False) or not hasattr(df, "compute"):
+        return df
+    return df.compute()
+
+
+_TYPES_CACHE: OrderedDict[tuple, dict[str, str]] = OrderedDict()
+_TYPES_LOCK = threading.Lock()
+_TYPES_MAX = 2048
+
+
+def _duckdb_types(source: Any, freshness_key: str) -> Callable[[str], dict[str, str]]:
+    def types_of(sql: str) -> dict[str, str]:
+        key = (freshness_key, sql)
+        with _TYPES_LOCK:
+            if key in _TYPES_CACHE:
+                _TYPES_CACHE.move_to_end(key)
+                return _TYPES_CACHE[key]
+        # Binding a relation plans the query without running it.
+        with source._connection.cursor() as cursor:
+            rel = cursor.sql(sql)
+            types = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
+        with _TYPES_LOCK:
+            _TYPES_CACHE[key] = types
+            while len(_TYPES_CACHE) > _TYPES_MAX:
+                _TYPES_CACHE.popitem(last=False)
+        return types
+
+    return types_of
+
+
+def _insertion_ordered(source: Any) -> bool:
+    with source._connection.cursor() as cursor:
+        value = cursor.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    return bool(value)
+
+
+def _can_push(pipeline: Pipeline, config: CacheConfig) -> str | None:
+    """None when the DuckDB pushdown applies, else why not."""
+    from lumen.sources.duckdb import DuckDBSource
+
+    source = pipeline.source
+    if not config.pushdown:
+        return "pushdown disabled"
+    if not isinstance(source, DuckDBSource):
+        return f"{type(source).__name__} is not a DuckDB source"
+    if not source.filter_in_sql:
+        return "filter_in_sql is off"
+    if source.dataframe_backend is not None:
+        return f"dataframe_backend={source.dataframe_backend!r}"
+    if source.table_params.get(pipeline.table):
+        return "table uses SQL parameters"
+    return None
+
+
+def build_plan(pipeline: Pipeline, config: CacheConfig, parent_key: str | None = None) -> Plan:
+    """The stages computing ``pipeline.data``; ``parent_key`` is the key of the parent's current data."""
+    from lumen.filters.base import ParamFilter
+
+    plan = Plan([])
+    query = pipeline._filter_query()
+    if pipeline.pipeline is None:
+        key = _source_stages(pipeline, config, query, plan)
+    else:
+        parent = pipeline.pipeline
+        key = parent_key
+        plan.stages.append(Stage("parent data", "parent", key, lambda _: parent.data, detail=parent.name))
+        if query:
+            key = _chain(key, "filter", sorted(query.items()))
+            plan.stages.append(_filter_stage(query, key))
+    transforms = list(pipeline.transforms)
+    pushed = plan.pushed
+    for filt in pipeline.filters:
+        if isinstance(filt, ParamFilter) and filt.value is not None:
+            key = _chain(key, "param_filter", filt.field, filt.value)
+            plan.stages.append(Stage(f"param filter {filt.name}", "pandas", key, _param_filter(filt)))
+    for i, transform in enumerate(transforms[pushed:], start=pushed):
+        try:
+            token = transform_token(transform)
+        except Unhashable as e:
+            plan.notes.append(f"transform {i} ({type(transform).__name__}) uncacheable: {e}")
+            token, key = None, None
+        key = _chain(key, "transform", token) if token is not None else None
+        label = f"transform[{i}] {getattr(transform, 'transform_type', None) or type(transform).__name__}"
+        plan.stages.append(Stage(label, "pandas", key, _transform(transform)))
+    return plan
+
+
+def _source_stages(pipeline: Pipeline, config: CacheConfig, query: dict, plan: Plan) -> str | None:
+    from lumen.filters.base import ParamFilter
+    from lumen.sources.base import FileSource
+    from lumen.transforms.sql import SQLFilter
+
+    source, table = pipeline.source, pipeline.table
+    plan.ttl = source_ttl(source, config)
+    try:
+        base = combine(
+            None, PLAN_VERSION, source_identity(source), source_freshness(source, table, config), table
+        )
+    except (Unhashable, OSError) as e:
+        plan.notes.append(f"source uncacheable: {e}")
+        base = None
+    sql_transforms = list(pipeline.sql_transforms)
+    projection = pipeline._pushdown_transform()
+
+    reason = _can_push(pipeline, config)
+    if reason is None and not any(
+        isinstance(f, ParamFilter) and f.value is not None for f in pipeline.filters
+    ):
+        sql = source.get_sql_expr(table)
+        conditions = list(query.items())
+        for st in [SQLFilter(conditions=conditions), *sql_transforms, *([projection] if projection else [])]:
+            sql = st.apply(sql)
+        try:
+            types_of, ordered = _duckdb_types(source, base or ""), _insertion_ordered(source)
+            push = compile_pushdown(sql, pipeline.transforms, types_of, ordered)
+            # Push what shrinks the data; a trailing sort of the (small) result stays a stage of its own,
+            # so flipping its direction re-sorts the cached rows instead of re-running the query.
+            shrinking = [i for i in range(push.pushed) if type(pipeline.transforms[i]).__name__ in _SHRINKING]
+            cut = shrinking[-1] + 1 if shrinking else 0
+            if cut != push.pushed:
+                push = compile_pushdown(sql, pipeline.transforms[:cut], types_of, ordered)
+                push.reasons.append("trailing sort kept in pandas over the reduced result")
+        except Exception as e:  # a query DuckDB cannot bind here: let Lumen's own path run it
+            plan.notes.append(f"pushdown skipped: {e}")
+        else:
+            plan.pushed = push.pushed
+            plan.notes.extend(push.reasons)
+            key = _chain(base, "sql", push.sql)
+
+            def run_sql(_: Any, sql: str = push.sql) -> Any:
+                return push.finish(source.fetch(sql))
+
+            detail = f"{push.pushed} transform(s) pushed into SQL"
+            plan.stages.append(Stage("source query", "sql", key, run_sql, sql=push.sql, detail=detail))
+            return key
+    elif reason is not None:
+        plan.notes.append(f"no pushdown: {reason}")
+
+    if isinstance(source, FileSource) and not sql_transforms:
+        # Parse the file once per version and filter the parsed frame; Lumen re-reads the whole file
+        # for every new filter combination (sources/base.py:1059-1064).
+        key = _chain(base, "read")
+        plan.stages.append(Stage(f"read {table}", "source", key, lambda _: raw_get(source, table)))
+        if query:
+            key = _chain(key, "filter", sorted(query.items()))
+            plan.stages.append(_filter_stage(query, key))
+        return key
+
+    get_query = dict(query)
+    extra = [*sql_transforms, *([projection] if projection else [])]
+    if extra:
+        get_query["sql_transforms"] = extra
+    try:
+        tokens = [transform_token(t) for t in extra]
+    except Unhashable:
+        tokens, base = [], None
+    key = _chain(base, "get", sorted(query.items()), tokens)
+    plan.stages.append(Stage(f"get {table}", "source", key, lambda _: raw_get(source, table, **get_query)))
+    return key
+
+
+def _filter_stage(query: dict, key: str | None) -> Stage:
+    from lumen.transforms.base import Filter as FilterTransform
+
+    conditions = list(query.items())
+    detail = ", ".join(f"{k}={v!r}" for k, v in conditions)
+    return Stage(
+        "filter", "pandas", key, lambda df: FilterTransform.apply_to(df, conditions=conditions), detail=detail
+    )
+
+
+def _param_filter(filt: Any) -> Callable[[Any], Any]:
+    def run(data: Any) -> Any:
+        from holoviews import Dataset
+        from lumen.util import as_pandas
+
+        return Dataset(as_pandas(data)).select(filt.value).data
+
+    return run
+
+
+def _transform(transform: Any) -> Callable[[Any], Any]:
+    def run(data: Any) -> Any:
+        return transform.apply(transform._coerce(data))
+
+    return run
+
+
+def describe_key(key: str | None) -> str:
+    return key[:12] if key else "(uncached)"

@@ -1,0 +1,65 @@
+"""Build one Bokeh document per browser session from a Lumen spec.
+
+Every session re-validates the spec (it takes milliseconds), so an analyst who fixes a file and reloads the page
+sees the result without restarting the server, and a broken spec shows its diagnostics instead of Lumen's blank
+page with the error hidden in the server log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from lumen_ext.serving.error_page import error_page_html, exception_html
+
+log = logging.getLogger(__name__)
+
+
+def _error_view(title: str, summary: str, body_html: str):
+    import panel as pn
+
+    return pn.pane.HTML(error_page_html(title, summary, body_html), sizing_mode="stretch_width")
+
+
+def validation_error_view(spec_path: Path, data: bool):
+    """The diagnostics page when the spec has errors, else None."""
+    from lumen_ext.validation import render_html, validate_file
+
+    report = validate_file(spec_path, data=data)
+    if not report.errors:
+        return None
+    log.error("%s has %d error(s); serving the diagnostics page", spec_path, report.errors)
+    plural = "s" if report.errors != 1 else ""
+    return _error_view(
+        f"{spec_path.name} cannot be served",
+        f"lumen-ext validate found {report.errors} error{plural}. Fix the spec and reload this page.",
+        render_html(report),
+    )
+
+
+def dashboard_app(
+    spec_path: Path, *, validate: bool = True, data_checks: bool = True
+) -> Callable[[], object]:
+    """A Panel app function serving ``spec_path`` the way Lumen's own YAML handler does."""
+
+    def app():
+        if validate:
+            errors = validation_error_view(spec_path, data_checks)
+            if errors is not None:
+                return errors
+        from lumen import Dashboard
+
+        try:
+            # Same call as Lumen's YamlHandler: shared sources load with the first session.
+            Dashboard(str(spec_path), load_global=False).servable()
+        except Exception as exc:
+            log.exception("Building the dashboard from %s failed", spec_path)
+            return _error_view(
+                f"{spec_path.name} failed to load",
+                "Lumen could not build this dashboard.",
+                exception_html(exc),
+            )
+        return None
+
+    return app

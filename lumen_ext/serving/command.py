@@ -1,0 +1,134 @@
+"""`lumen-ext serve SPEC.yaml...`: validate, then serve specs as Panel apps with every asset served locally."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+log = logging.getLogger("lumen_ext.serve")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="Lumen YAML spec(s) to serve")
+    parser.add_argument(
+        "--port", type=int, default=5006, help="port to listen on (default: 5006; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--address", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
+    )
+    parser.add_argument(
+        "--allow-websocket-origin",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="public host[:port] browsers reach the server by (repeatable; behind a proxy or load balancer)",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="URL browsers reach this server at, when a proxy puts it elsewhere (default: http://ADDRESS:PORT); "
+        "Panel's assets are served from here instead of CDNs",
+    )
+    parser.add_argument(
+        "--direct-tiles",
+        action="store_true",
+        help="let browsers fetch web-map tiles from their providers instead of through this server",
+    )
+    parser.add_argument("--show", action="store_true", help="open the dashboard in a browser")
+    parser.add_argument(
+        "--no-validate", action="store_true", help="skip lumen-ext validation (serve exactly as Lumen would)"
+    )
+    parser.add_argument("--no-data", action="store_true", help="skip the data-aware checks of validation")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
+def _print_startup_diagnostics(specs: list[Path], data: bool) -> None:
+    """Show the same diagnostics `lumen-ext validate` gives, so the terminal tells what the page will."""
+    from lumen_ext.validation import validate_file
+    from lumen_ext.validation.reporters import TextReporter
+
+    for spec in specs:
+        report = validate_file(spec, data=data)
+        if report.diagnostics:
+            TextReporter(sys.stderr, color=sys.stderr.isatty()).report(report)
+
+
+def _free_port(address: str) -> int:
+    """A port free right now; Bokeh needs the port up front to build its websocket origin allowlist."""
+    with socket.socket() as sock:
+        sock.bind((address, 0))
+        return sock.getsockname()[1]
+
+
+def _check_specs(specs: list[Path]) -> str | None:
+    for spec in specs:
+        if not spec.is_file():
+            return f"no such spec file: {spec}"
+    if len({spec.parent for spec in specs}) > 1:
+        # DuckDB resolves relative paths against the working directory (LUMEN-NOTES §6.2 #17), and we run from
+        # the specs' folder so they resolve as the author wrote them; one process has one working directory.
+        return "all specs served together must sit in the same folder"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    specs = [spec.resolve() for spec in args.specs]
+    if problem := _check_specs(specs):
+        print(f"lumen-ext serve: {problem}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    from lumen_ext.serving import offline
+
+    port = args.port or _free_port(args.address)
+    public_url = args.public_url or f"http://{args.address}:{port}"
+    offline.use_local_cdn(public_url)  # before anything imports Panel
+
+    if not args.no_validate:
+        _print_startup_diagnostics(specs, data=not args.no_data)
+
+    spec_dir = specs[0].parent
+    os.chdir(spec_dir)
+    # Dotted `type:` paths may name modules next to the spec, as under `lumen serve` (Bokeh adds the folder).
+    sys.path.insert(0, str(spec_dir))
+
+    import panel as pn
+
+    from lumen_ext.serving import tiles
+    from lumen_ext.serving.app import dashboard_app
+
+    offline.replace_google_fonts()
+    routes = offline.static_routes()
+    if not args.direct_tiles:
+        tiles.proxy_tile_sources(public_url)
+        routes += tiles.tile_routes()
+    apps = {
+        spec.stem: dashboard_app(spec, validate=not args.no_validate, data_checks=not args.no_data)
+        for spec in specs
+    }
+    origins = args.allow_websocket_origin or [f"{args.address}:{port}", f"localhost:{port}"]
+    server = pn.serve(
+        apps,
+        port=port,
+        address=args.address,
+        websocket_origin=origins,
+        show=False,
+        start=False,
+        title={name: name for name in apps},
+        extra_patterns=routes,
+    )
+    for name in apps:
+        # Stable, parseable line: tests and scripts wait for it.
+        print(f"lumen-ext: serving {name} at http://{args.address}:{port}/{name}", flush=True)
+    if args.show:
+        server.show("/" + next(iter(apps)))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops the server
+        server.io_loop.start()
+    return 0

@@ -1,0 +1,71 @@
+"""`lumen-ext validate [--format text|json|github|sarif] [--no-data] PATH...`
+
+Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+FORMATS = ("text", "json", "github", "sarif")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help="spec files, or folders searched for *.yaml/*.yml"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument(
+        "--no-data",
+        dest="data",
+        action="store_false",
+        help="skip the checks that read data files and databases (table names, columns)",
+    )
+    parser.add_argument(
+        "--list-rules", action="store_true", help="print every rule id with its meaning and exit"
+    )
+    parser.epilog = (
+        "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error or unreadable input."
+    )
+
+
+def _use_color(stream) -> bool:
+    if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value disables colour
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _list_rules() -> int:
+    from lumen_ext.validation.rules import RULES
+
+    width = max(len(r) for r in RULES)
+    for rule in RULES.values():
+        sys.stdout.write(f"{rule.id:<{width}}  {rule.severity:<7}  {rule.summary}\n")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_rules:
+        return _list_rules()
+    if not args.paths:
+        sys.stderr.write("lumen-ext validate: error: give at least one PATH (a spec file or a folder)\n")
+        return 2
+    from lumen_ext.validation.engine import UnreadableInput, validate_paths
+    from lumen_ext.validation.reporters import REPORTER_BY_NAME
+
+    try:
+        report = validate_paths(args.paths, data=args.data)
+    except UnreadableInput as exc:
+        sys.stderr.write(f"lumen-ext validate: error: {exc}\n")
+        return 2
+    if not report.files:
+        sys.stderr.write(
+            "lumen-ext validate: error: no *.yaml or *.yml files found in " + ", ".join(args.paths) + "\n"
+        )
+        return 2
+    REPORTER_BY_NAME[args.format](sys.stdout, color=_use_color(sys.stdout)).report(report)
+    return 1 if report.errors else 0

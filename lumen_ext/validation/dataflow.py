@@ -1,0 +1,437 @@
+"""Follow each table's columns through filters, transforms and views, and report names that do not exist.
+
+The columns of a source table come from `datasources`. Each transform Lumen ships either keeps the columns, or
+changes them in a way its parameters tell (``columns``, ``rename``, ``aggregate``, ``eval``), or does something
+we cannot predict (``pivot``, ``melt``, custom types): after those, checking stops for that pipeline, so a
+report is never a guess. A `Columns` that is not ``closed`` is a lower bound: names in it exist, others may.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lumen_ext.validation.context import CheckContext, did_you_mean
+from lumen_ext.validation.datasources import Columns, SourceReader
+from lumen_ext.validation.loader import Path
+from lumen_ext.validation.model import LayoutDecl, SpecModel, ViewDecl
+from lumen_ext.validation.references import source_field_refs
+
+# Transforms that leave the set of column names unchanged, and the parameters that name columns.
+_KEEPS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sort": ("by",),
+    "project_lnglat": ("longitude", "latitude"),
+    "iloc": (),
+    "sample": (),
+    "query": (),
+    "count": (),
+    "sum": (),
+    "compute": (),
+    "dropna": ("subset",),
+    "as_type": (),
+    "history": ("date_column",),
+    "set_index": ("keys",),
+}
+_PROJECT_DEFAULTS = {"longitude": "longitude", "latitude": "latitude"}
+_SQL_KEEPS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sql_limit": (),
+    "sql_sort": ("by",),
+    "sql_sample": (),
+    "sql_distinct": (),
+    "sql_filter": (),
+    "sql_prefilter": (),
+}
+# DataFrameGroupBy methods that reduce each group (lumen/transforms/base.py Aggregate calls getattr(grouped, method)).
+_GROUPBY_METHODS = {
+    "all", "any", "count", "first", "last", "max", "mean", "median", "min", "nunique", "prod", "sem", "size",
+    "skew", "std", "sum", "var", "idxmax", "idxmin", "quantile", "ohlc", "describe", "nth", "head", "tail",
+    "cumsum", "cumprod", "cummax", "cummin", "rank", "diff", "pct_change", "shift", "agg", "aggregate",
+}  # fmt: skip
+# View parameters that name columns (lumen/views/base.py `_field_params`, plus the Tabulator ones).
+_VIEW_FIELDS: dict[str, tuple[str, ...]] = {
+    "hvplot": ("x", "y", "by", "groupby", "z", "hover_cols"),
+    "table": ("hidden_columns", "frozen_columns"),
+}
+_ALTAIR_CHANNELS = ("x", "y")
+_ALTAIR_SHORTHAND = re.compile(r"^(?:(?P<fn>\w+)\((?P<inner>[^()]*)\)|(?P<field>[^:()]+))(?::[QONTG])?$")
+_EVAL_TARGET = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)", re.MULTILINE)
+_EVAL_TABLE_REF = re.compile(r"\btable\.([A-Za-z_]\w*)")
+# hvplot accepts these in place of a column name.
+_HVPLOT_SPECIAL = {"index"}
+
+
+class DataFlow:
+    """Walks pipelines in declaration order, then every layout's views.
+
+    A `Columns` here lists every column that *may* exist; ``closed`` means no other one can. Transforms that can
+    only drop columns (an aggregate over "all numeric columns") keep the list and stay closed.
+    """
+
+    def __init__(self, ctx: CheckContext, model: SpecModel, reader: SourceReader):
+        self.ctx, self.model, self.reader = ctx, model, reader
+        self._outputs: dict[str, Columns | None] = {}
+        self._active: set[str] = set()
+
+    def run(self) -> None:
+        for name in self.model.pipeline_order:
+            self.pipeline_output(name)
+        for layout in self.model.layouts:
+            self._layout(layout)
+        for source, table, field, path, span in source_field_refs(self.ctx, self.model):
+            # Lumen resolves these to the field's distinct values (state.py _resolve_source_ref).
+            if source in self.model.sources:
+                cols = self.reader.columns(source, table)
+                if cols is not None and cols.missing(field):
+                    where = f"table `{table}` of source `{source}`"
+                    self.ctx.report(
+                        path,
+                        "unknown-column",
+                        f"column `{field}` does not exist in {where}",
+                        did_you_mean(field, cols.names, "columns"),
+                        span=span,
+                    )
+
+    # -- pipelines ----------------------------------------------------------------------------------------
+
+    def pipeline_output(self, name: str) -> Columns | None:
+        if name in self._outputs:
+            return self._outputs[name]
+        if name in self._active or name not in self.model.pipelines:
+            return None
+        self._active.add(name)
+        try:
+            out = self._pipeline(self.model.pipelines[name], ("pipelines", name))
+        finally:
+            self._active.discard(name)
+        self._outputs[name] = out
+        return out
+
+    def _pipeline(self, spec: dict, path: Path) -> Columns | None:
+        cols: Columns | None = None
+        source, parent = spec.get("source"), spec.get("pipeline")
+        if isinstance(source, str):
+            table = spec.get("table")
+            ok, table = self.model.resolve(table)
+            cols = (
+                self.reader.columns(source, table)
+                if ok and (table is None or isinstance(table, str))
+                else None
+            )
+            where = f"table `{table}` of source `{source}`" if table else f"source `{source}`"
+        elif isinstance(parent, str | dict):
+            if isinstance(parent, str):
+                cols, where = self.pipeline_output(parent), f"the output of pipeline `{parent}`"
+            else:
+                cols, where = self._pipeline(parent, (*path, "pipeline")), "the output of the inline pipeline"
+            self._chained_filters(spec, path, cols, where)
+            return self.apply({**spec, "filters": None}, path, cols, where)
+        else:
+            return None
+        return self.apply(spec, path, cols, where)
+
+    def _root_columns(self, spec: dict, seen: int = 0) -> tuple[Columns | None, str]:
+        """The columns of the source table at the start of a chain of pipelines."""
+        parent = spec.get("pipeline")
+        if isinstance(spec.get("source"), str):
+            ok, table = self.model.resolve(spec.get("table"))
+            if ok and (table is None or isinstance(table, str)):
+                return self.reader.columns(spec["source"], table), f"source `{spec['source']}`"
+            return None, ""
+        if isinstance(parent, str) and seen < len(self.model.pipelines):
+            parent = self.model.pipelines.get(parent)
+        if isinstance(parent, dict) and seen < len(self.model.pipelines):
+            return self._root_columns(parent, seen + 1)
+        return None, ""
+
+    def _chained_filters(self, spec: dict, path: Path, cols: Columns | None, where: str) -> None:
+        """A chained pipeline's filters need the column twice: Lumen builds the filter from the root source's
+        schema (a `ValueError` if absent there), then applies it to the parent's output, where a missing column
+        makes it silently do nothing (`FilterTransform.apply` skips it)."""
+        filters = spec.get("filters")
+        if not isinstance(filters, list | dict):
+            return
+        root, root_where = self._root_columns(spec)
+        items = filters.items() if isinstance(filters, dict) else enumerate(filters)
+        for key, fspec in items:
+            if not isinstance(fspec, dict) or fspec.get("type") in ("param", "facet"):
+                continue
+            fpath = (*path, "filters", key, "field")
+            ok, field = self.model.resolve(fspec.get("field"))
+            if not ok or not isinstance(field, str):
+                continue
+            if root is not None and root.missing(field):
+                self.check_field(root, field, fpath, root_where)
+            elif cols is not None and cols.missing(field):
+                self._report_missing(
+                    cols, field, fpath, where, note="; this filter would silently do nothing"
+                )
+
+    def apply(self, spec: dict, path: Path, cols: Columns | None, where: str) -> Columns | None:
+        """Check and apply ``filters``, ``transforms`` and ``sql_transforms`` of a pipeline-like spec."""
+        self._filters(spec.get("filters"), (*path, "filters"), cols, where)
+        transforms = spec.get("transforms")
+        if isinstance(transforms, list):
+            for i, tspec in enumerate(transforms):
+                if cols is None:
+                    break
+                cols = self._transform(tspec, (*path, "transforms", i), cols, where)
+                where = (
+                    f"the output of the `{tspec.get('type')}` transform" if isinstance(tspec, dict) else where
+                )
+        sql = spec.get("sql_transforms")
+        if isinstance(sql, list):
+            for i, tspec in enumerate(sql):
+                if cols is None:
+                    break
+                cols = self._sql_transform(tspec, (*path, "sql_transforms", i), cols, where)
+        return cols
+
+    def _filters(self, filters: Any, path: Path, cols: Columns | None, where: str) -> None:
+        if cols is None or not isinstance(filters, list | dict):
+            return
+        items = filters.items() if isinstance(filters, dict) else enumerate(filters)
+        for key, fspec in items:
+            if isinstance(fspec, dict) and fspec.get("type") not in ("param", "facet"):
+                self.check_field(cols, fspec.get("field"), (*path, key, "field"), where)
+
+    def _transform(self, spec: Any, path: Path, cols: Columns, where: str) -> Columns | None:
+        if not isinstance(spec, dict):
+            return None
+        ttype = spec.get("type")
+        if ttype in _KEEPS_COLUMNS:
+            for key in _KEEPS_COLUMNS[ttype]:
+                value = (
+                    spec.get(key, _PROJECT_DEFAULTS.get(key)) if ttype == "project_lnglat" else spec.get(key)
+                )
+                self.check_fields(cols, value, (*path, key), where)
+            if ttype == "as_type" and isinstance(spec.get("dtypes"), dict):
+                for name in spec["dtypes"]:
+                    self.check_field(cols, name, (*path, "dtypes", name), where, target="key")
+            return cols
+        if ttype == "columns":
+            self.check_fields(cols, spec.get("columns"), (*path, "columns"), where)
+            return self._selected(spec.get("columns"), cols)
+        if ttype == "aggregate":
+            return self._aggregate(spec, path, cols, where)
+        if ttype == "rename":
+            return self._rename(spec, cols)
+        if ttype == "eval":
+            return self._eval(spec, path, cols, where)
+        return None  # pivot, melt, stack, corr, custom types: the output columns are not knowable here
+
+    def _aggregate(self, spec: dict, path: Path, cols: Columns, where: str) -> Columns | None:
+        self.check_fields(cols, spec.get("by"), (*path, "by"), where)
+        self.check_fields(cols, spec.get("columns"), (*path, "columns"), where)
+        method = spec.get("method", "mean")
+        if isinstance(method, str) and not method.startswith("$") and method not in _GROUPBY_METHODS:
+            self.ctx.report(
+                (*path, "method"),
+                "invalid-value",
+                f"`{method}` is not a pandas groupby aggregation; Lumen would fail with AttributeError",
+                did_you_mean(method, sorted(_GROUPBY_METHODS), "methods"),
+            )
+        by, selected = self._names(spec.get("by")), self._names(spec.get("columns"))
+        if by is None:
+            return None
+        if spec.get("columns") is None:
+            # Every numeric column not in `by`: the dtypes decide which, but none can appear from nowhere.
+            return Columns(tuple(by + [c for c in cols.names if c not in by]), cols.closed)
+        if selected is None:
+            return None
+        return Columns(tuple(by + [c for c in selected if c not in by]))
+
+    def _sql_transform(self, spec: Any, path: Path, cols: Columns, where: str) -> Columns | None:
+        if not isinstance(spec, dict):
+            return None
+        ttype = spec.get("type")
+        if ttype in _SQL_KEEPS_COLUMNS:
+            for key in _SQL_KEEPS_COLUMNS[ttype]:
+                self.check_fields(cols, spec.get(key), (*path, key), where)
+            return cols
+        if ttype == "sql_columns":
+            self.check_fields(cols, spec.get("columns"), (*path, "columns"), where)
+            return self._selected(spec.get("columns"), cols)
+        return None
+
+    def _selected(self, value: Any, cols: Columns) -> Columns | None:
+        names = self._names(value)
+        return Columns(tuple(names)) if names is not None else None
+
+    def _names(self, value: Any) -> list[str] | None:
+        """Column names a parameter gives, when all of them are known before run time."""
+        ok, value = self.model.resolve(value)
+        if not ok:
+            return None
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list):
+            names = []
+            for item in value:
+                ok, item = self.model.resolve(item)
+                if not ok or not isinstance(item, str | int):
+                    return None
+                names.append(str(item))
+            return names
+        return None
+
+    def _rename(self, spec: dict, cols: Columns) -> Columns | None:
+        mapping = spec.get("columns")
+        if mapping is None and spec.get("axis") in (1, "columns"):
+            mapping = spec.get("mapper")
+        if mapping is None:
+            return cols  # renames index labels only
+        if not isinstance(mapping, dict) or spec.get("level") is not None:
+            return None
+        names, closed = list(cols.names), cols.closed
+        for old, new in mapping.items():
+            ok, new = self.model.resolve(new)
+            if str(old) in names:
+                names.remove(str(old))
+                if ok and isinstance(new, str | int):
+                    names.append(str(new))
+                else:
+                    closed = False
+            elif not cols.closed:
+                closed = False
+        return Columns(tuple(names), closed)
+
+    def _eval(self, spec: dict, path: Path, cols: Columns, where: str) -> Columns | None:
+        expr = spec.get("expr")
+        if not isinstance(expr, str):
+            return None
+        for m in _EVAL_TABLE_REF.finditer(expr):
+            name = m.group(1)
+            if cols.missing(name):
+                self._report_missing(cols, name, (*path, "expr"), where, span_offset=(m.start(1), len(name)))
+        targets = _EVAL_TARGET.findall(expr)
+        if not targets:
+            return None
+        return Columns(cols.names + tuple(t for t in targets if t not in cols.names), cols.closed)
+
+    # -- layouts and views --------------------------------------------------------------------------------
+
+    def _layout(self, layout: LayoutDecl) -> None:
+        spec = layout.spec
+        base: Columns | None = None
+        base_known = False
+        source, pipeline = spec.get("source"), spec.get("pipeline")
+        if isinstance(pipeline, str):
+            base, base_known = self.pipeline_output(pipeline), True
+        elif isinstance(pipeline, dict):
+            base, base_known = self._pipeline(pipeline, (*layout.path, "pipeline")), True
+        facet = spec.get("facet")
+        if isinstance(facet, dict) and isinstance(source, str | type(None)):
+            facet_cols = base if base_known else (self.reader.columns(source, None) if source else None)
+            self.check_fields(facet_cols, facet.get("by"), (*layout.path, "facet", "by"), "the layout's data")
+        for view in layout.views:
+            cols, where = self._view_input(layout, view, base, base_known)
+            self._view_fields(view, cols, where)
+
+    def _view_input(
+        self, layout: LayoutDecl, view: ViewDecl, base: Columns | None, base_known: bool
+    ) -> tuple[Columns | None, str]:
+        vpipe = view.spec.get("pipeline")
+        if isinstance(vpipe, str):
+            return self.pipeline_output(vpipe), f"the output of pipeline `{vpipe}`"
+        if isinstance(vpipe, dict):
+            return self._pipeline(vpipe, (*view.path, "pipeline")), "the output of the view's pipeline"
+        if base_known:
+            where = "the output of the layout's pipeline"
+            return self.apply(view.spec, view.path, base, where), where
+        source = layout.spec.get("source")
+        if isinstance(source, str):
+            ok, table = self.model.resolve(view.spec.get("table"))
+            if not ok or not (table is None or isinstance(table, str)):
+                return None, ""
+            cols = self.reader.columns(source, table)
+            where = f"table `{table}` of source `{source}`" if table else f"source `{source}`"
+            self._filters(layout.spec.get("filters"), (*layout.path, "filters"), cols, where)
+            return self.apply(view.spec, view.path, cols, where), where
+        return None, ""
+
+    def _view_fields(self, view: ViewDecl, cols: Columns | None, where: str) -> None:
+        if cols is None:
+            return
+        spec, path = view.spec, view.path
+        vtype = spec.get("type")
+        self.check_field(cols, spec.get("field"), (*path, "field"), where)
+        for key in _VIEW_FIELDS.get(vtype, ()):
+            value = spec.get(key)
+            if key == "hover_cols" and value in ("all", "auto"):
+                continue
+            special = _HVPLOT_SPECIAL if vtype == "hvplot" else set()
+            self.check_fields(cols, value, (*path, key), where, allowed=special)
+        if vtype == "altair":
+            for channel in _ALTAIR_CHANNELS:
+                self._altair_channel(cols, spec.get(channel), (*path, channel), where)
+            encode = spec.get("encode")
+            if isinstance(encode, dict):
+                for channel, value in encode.items():
+                    self._altair_channel(cols, value, (*path, "encode", channel), where)
+
+    def _altair_channel(self, cols: Columns, value: Any, path: Path, where: str) -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("field"), str):
+                self.check_field(cols, value["field"], (*path, "field"), where)
+                return
+            value, path = value.get("shorthand"), (*path, "shorthand")
+        if not isinstance(value, str):
+            return
+        m = _ALTAIR_SHORTHAND.match(value.strip())
+        if not m:
+            return
+        name = m.group("inner") if m.group("fn") else m.group("field")
+        if name and name != "*" and cols.missing(name):
+            self._report_missing(cols, name, path, where, span_offset=(value.index(name), len(name)))
+
+    # -- reporting ----------------------------------------------------------------------------------------
+
+    def check_fields(
+        self, cols: Columns | None, value: Any, path: Path, where: str, allowed: set[str] = frozenset()
+    ) -> None:
+        if cols is None or value is None:
+            return
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                self.check_field(cols, item, (*path, i), where, allowed=allowed)
+        else:
+            self.check_field(cols, value, path, where, allowed=allowed)
+
+    def check_field(
+        self,
+        cols: Columns | None,
+        value: Any,
+        path: Path,
+        where: str,
+        *,
+        target: str = "value",
+        allowed: set[str] = frozenset(),
+    ) -> None:
+        if cols is None or value is None:
+            return
+        ok, value = self.model.resolve(value)
+        if not ok or not isinstance(value, str | int) or isinstance(value, bool) or str(value) in allowed:
+            return
+        if cols.missing(value):
+            self._report_missing(cols, str(value), path, where, target=target)
+
+    def _report_missing(
+        self,
+        cols: Columns,
+        name: str,
+        path: Path,
+        where: str,
+        *,
+        target: str = "value",
+        span_offset: tuple[int, int] | None = None,
+        note: str = "",
+    ) -> None:
+        span = self.ctx.loaded.substring(path, *span_offset) if span_offset else None
+        self.ctx.report(
+            path,
+            "unknown-column",
+            f"column `{name}` does not exist in {where}{note}",
+            did_you_mean(name, cols.names, "columns"),
+            target=target,
+            span=span,
+        )

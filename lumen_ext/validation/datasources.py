@@ -1,0 +1,339 @@
+"""Read the column names of a source's tables without loading the data.
+
+CSV: the header line (``csv`` module); Parquet: the footer (``pyarrow.parquet.read_schema``); JSON: the keys of
+the records; DuckDB: ``DESCRIBE`` of the table expression. pyarrow and duckdb are imported only when a spec needs
+them. Nothing the spec says is executed: DuckDB ``initializers`` are not run, and a table expression is described
+only when it is a single SELECT (DuckDB's own parser decides), with extension auto-loading off.
+
+Paths resolve like Lumen's: file sources against the spec folder (``FileSource.root``), DuckDB against the
+process working directory (LUMEN-NOTES §6.2 #17), which is almost never what the author meant, so DuckDB paths are
+looked up in the spec folder and a warning says Lumen will need to run from there.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from lumen_ext.validation.context import CheckContext, did_you_mean
+from lumen_ext.validation.loader import Path
+from lumen_ext.validation.model import URL_TEMPLATE, SourceDecl, SpecModel, TableDecl
+
+REMOTE = re.compile(r"^[a-zA-Z][\w+.-]*://")
+_DUCKDB_FILE_EXTS = (".csv", ".parquet", ".json", ".jsonl", ".ndjson", ".tsv")  # duckdb.py _is_file_path
+_TABLE_FUNCTION = re.compile(r"^[A-Za-z_]\w*\s*\(.*\)$", re.DOTALL)  # duckdb.py TABLE_FUNCTION
+_SQL_PATHS = re.compile(r"(?i)(?:read_\w+\s*\(\s*\[?\s*|\bfrom\s+)'([^']+)'")
+_JSON_LIMIT = 32 * 1024 * 1024  # reading JSON keys means parsing the file; beyond this, do not try
+# CSV reader options that do not change which columns come out.
+_CSV_NEUTRAL = {
+    "parse_dates", "dtype", "na_values", "keep_default_na", "low_memory", "thousands", "decimal", "comment",
+    "quotechar", "encoding", "skipinitialspace", "true_values", "false_values", "date_format", "dayfirst",
+    "assume_missing", "blocksize", "storage_options", "na_filter", "engine", "on_bad_lines", "skip_blank_lines",
+}  # fmt: skip
+
+
+@dataclass(slots=True)
+class Columns:
+    """Every column a table may have; with ``closed`` False, columns outside ``names`` may exist too."""
+
+    names: tuple[str, ...] = ()
+    closed: bool = True
+
+    def missing(self, name: Any) -> bool:
+        return self.closed and str(name) not in self.names
+
+
+@dataclass(slots=True)
+class SourceReader:
+    ctx: CheckContext
+    model: SpecModel
+    _cache: dict[tuple[str, str], Columns | None] = field(default_factory=dict)
+    _duckdb: dict[str, Any] = field(default_factory=dict)
+
+    def columns(self, source: str, table: str | None) -> Columns | None:
+        """The columns of ``source.table``, or None when they cannot be known before run time."""
+        src = self.model.sources.get(source)
+        if src is None or src.tables is None:
+            return None
+        if table is None:
+            if len(src.tables) != 1:
+                return None
+            table = next(iter(src.tables))
+        key = (source, str(table))
+        if key not in self._cache:
+            self._cache[key] = None  # guards against join cycles
+            decl = src.tables.get(str(table))
+            self._cache[key] = self._read(src, str(table), decl) if decl is not None else None
+        return self._cache[key]
+
+    def _read(self, src: SourceDecl, table: str, decl) -> Columns | None:
+        known, value = self.model.resolve(decl.value)
+        if not known:
+            return None  # e.g. a path taken from a widget variable: only known at run time
+        decl = TableDecl(decl.name, decl.path, value)
+        try:
+            if src.type == "file":
+                return self._file_table(src, decl.path, decl.value)
+            if src.type == "json":
+                return self._json_table(src, decl.path, decl.value)
+            if src.type == "duckdb":
+                return self._duckdb_table(src, table, decl.path, decl.value)
+            if src.type == "join":
+                return self._join_table(decl.value)
+        except _Unreadable as exc:
+            self.ctx.report(
+                decl.path, "data-unchecked", f"table `{table}`: {exc}; its columns were not checked"
+            )
+        return None
+
+    # -- file and json sources ---------------------------------------------------------------------------
+
+    def _file_table(self, src: SourceDecl, path: Path, value: Any) -> Columns | None:
+        ext = None
+        if isinstance(value, list) and len(value) == 2:
+            value, ext = value
+            path = (*path, 0)
+        if not isinstance(value, str):
+            return None
+        if REMOTE.match(value) and not value.startswith("file://"):
+            raise _Unreadable(f"`{_short(value)}` is remote and lumen-ext does not fetch data")
+        local = value.removeprefix("file://")
+        if URL_TEMPLATE.search(local):
+            return None  # crashes Lumen on local paths; reported by lumen_bugs
+        files = self._local_files(path, local, self.ctx.spec_dir)
+        if not files:
+            return None
+        ext = (ext or _suffix(local)).lower()
+        kwargs = src.spec.get("kwargs") if isinstance(src.spec.get("kwargs"), dict) else {}
+        if ext == "csv":
+            return _csv_columns(files[0], kwargs)
+        if ext in ("parq", "parquet"):
+            return _parquet_columns(files[0])
+        if ext == "json":
+            return _json_columns(files[0], kwargs)
+        return None
+
+    def _local_files(self, path: Path, local: str, root: FsPath) -> list[FsPath]:
+        full = root / os.path.expanduser(local)
+        if any(ch in local for ch in "*?["):
+            matches = sorted(glob.glob(str(full)))
+            if matches:
+                return [FsPath(m) for m in matches]
+        elif full.exists():
+            return [full]
+        self.ctx.report(
+            path,
+            "missing-data-file",
+            f"data file `{local}` does not exist"
+            + (
+                ""
+                if os.path.isabs(local)
+                else " (file sources resolve relative paths against the spec's folder)"
+            ),
+            did_you_mean(os.path.basename(local), _siblings(full), "files", list_all=False),
+        )
+        return []
+
+    def _json_table(self, src: SourceDecl, path: Path, value: Any) -> Columns | None:
+        # A local path crashes Lumen's JSONSource (reported by lumen_bugs); a URL is never fetched.
+        if isinstance(value, str) and REMOTE.match(value):
+            raise _Unreadable(f"`{_short(value)}` is remote and lumen-ext does not fetch data")
+        return None
+
+    def _join_table(self, value: Any) -> Columns | None:
+        if not isinstance(value, list):
+            return None
+        names: list[str] = []
+        for entry in value:
+            if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
+                return None
+            cols = self.columns(entry["source"], entry.get("table"))
+            if cols is None or not cols.closed:
+                return None
+            names.extend(c for c in cols.names if c not in names)
+        return Columns(tuple(names))
+
+    # -- duckdb -------------------------------------------------------------------------------------------
+
+    def _duckdb_table(self, src: SourceDecl, table: str, path: Path, value: Any) -> Columns | None:
+        if not isinstance(value, str):
+            return None
+        sql_paths = [value] if value.lower().endswith(_DUCKDB_FILE_EXTS) else _SQL_PATHS.findall(value)
+        remote = [p for p in sql_paths if REMOTE.match(p)]
+        if remote:
+            raise _Unreadable(f"`{_short(remote[0])}` is remote and lumen-ext does not fetch data")
+        relative = [p for p in sql_paths if not os.path.isabs(os.path.expanduser(p))]
+        if value.lower().endswith(_DUCKDB_FILE_EXTS):
+            expr = f"SELECT * FROM '{value}'"
+        elif value.strip().upper().startswith(("SELECT", "WITH", "FROM")):
+            expr = value
+        elif _TABLE_FUNCTION.match(value.strip()):
+            expr = f"SELECT * FROM {value.strip()}"
+        else:
+            expr = f'SELECT * FROM "{value}"' if value == table else value
+        con = self._duckdb_connection(src)
+        if con is None:
+            return None
+        import duckdb
+
+        try:
+            statements = con.extract_statements(expr)
+            if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+                raise _Unreadable("the table expression is not a single SELECT, so lumen-ext does not run it")
+            names = tuple(row[0] for row in con.execute(f"DESCRIBE {expr}").fetchall())
+        except duckdb.Error as exc:
+            message = str(exc).splitlines()[0]
+            if "Table with name" in message and not sql_paths:
+                self.ctx.report(
+                    path,
+                    "undefined-table",
+                    f"table `{value}` does not exist in DuckDB database `{src.spec.get('uri') or ':memory:'}`",
+                )
+                return None
+            if "No files found" in message or ("does not exist" in message and sql_paths):
+                missing = relative[0] if relative else sql_paths[0] if sql_paths else value
+                self.ctx.report(
+                    path,
+                    "missing-data-file",
+                    f"DuckDB cannot find `{missing}` (looked in the spec's folder)",
+                )
+                return None
+            if src.spec.get("initializers"):
+                raise _Unreadable(f"DuckDB: {message} (the source's `initializers` were not run)") from exc
+            self.ctx.report(path, "invalid-value", f"DuckDB cannot read table `{table}`: {message}")
+            return None
+        if relative:
+            self.ctx.report(
+                path,
+                "duckdb-cwd",
+                f"DuckDB resolves `{relative[0]}` against the working directory of the Lumen process, not the "
+                "spec's folder; it was found in the spec's folder",
+                "start Lumen from the spec's folder, or use an absolute path",
+            )
+        return Columns(names)
+
+    def _duckdb_connection(self, src: SourceDecl):
+        if src.name in self._duckdb:
+            return self._duckdb[src.name]
+        import duckdb
+
+        uri = src.spec.get("uri") or ":memory:"
+        con = None
+        try:
+            if uri == ":memory:":
+                con = duckdb.connect(":memory:")
+            else:
+                db = self.ctx.spec_dir / uri
+                if not db.exists():
+                    self.ctx.report(
+                        (*src.path, "uri"), "missing-data-file", f"DuckDB database `{uri}` does not exist"
+                    )
+                    self._duckdb[src.name] = None
+                    return None
+                con = duckdb.connect(str(db), read_only=True)
+            # Never download or load extensions on the user's behalf, then freeze the settings.
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute(f"SET file_search_path = '{str(self.ctx.spec_dir).replace(chr(39), chr(39) * 2)}'")
+            con.execute("SET lock_configuration = true")
+        except duckdb.Error as exc:
+            self.ctx.report((*src.path, "uri"), "data-unchecked", f"DuckDB could not open `{uri}`: {exc}")
+            con = None
+        self._duckdb[src.name] = con
+        return con
+
+    def close(self) -> None:
+        for con in self._duckdb.values():
+            if con is not None:
+                con.close()
+        self._duckdb.clear()
+
+
+class _Unreadable(Exception):
+    """The data exists (or may) but cannot be inspected from here; reported as a warning."""
+
+
+def _siblings(path: FsPath) -> list[str]:
+    try:
+        return sorted(p.name for p in path.parent.iterdir() if p.is_file())[:200]
+    except OSError:
+        return []
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def _suffix(path: str) -> str:
+    m = re.search(r"\.(\w+)$", os.path.basename(path))
+    return m.group(1) if m else ""
+
+
+def _csv_columns(file: FsPath, kwargs: dict) -> Columns:
+    unknown_kwargs = (
+        set(kwargs) - _CSV_NEUTRAL - {"sep", "delimiter", "skiprows", "header", "names", "usecols"}
+    )
+    names = kwargs.get("names")
+    usecols = kwargs.get("usecols")
+    if isinstance(names, list):
+        cols = tuple(str(n) for n in names)
+    else:
+        header = kwargs.get("header", 0)
+        skip = kwargs.get("skiprows", 0)
+        if (header is not None and not isinstance(header, int)) or not isinstance(skip, int):
+            return Columns((), closed=False)
+        sep = kwargs.get("sep", kwargs.get("delimiter", ","))
+        encoding = kwargs.get("encoding", "utf-8")
+        try:
+            with open(file, encoding=encoding if isinstance(encoding, str) else "utf-8", newline="") as fh:
+                head = [line for _, line in zip(range(skip + (header or 0) + 1), fh, strict=False)]
+        except (OSError, UnicodeDecodeError, LookupError):
+            return Columns((), closed=False)
+        if not head or len(head) <= skip + (header or 0):
+            return Columns(())
+        row = next(csv.reader(io.StringIO(head[-1]), delimiter=sep if len(str(sep)) == 1 else ","))
+        cols = tuple(str(i) for i in range(len(row))) if header is None else tuple(c.strip() for c in row)
+    if isinstance(usecols, list) and all(isinstance(c, str) for c in usecols):
+        cols = tuple(c for c in cols if c in usecols)
+    return Columns(cols, closed=not unknown_kwargs and (len(str(kwargs.get("sep", ","))) == 1))
+
+
+def _parquet_columns(file: FsPath) -> Columns:
+    try:
+        if file.is_dir():
+            import pyarrow.dataset as ds
+
+            schema = ds.dataset(str(file), format="parquet").schema
+        else:
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(str(file))
+    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
+        raise _Unreadable(f"pyarrow cannot read the Parquet schema of `{file.name}` ({exc})") from exc
+    return Columns(tuple(n for n in schema.names if not n.startswith("__index_level_")))
+
+
+def _json_columns(file: FsPath, kwargs: dict) -> Columns:
+    if kwargs.get("orient") not in (None, "records", "columns") or kwargs.get("lines"):
+        return Columns((), closed=False)
+    if file.stat().st_size > _JSON_LIMIT:
+        return Columns((), closed=False)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _Unreadable(f"`{file.name}` is not valid JSON ({exc})") from exc
+    names: list[str] = []
+    if isinstance(data, list):
+        for record in data[:1000]:
+            if isinstance(record, dict):
+                names.extend(str(k) for k in record if str(k) not in names)
+    elif isinstance(data, dict):
+        names = [str(k) for k in data]
+    return Columns(tuple(names))

@@ -1,0 +1,103 @@
+"""Run every check on a spec file and collect the diagnostics: the library entry point of the validator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path as FsPath
+
+from lumen_ext.validation.context import CheckContext
+from lumen_ext.validation.dataflow import DataFlow
+from lumen_ext.validation.datasources import SourceReader
+from lumen_ext.validation.dependencies import check_dependencies
+from lumen_ext.validation.diagnostics import FileReport, Report
+from lumen_ext.validation.loader import load_text
+from lumen_ext.validation.lumen_bugs import check_lumen_bugs
+from lumen_ext.validation.model import build_model
+from lumen_ext.validation.references import check_references
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+class UnreadableInput(Exception):
+    """A path that is not a readable spec file (the CLI exits 2 on it)."""
+
+
+def validate_text(
+    text: str, file: str = "<spec>", spec_dir: FsPath | None = None, data: bool = True
+) -> FileReport:
+    """Check spec ``text``; ``spec_dir`` is where relative data paths resolve (default: the CWD)."""
+    loaded = load_text(text)
+    ctx = CheckContext(file, FsPath(spec_dir or os.getcwd()), loaded, data_checks=data)
+    for problem in loaded.problems:
+        ctx.emit(problem.span, problem.rule, problem.message, problem.hint)
+    if loaded.parsed:
+        _schema(ctx)
+        model = build_model(loaded.data)
+        check_references(ctx, model)
+        check_lumen_bugs(ctx, model)
+        check_dependencies(ctx)
+        if data:
+            reader = SourceReader(ctx, model)
+            try:
+                DataFlow(ctx, model, reader).run()
+            finally:
+                reader.close()
+    ctx.diagnostics.sort(key=lambda d: d.sort_key())
+    return FileReport(file, text, ctx.diagnostics)
+
+
+def _schema(ctx: CheckContext) -> None:
+    from lumen_ext.spec import check
+
+    for issue in check(ctx.data):
+        ctx.report(
+            issue.path, issue.rule, issue.message, issue.hint, target=issue.target, severity=issue.severity
+        )
+
+
+def validate_file(path: str | os.PathLike, data: bool = True) -> Report:
+    """Validate one spec file. Raises `UnreadableInput` when it cannot be read as text."""
+    report = Report()
+    report.files.append(_validate_one(FsPath(path), data))
+    return report
+
+
+def _validate_one(path: FsPath, data: bool) -> FileReport:
+    try:
+        # Lumen reads specs as text with the platform encoding; UTF-8 (with or without BOM) is what YAML means.
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableInput(f"{path}: {exc.strerror if isinstance(exc, OSError) else exc}") from exc
+    return validate_text(text, _display(path), path.resolve().parent, data)
+
+
+def _display(path: FsPath) -> str:
+    """Paths relative to the CWD when below it (what editors and CI annotations expect), else absolute."""
+    try:
+        return str(path.resolve().relative_to(FsPath.cwd()))
+    except ValueError:
+        return str(path.resolve()) if not path.is_absolute() else str(path)
+
+
+def expand_paths(paths: Iterable[str | os.PathLike]) -> list[FsPath]:
+    """Files as given, directories searched recursively for ``*.yaml``/``*.yml`` (sorted, hidden dirs skipped)."""
+    found: list[FsPath] = []
+    for raw in paths:
+        path = FsPath(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(FsPath(root) / f for f in sorted(files) if f.endswith(SPEC_SUFFIXES))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise UnreadableInput(f"{path}: no such file or directory")
+    return found
+
+
+def validate_paths(paths: Iterable[str | os.PathLike], data: bool = True) -> Report:
+    report = Report()
+    for path in expand_paths(paths):
+        report.files.append(_validate_one(path, data))
+    return report

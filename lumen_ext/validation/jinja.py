@@ -1,0 +1,168 @@
+"""Neutralise Jinja in a spec without rendering it, keeping every character where it was.
+
+Lumen renders the whole file with Jinja2 (``DebugUndefined``, with ``env``/``shell``/``header``/``cookie``/``oauth``
+as globals) *before* YAML parsing (lumen/util.py ``expand_spec``, config.py ``load_yaml``). Rendering would run
+``shell()`` and expose secrets, so lumen-ext never does. Instead:
+
+* ``{{ NAME }}`` with a bare unknown name stays as written: ``DebugUndefined`` prints it back, so this is what
+  Lumen's YAML parser sees too (the corpus relies on this for intake's ``{{ CATALOG_DIR }}``).
+* any other ``{{ expression }}`` is replaced by a same-length placeholder, so YAML positions do not move; the
+  scalars it lands in are reported to the checks as *templated* (their real value is only known at run time).
+* ``{% statements %}`` and ``{# comments #}`` become blanks; statements get a warning, since both branches of
+  an ``if`` are then checked as if they were plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_OPENER = re.compile(r"\{\{|\{%|\{#")
+_BARE_NAME = re.compile(r"^-?\s*([A-Za-z_]\w*)\s*-?$")
+_CALL = re.compile(r"\b(shell|env|header|cookie|oauth)\s*\(\s*(?:['\"]([^'\"]*)['\"])?")
+# Jinja's own globals; a bare one renders its repr instead of staying literal.
+_JINJA_GLOBALS = {
+    "range",
+    "dict",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "namespace",
+    "env",
+    "shell",
+    "header",
+    "cookie",
+    "oauth",
+}
+
+_CALL_MESSAGES = {
+    "shell": "`{{{{ shell(...) }}}}` runs `{arg}` in a shell every time Lumen loads this file",
+    "env": "`{{{{ env(...) }}}}` copies environment variable `{arg}` into the spec, where every viewer can see it",
+    "header": "`{{{{ header(...) }}}}` pastes the viewer-controlled HTTP header `{arg}` into the YAML before it is parsed",
+    "cookie": "`{{{{ cookie(...) }}}}` pastes the viewer-controlled cookie `{arg}` into the YAML before it is parsed",
+    "oauth": "`{{{{ oauth(...) }}}}` pastes the OAuth claim `{arg}` into the YAML before it is parsed",
+}
+_CALL_HINTS = {
+    "shell": "compute the value before serving and pass it with `--template-vars`, or use a variable",
+    "env": "use an `env` variable (`variables: {x: {type: env, key: NAME}}`) so it stays out of the YAML text",
+    "header": "use a `header` variable; pasted text can inject YAML tags (LUMEN-NOTES S16)",
+    "cookie": "use a `cookie` variable; pasted text can inject YAML tags (LUMEN-NOTES S16)",
+    "oauth": "use a `user` variable instead of templating the YAML text",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class JinjaFinding:
+    start: int  # character offsets into the file text
+    end: int
+    rule: str
+    message: str
+    hint: str | None = None
+
+
+@dataclass(slots=True)
+class Neutralised:
+    text: str  # same length as the input, line breaks unchanged
+    templated: list[tuple[int, int]] = field(default_factory=list)  # offsets of substituted expressions
+    findings: list[JinjaFinding] = field(default_factory=list)
+
+
+def _blank(segment: str, fill: str) -> str:
+    return "".join(ch if ch in "\r\n" else fill for ch in segment)
+
+
+def _classify_expression(body: str, start: int, end: int) -> JinjaFinding | None:
+    expr = body.strip().strip("-").strip()
+    call = _CALL.search(expr)
+    if call:
+        name, arg = call.group(1), call.group(2) or "..."
+        return JinjaFinding(
+            start, end, "jinja-side-effect", _CALL_MESSAGES[name].format(arg=arg), _CALL_HINTS[name]
+        )
+    if "__" in expr or re.search(r"[\w)\]]\s*\.\s*[A-Za-z_]", expr) or "[" in expr:
+        return JinjaFinding(
+            start,
+            end,
+            "jinja-side-effect",
+            f"Jinja expression `{expr}` uses attribute or item access; Lumen renders it with an unsandboxed "
+            "Jinja2 environment, which can reach Python internals",
+            "keep Jinja to bare `{{ NAME }}` placeholders",
+        )
+    return JinjaFinding(
+        start,
+        end,
+        "jinja-expression",
+        f"Jinja expression `{expr}` is rendered by Lumen when the file loads; lumen-ext checks the spec "
+        "without its value",
+    )
+
+
+def neutralise(text: str) -> Neutralised:
+    """Replace Jinja constructs as described in the module docstring."""
+    if "{" not in text:
+        return Neutralised(text)
+    out: list[str] = []
+    result = Neutralised("")
+    pos = 0
+    for m in _BLOCK.finditer(text):
+        start, end = m.span()
+        segment = m.group()
+        # An opener inside the gap would be unclosed: Jinja raises TemplateSyntaxError on it.
+        _check_unclosed(text, pos, start, result)
+        out.append(text[pos:start])
+        pos = end
+        if segment.startswith("{#"):
+            out.append(_blank(segment, " "))
+            continue
+        if segment.startswith("{%"):
+            keyword = segment[2:-2].strip().strip("-+").strip().split(" ", 1)[0]
+            if not keyword.startswith(("end", "else", "elif")):
+                result.findings.append(
+                    JinjaFinding(
+                        start,
+                        end,
+                        "jinja-statement",
+                        f"Jinja `{{% {keyword} %}}` block: Lumen renders it before parsing, lumen-ext checks the "
+                        "text as written (every branch, no loop expansion)",
+                        "prefer Lumen variables to Jinja control flow",
+                    )
+                )
+            out.append(_blank(segment, " "))
+            continue
+        body = segment[2:-2]
+        bare = _BARE_NAME.match(body)
+        if bare and bare.group(1) not in _JINJA_GLOBALS and "\n" not in body:
+            out.append(segment)  # DebugUndefined renders it back verbatim
+            continue
+        if not body.strip().strip("-").strip():
+            result.findings.append(
+                JinjaFinding(
+                    start, end, "jinja-syntax", "empty Jinja expression `{{ }}`: Lumen fails to load the file"
+                )
+            )
+        else:
+            finding = _classify_expression(body, start, end)
+            if finding:
+                result.findings.append(finding)
+        out.append(_blank(segment, "x"))
+        result.templated.append((start, end))
+    _check_unclosed(text, pos, len(text), result)
+    out.append(text[pos:])
+    result.text = "".join(out)
+    return result
+
+
+def _check_unclosed(text: str, lo: int, hi: int, result: Neutralised) -> None:
+    m = _OPENER.search(text, lo, hi)
+    if m:
+        closer = {"{{": "}}", "{%": "%}", "{#": "#}"}[m.group()]
+        result.findings.append(
+            JinjaFinding(
+                m.start(),
+                m.end(),
+                "jinja-syntax",
+                f"unclosed Jinja `{m.group()}`: Lumen renders the file with Jinja2, which fails on it",
+                f"close it with `{closer}`, or write `{{{{ '{m.group()}' }}}}` for the literal text",
+            )
+        )

@@ -1,0 +1,147 @@
+"""Serving a spec and watching a real Chromium use it: what a user would notice going wrong.
+
+Each test serves a spec with `lumen-ext serve` in its own process (Lumen keeps global state, so one dashboard per
+process, as in production), opens it in Debian's Chromium through Playwright and records every console error,
+uncaught page error and request to a host other than 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_START_TIMEOUT = 90  # seconds; importing Panel + Lumen takes 5-10 s on this machine
+# Lines in a server log that mean the server hit an exception a viewer may not see.
+SERVER_FAULT = re.compile(r"Traceback \(most recent call last\)|\bERROR\b|Exception in callback")
+
+# HoloViews' linked selections (`selection_group`) draw a colour-mapped plot as several renderers on different
+# data sources under one field-labelled legend item; BokehJS's LegendItem.initialize logs that as a console error
+# although plot and legend render correctly (seen on the corpus penguins scatter). Nothing else is tolerated.
+KNOWN_CONSOLE_NOISE = (re.compile(r"^\[bokeh [\d.]+\] Non matching data sources on legend item renderers$"),)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServedSpec:
+    url: str
+    log_path: Path
+    process: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def faults(self) -> list[str]:
+        return [line for line in self.log().splitlines() if SERVER_FAULT.search(line)]
+
+
+@contextlib.contextmanager
+def serve_spec(spec: Path, log_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[ServedSpec]:
+    """Run `lumen-ext serve SPEC` on a free loopback port until the block exits."""
+    port = free_port()
+    log_path = log_dir / f"{spec.stem}-server.log"
+    # A tile cache per test: tiles fetched (or not) by one test must not hide what another sees.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LUMEN_EXT_TILE_CACHE": str(log_dir / "tiles")}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lumen_ext", "serve", str(spec), "--port", str(port), *extra_args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=log_dir,
+        )
+    served = ServedSpec(f"http://127.0.0.1:{port}/{spec.stem}", log_path, process)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while "lumen-ext: serving" not in served.log():
+            if process.poll() is not None:
+                pytest.fail(f"lumen-ext serve exited with {process.returncode}:\n{served.log()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"lumen-ext serve did not start within {SERVER_START_TIMEOUT}s:\n{served.log()[-3000:]}"
+                )
+            time.sleep(0.2)
+        yield served
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@dataclass
+class PageWatch:
+    """Everything a page did that a user or an offline deployment would suffer from."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    off_host_requests: list[str] = field(default_factory=list)
+
+    def attach(self, page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        page.on("request", self._on_request)
+
+    def _on_console(self, message) -> None:
+        if message.type != "error":
+            return
+        if any(noise.match(message.text) for noise in KNOWN_CONSOLE_NOISE):
+            return
+        self.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+    def _on_request(self, request) -> None:
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob", "about"):
+            return
+        if url.hostname != "127.0.0.1":
+            self.off_host_requests.append(request.url)
+
+    def problems(self) -> dict[str, list[str]]:
+        return {
+            name: items
+            for name, items in (
+                ("console errors", self.console_errors),
+                ("page errors", self.page_errors),
+                ("requests off 127.0.0.1", self.off_host_requests),
+            )
+            if items
+        }
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    """Copy a spec folder, leaving out caches Lumen writes next to specs (a stale one hides changes)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("cache", "__pycache__"))
+    return dst
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, indent=1, default=str)[:4000]

@@ -1,0 +1,49 @@
+"""Fixtures for the browser tests: one Chromium per session, a watched page per test, a spec server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from support.browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, serve_spec
+from support.paths import TEST_OUTPUT
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: the README test command installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_and_watch(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    watch = PageWatch()
+    watch.attach(page)
+    yield page, watch
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    out = TEST_OUTPUT / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """``serve(spec, *args)``: a context manager serving ``spec`` with lumen-ext; logs go to tmp_path."""
+
+    def _serve(spec: Path, *args: str):
+        return serve_spec(spec, tmp_path, args)
+
+    return _serve
