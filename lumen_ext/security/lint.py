@@ -104,7 +104,7 @@ class _Linter:
         found: list[str] = []
         for text in _strings(value):
             for name in _VARIABLE_USE.findall(text):
-                if self.variable(name).get("type") in VIEWER_VARIABLE_TYPES and name not in found:
+                if _text(self.variable(name).get("type")) in VIEWER_VARIABLE_TYPES and name not in found:
                     found.append(name)
         return found
 
@@ -224,7 +224,7 @@ class _Linter:
         cache_dir = spec.get("cache_dir")
         if isinstance(cache_dir, str) and cache_dir:
             self.cache_dir((*path, "cache_dir"), cache_dir)
-        if stype in _FILE_SOURCES:
+        if _text(stype) in _FILE_SOURCES:
             self.file_tables(path, spec)
         elif stype == "duckdb":
             self.duckdb(path, spec)
@@ -378,7 +378,7 @@ class _Linter:
         ttype = node.get("type")
         controls = node.get("controls") if isinstance(node.get("controls"), list) else []
         control_names = {
-            c if isinstance(c, str) else c.get("name") for c in controls if isinstance(c, (str, dict))
+            _text(c if isinstance(c, str) else c.get("name")) for c in controls if isinstance(c, (str, dict))
         }
         if ttype in ("query", "eval"):
             key = "query" if ttype == "query" else "expr"
@@ -427,6 +427,11 @@ class _Linter:
                         "pastes string values into the SQL unquoted",
                         "filter with a `widget` filter, which Lumen turns into quoted SQL literals",
                     )
+
+
+def _text(value: Any) -> str | None:
+    """``value`` when it is a string, else None: spec values compared with sets may be any YAML node."""
+    return value if isinstance(value, str) else None
 
 
 def _strings(value: Any) -> Iterator[str]:

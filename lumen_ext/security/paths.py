@@ -45,7 +45,10 @@ def resolve_under(path: str | os.PathLike, base: Path) -> Path:
     candidate = Path(os.path.expanduser(os.fspath(path)))
     if not candidate.is_absolute():
         candidate = base / candidate
-    return candidate.resolve()
+    try:
+        return candidate.resolve()
+    except (OSError, ValueError):  # e.g. an embedded NUL: no file has that name; compare the text
+        return Path(os.path.normpath(candidate))
 
 
 def find_project_root(spec_dir: Path) -> Path:

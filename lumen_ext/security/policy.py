@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +180,8 @@ def load_policy(path: str | Path | None) -> Policy:
     if path is None:
         return Policy()
     path = Path(path)
+    if path.suffix not in (".toml", ".yaml", ".yml"):
+        raise PolicyError(f"{path}: a policy file must end in .toml, .yaml or .yml")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -189,18 +191,12 @@ def load_policy(path: str | Path | None) -> Policy:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError(f"{path}: {exc}") from exc
-    elif path.suffix in (".yaml", ".yml"):
+    else:
         import yaml
 
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise PolicyError(f"{path}: {exc}") from exc
-    else:
-        raise PolicyError(f"{path}: a policy file must end in .toml, .yaml or .yml")
     policy = policy_from_mapping(data, path.resolve().parent, origin=str(path))
     return replace(policy, source=path.resolve())
-
-
-def field_names() -> list[str]:
-    return [f.name for f in fields(Policy) if f.name != "source"]

@@ -34,6 +34,7 @@ import os
 import re
 import shutil
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -543,6 +544,33 @@ def _guard_session(policy: Policy) -> None:
 # -- faults stay local -----------------------------------------------------------------------------------------
 
 
+# Per Bokeh document (session): pipeline name -> error id of its failure to load.
+_FAILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FAILED_NO_DOCUMENT: dict[str, str] = {}
+
+
+def _failed_pipelines() -> dict[str, str]:
+    import panel as pn
+
+    doc = pn.state.curdoc
+    if doc is None:
+        return _FAILED_NO_DOCUMENT
+    return _FAILED.setdefault(doc, {})
+
+
+def _failed_cause(layout_spec: dict) -> str | None:
+    """The error id of a failed pipeline this layout (or one of its views) names, if any."""
+    failed = _failed_pipelines()
+    views = layout_spec.get("views", [])
+    names = [layout_spec.get("pipeline")]
+    names += [
+        v.get("pipeline")
+        for v in (views.values() if isinstance(views, dict) else views)
+        if isinstance(v, dict)
+    ]
+    return next((failed[n] for n in names if isinstance(n, str) and n in failed), None)
+
+
 class FaultLayout:
     """Stands in for a `lumen.layout.Layout` that failed to build: shows its card, offers no filters."""
 
@@ -595,11 +623,13 @@ def _guard_faults(policy: Policy) -> None:
         from lumen.pipeline import Pipeline
 
         pipelines = self.pipelines
+        failed = _failed_pipelines()
+        failed.clear()
         for name, pipeline_spec in self.spec.get("pipelines", {}).items():
             try:
                 pipelines[name] = Pipeline.from_spec(dict(pipeline_spec, name=name, **kwargs))
             except Exception as exc:
-                record_error(exc, f"loading pipeline {name!r}")
+                failed[name] = record_error(exc, f"loading pipeline {name!r}")
                 pipelines.pop(name, None)
         return pipelines
 
@@ -611,7 +641,12 @@ def _guard_faults(policy: Policy) -> None:
                 return original(self, layout_spec)
             except Exception as exc:
                 title = str(layout_spec.get("title", "Layout"))
-                error_id = record_error(exc, f"building layout {title!r}")
+                error_id = _failed_cause(layout_spec)
+                if error_id is not None:
+                    # The pipeline's own failure is the story; its error id is the one worth quoting.
+                    log.error("error %s also hides layout %r, which reads that pipeline", error_id, title)
+                else:
+                    error_id = record_error(exc, f"building layout {title!r}")
                 return FaultLayout(
                     title, error_card_html(f"{title} could not be shown", error_id, exc, policy.dev)
                 )

@@ -39,6 +39,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let browsers fetch web-map tiles from their providers instead of through this server",
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute every pipeline stage as Lumen does, without lumen-ext's shared stage cache",
+    )
     parser.add_argument("--show", action="store_true", help="open the dashboard in a browser")
     parser.add_argument(
         "--no-validate", action="store_true", help="skip lumen-ext validation (serve exactly as Lumen would)"
@@ -101,10 +106,14 @@ def run(args: argparse.Namespace) -> int:
 
     import panel as pn
 
-    from lumen_ext.serving import tiles
+    from lumen_ext import cache
+    from lumen_ext.serving import lumen_workarounds, tiles
     from lumen_ext.serving.app import dashboard_app
 
     offline.replace_google_fonts()
+    lumen_workarounds.apply()
+    if not args.no_cache:
+        cache.install()
     routes = offline.static_routes()
     if not args.direct_tiles:
         tiles.proxy_tile_sources(public_url)

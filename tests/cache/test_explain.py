@@ -57,7 +57,9 @@ def test_explain_run_reports_sql_keys_and_warm_hits(tmp_path):
     report = json.loads(proc.stdout)
     (pipeline,) = report["layouts"][0]["views"][0]["pipelines"]
     query, sort = pipeline["stages"]
-    assert query["where"] == "sql" and "GROUP BY" in query["sql"] and " IN (" not in query["sql"]  # no filter value chosen yet
+    assert (
+        query["where"] == "sql" and "GROUP BY" in query["sql"] and " IN (" not in query["sql"]
+    )  # no filter value chosen yet
     assert sort["where"] == "pandas" and sort["key"]
     assert [r["outcome"] for r in pipeline["cold"]] == ["computed", "computed"]
     assert pipeline["warm"][-1]["outcome"] == "hit"

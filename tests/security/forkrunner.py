@@ -99,3 +99,5 @@ class ForkRunner:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()

@@ -27,14 +27,11 @@ class Sandbox:
     def secret(self) -> Path:
         return self.outside / "secret.csv"
 
-    def spec(self, text: str, name: str = "spec.yaml") -> Path:
+    def spec(self, *parts: str, name: str = "spec.yaml") -> Path:
+        """Write a spec made of ``parts`` (each dedented on its own) into the project; MARKER/OUTSIDE filled in."""
+        text = "".join(textwrap.dedent(part).lstrip("\n") for part in parts)
         path = self.project / name
-        path.write_text(
-            textwrap.dedent(text)
-            .lstrip()
-            .replace("MARKER", str(self.marker))
-            .replace("OUTSIDE", str(self.outside))
-        )
+        path.write_text(text.replace("MARKER", str(self.marker)).replace("OUTSIDE", str(self.outside)))
         return path
 
 

@@ -32,8 +32,8 @@ def test_s1_python_yaml_tag(sandbox, run_scenario):
         """
         config:
           title: !!python/object/apply:os.system ["touch MARKER"]
-        """
-        + TABLE_LAYOUT
+        """,
+        TABLE_LAYOUT,
     )
     assert (2, "unsafe-yaml-tag") in diagnostics(spec)
     outcome = run_scenario(f"build({str(spec)!r})")
@@ -43,7 +43,7 @@ def test_s1_python_yaml_tag(sandbox, run_scenario):
 
 
 def test_s2_jinja_shell(sandbox, run_scenario):
-    spec = sandbox.spec("""config:\n  title: "{{ shell('touch MARKER') }}"\n""" + TABLE_LAYOUT)
+    spec = sandbox.spec("""config:\n  title: "{{ shell('touch MARKER') }}"\n""", TABLE_LAYOUT)
     assert (2, "jinja-side-effect") in diagnostics(spec)
     outcome = run_scenario(f"build({str(spec)!r})")
     assert "REFUSED PolicyViolation" in outcome.output
@@ -53,7 +53,7 @@ def test_s2_jinja_shell(sandbox, run_scenario):
 
 def test_s3_jinja_sandbox_escape(sandbox, run_scenario):
     spec = sandbox.spec(
-        """config:\n  title: "{{ cycler.__init__.__globals__.os.system('touch MARKER') }}"\n""" + TABLE_LAYOUT
+        """config:\n  title: "{{ cycler.__init__.__globals__.os.system('touch MARKER') }}"\n""", TABLE_LAYOUT
     )
     assert (2, "jinja-side-effect") in diagnostics(spec)
     outcome = run_scenario(f"build({str(spec)!r})")
@@ -69,11 +69,11 @@ def test_s4_secrets_stay_on_the_server(sandbox, run_scenario):
           token:
             type: env
             key: LX_SECRET
-        """
-        + TABLE_LAYOUT,
+        """,
+        TABLE_LAYOUT,
         name="insecure.yaml",
     )
-    assert findings(insecure) == [(4, "insecure-secret")]
+    assert findings(insecure) == [(3, "insecure-secret")]
     secure = sandbox.spec(
         """
         variables:
@@ -81,12 +81,12 @@ def test_s4_secrets_stay_on_the_server(sandbox, run_scenario):
             type: env
             key: LX_SECRET
             secure: true
-        """
-        + TABLE_LAYOUT,
+        """,
+        TABLE_LAYOUT,
         name="secure.yaml",
     )
     assert findings(secure) == []
-    jinja = sandbox.spec("""config:\n  title: "{{ env('LX_SECRET') }}"\n""" + TABLE_LAYOUT, name="jinja.yaml")
+    jinja = sandbox.spec("""config:\n  title: "{{ env('LX_SECRET') }}"\n""", TABLE_LAYOUT, name="jinja.yaml")
     outcome = run_scenario(
         f"""
         os.environ["LX_SECRET"] = "s3cr3t-value"
@@ -105,7 +105,7 @@ def test_s4_secrets_stay_on_the_server(sandbox, run_scenario):
 
 
 def test_s4_allowed_env_is_the_operators_choice(sandbox, run_scenario):
-    jinja = sandbox.spec("""config:\n  title: "{{ env('LX_PUBLIC') }}"\n""" + TABLE_LAYOUT)
+    jinja = sandbox.spec("""config:\n  title: "{{ env('LX_PUBLIC') }}"\n""", TABLE_LAYOUT)
     outcome = run_scenario(
         f"""
         os.environ["LX_PUBLIC"] = "Public title"
@@ -247,12 +247,14 @@ def test_s7_nested_view_objects_are_allow_listed(sandbox, run_scenario):
             views:
               - type: panel
                 table: data
-                object:
-                  type: subprocess.Popen
-                  args: [touch, MARKER]
+                spec:
+                  type: panel.layout.Column
+                  objects:
+                    - type: subprocess.Popen
+                      args: [touch, MARKER]
         """
     )
-    assert (13, "unsafe-import") in findings(spec)
+    assert findings(spec) == [(15, "unsafe-import")]
     outcome = run_scenario(f"build({str(spec)!r})")
     assert not sandbox.marker.exists()
     assert "'subprocess.Popen' is outside the modules this server allows" in outcome.output
@@ -272,9 +274,11 @@ def test_s7_panel_objects_from_allowed_modules_still_work(sandbox, run_scenario)
             views:
               - type: panel
                 table: data
-                object:
-                  type: panel.pane.Markdown
-                  object: "Hello from an allowed pane"
+                spec:
+                  type: panel.layout.Column
+                  objects:
+                    - type: panel.pane.Markdown
+                      object: "Hello from an allowed pane"
         """
     )
     assert findings(spec) == []
@@ -285,11 +289,13 @@ def test_s7_panel_objects_from_allowed_modules_still_work(sandbox, run_scenario)
 def test_s8_callbacks_and_dotted_types_are_allow_listed(sandbox, run_scenario):
     lib = sandbox.root / "lib"
     lib.mkdir()
-    (lib / "evilmod.py").write_text(f"from pathlib import Path\nPath({str(sandbox.marker)!r}).touch()\ndef cb(): pass\n")
-    spec = sandbox.spec("config:\n  on_session_created: evilmod.cb\n" + TABLE_LAYOUT)
+    (lib / "evilmod.py").write_text(
+        f"from pathlib import Path\nPath({str(sandbox.marker)!r}).touch()\ndef cb(): pass\n"
+    )
+    spec = sandbox.spec("config:\n  on_session_created: evilmod.cb\n", TABLE_LAYOUT)
     assert findings(spec) == [(2, "unsafe-callback")]
     typed = sandbox.spec(TABLE_LAYOUT.replace("type: file", "type: evilmod.Source"), name="typed.yaml")
-    assert (4, "unsafe-import") in findings(typed)
+    assert (3, "unsafe-import") in findings(typed)
     outcome = run_scenario(
         f"""
         sys.path.insert(0, {str(lib)!r})
@@ -303,7 +309,9 @@ def test_s8_callbacks_and_dotted_types_are_allow_listed(sandbox, run_scenario):
 
 
 def test_s9_local_modules_are_not_executed(sandbox, run_scenario):
-    (sandbox.project / "views.py").write_text(f"from pathlib import Path\nPath({str(sandbox.marker)!r}).touch()\n")
+    (sandbox.project / "views.py").write_text(
+        f"from pathlib import Path\nPath({str(sandbox.marker)!r}).touch()\n"
+    )
     spec = sandbox.spec(TABLE_LAYOUT)
     assert findings(spec) == [(1, "unsafe-import")]
     outcome = run_scenario(f"build({str(spec)!r})")
@@ -326,10 +334,10 @@ def test_s10_query_and_eval_take_viewer_input_as_data(sandbox, run_scenario):
               - type: query
                 query: $variables.q
               - type: eval
-                expr: "c = a * 2"
+                expr: "c = table.a * 2"
                 controls: [expr]
-        """
-        + TABLE_LAYOUT.replace("source: local\n    views", "pipeline: p\n    views")
+        """,
+        TABLE_LAYOUT.replace("source: local\n    views", "pipeline: p\n    views"),
     )
     found = findings(spec)
     assert (11, "viewer-code") in found  # the query bound to the url variable
@@ -341,19 +349,22 @@ def test_s10_query_and_eval_take_viewer_input_as_data(sandbox, run_scenario):
         from lumen.transforms.base import Eval, Query
         df = pd.DataFrame({{"a": [1, 2, 3]}})
         # Unhardened, the payload runs: proof that it is a real one.
-        Query(query="@table.to_csv({str(control)!r})").apply(df)
+        try:
+            Query(query="@table.to_csv({str(control)!r})").apply(df)
+        except Exception:
+            pass  # pandas then fails to index with the call's result; the file is written by then
         build({str(spec)!r})
         for transform in (
             Query(query="@table.to_csv('MARKER')"),
             Query(query="a.__class__.__init__.__globals__"),
-            Eval(expr="b = a.to_csv('MARKER')"),
+            Eval(expr="b = table.to_csv('MARKER')"),
         ):
             try:
                 transform.apply(df)
             except PolicyViolation as exc:
                 print("REFUSED", exc)
         print("KEPT", list(Query(query="a > 1 and a.isin([2, 3])").apply(df)["a"]))
-        print("EVAL", list(Eval(expr="b = a * 2").apply(df.copy())["b"]))
+        print("EVAL", list(Eval(expr="b = table.a * 2").apply(df.copy())["b"]))
         """
     )
     assert control.exists()
@@ -431,7 +442,7 @@ def test_boolean_filters_work_on_sql_sources(run_scenario):
 
 
 def test_s12_editable_is_refused_and_the_edit_path_is_safe(sandbox, run_scenario):
-    spec = sandbox.spec("config:\n  editable: true\n" + TABLE_LAYOUT)
+    spec = sandbox.spec("config:\n  editable: true\n", TABLE_LAYOUT)
     assert findings(spec) == [(2, "editable")]
     assert findings(spec, _policy(allow_editable=True)) == []
     payload = 'config:\n  title: !!python/object/apply:os.system ["touch MARKER"]\n'
@@ -475,7 +486,7 @@ def test_s13_viewer_controlled_paths_stay_in_the_project(sandbox, run_scenario):
                 table: chosen
         """
     )
-    assert (9, "viewer-path") in findings(spec)
+    assert (8, "viewer-path") in findings(spec)
     outcome = run_scenario(f"build({str(spec)!r})")
     assert "hunter2" not in outcome.output
     assert "outside the project" in outcome.output
@@ -524,7 +535,7 @@ def test_s14_a_cache_subfolder_still_works(sandbox, run_scenario):
 
 
 def test_s15_auth_fails_closed(sandbox, run_scenario):
-    spec = sandbox.spec("auth:\n  emial: [admin@corp.com]\n" + TABLE_LAYOUT)
+    spec = sandbox.spec("auth:\n  emial: [admin@corp.com]\n", TABLE_LAYOUT)
     [(line, rule)] = findings(spec)
     assert (line, rule) == (2, "auth-fail-open")
     outcome = run_scenario(
@@ -546,7 +557,7 @@ def test_s15_auth_fails_closed(sandbox, run_scenario):
 
 
 def test_s16_request_values_are_data_not_yaml(sandbox, run_scenario):
-    spec = sandbox.spec("""config:\n  title: "Hello {{ cookie('name') }}"\n""" + TABLE_LAYOUT)
+    spec = sandbox.spec("""config:\n  title: "Hello {{ cookie('name') }}"\n""", TABLE_LAYOUT)
     assert (2, "jinja-side-effect") in diagnostics(spec)
     payload = '!!python/object/apply:os.system ["touch MARKER"]'
     breakout = '"\nsources: {}\nx: "'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import http.server
 import logging
 import socket
@@ -52,6 +53,12 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(tiles, "_public_url", "http://127.0.0.1:5006")
 
 
+def fetch(*args):
+    """Run fetch_tile on a loop of its own: Playwright's sync API may own this thread's loop in the same session."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, tiles.fetch_tile(*args)).result()
+
+
 def tile_id_of(url: str) -> str:
     return url.split(tiles.ROUTE)[1].split("/")[0]
 
@@ -71,8 +78,8 @@ def test_keeps_templates_it_cannot_map():
 def test_fetches_once_then_serves_from_disk(tile_server):
     template = f"http://127.0.0.1:{tile_server.server_port}/{{Z}}/{{Y}}/{{X}}.jpg"
     tile_id = tile_id_of(tiles.proxied_url(template))
-    first = asyncio.run(tiles.fetch_tile(tile_id, "3", "4", "5"))
-    second = asyncio.run(tiles.fetch_tile(tile_id, "3", "4", "5"))
+    first = fetch(tile_id, "3", "4", "5")
+    second = fetch(tile_id, "3", "4", "5")
     assert first == (JPEG_TILE, "image/jpeg", True)
     assert second == (JPEG_TILE, "image/jpeg", True)
     assert tile_server.requests == ["/3/5/4.jpg"], (
@@ -83,7 +90,7 @@ def test_fetches_once_then_serves_from_disk(tile_server):
 def test_unreachable_provider_gives_blank_tiles_and_one_warning(caplog):
     tile_id = tile_id_of(tiles.proxied_url(f"http://127.0.0.1:{refused_port()}/{{Z}}/{{X}}/{{Y}}.png"))
     with caplog.at_level(logging.WARNING, logger=tiles.log.name):
-        results = [asyncio.run(tiles.fetch_tile(tile_id, "1", "0", str(y))) for y in range(3)]
+        results = [fetch(tile_id, "1", "0", str(y)) for y in range(3)]
     assert all(result == (tiles.BLANK_TILE, "image/png", False) for result in results)
     assert len([r for r in caplog.records if "unreachable" in r.message]) == 1
 

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from .conftest import REPO, SPECS, SPECS_DIR
+from support.paths import EXAMPLE_SPECS as SPECS
+from support.paths import REPO, SPECS_DIR
 
 VERIFY = REPO.parent / "shared" / "lumen-corpus" / "tools" / "verify.py"
 MARKER = "@@VERIFY@@"

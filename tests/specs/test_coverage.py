@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-
-from .conftest import SPECS, SPECS_DIR
+from support.paths import EXAMPLE_SPECS as SPECS
+from support.paths import SPECS_DIR
 
 MODELINE = "# yaml-language-server: $schema=../schemas/lumen-spec.schema.json"
 READ_FUNCTION = re.compile(r"read_(csv|parquet)\('([^']+)'", re.IGNORECASE)

@@ -66,27 +66,40 @@ class ServedSpec:
 def serve_spec(spec: Path, log_dir: Path, extra_args: tuple[str, ...] = ()) -> Iterator[ServedSpec]:
     """Run `lumen-ext serve SPEC` on a free loopback port until the block exits."""
     port = free_port()
+    command = [sys.executable, "-m", "lumen_ext", "serve", str(spec), "--port", str(port), *extra_args]
+    with _server(command, spec, port, log_dir, cwd=log_dir, ready="lumen-ext: serving") as served:
+        yield served
+
+
+@contextlib.contextmanager
+def lumen_serve_spec(spec: Path, log_dir: Path, cwd: Path) -> Iterator[ServedSpec]:
+    """Run Lumen's own `lumen serve SPEC` (no lumen-ext involved) on a free loopback port."""
+    port = free_port()
+    lumen = Path(sys.executable).with_name("lumen")
+    command = [str(lumen), "serve", str(spec), "--port", str(port), "--address", "127.0.0.1"]
+    command += ["--allow-websocket-origin", f"127.0.0.1:{port}"]
+    with _server(command, spec, port, log_dir, cwd=cwd, ready="Bokeh app running at") as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _server(
+    command: list[str], spec: Path, port: int, log_dir: Path, cwd: Path, ready: str
+) -> Iterator[ServedSpec]:
     log_path = log_dir / f"{spec.stem}-server.log"
     # A tile cache per test: tiles fetched (or not) by one test must not hide what another sees.
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "LUMEN_EXT_TILE_CACHE": str(log_dir / "tiles")}
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "lumen_ext", "serve", str(spec), "--port", str(port), *extra_args],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=log_dir,
-        )
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     served = ServedSpec(f"http://127.0.0.1:{port}/{spec.stem}", log_path, process)
+    name = " ".join(Path(part).name for part in command[:4])
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while "lumen-ext: serving" not in served.log():
+        while ready not in served.log():
             if process.poll() is not None:
-                pytest.fail(f"lumen-ext serve exited with {process.returncode}:\n{served.log()[-3000:]}")
+                pytest.fail(f"{name} exited with {process.returncode}:\n{served.log()[-3000:]}")
             if time.monotonic() > deadline:
-                pytest.fail(
-                    f"lumen-ext serve did not start within {SERVER_START_TIMEOUT}s:\n{served.log()[-3000:]}"
-                )
+                pytest.fail(f"{name} did not start within {SERVER_START_TIMEOUT}s:\n{served.log()[-3000:]}")
             time.sleep(0.2)
         yield served
     finally:

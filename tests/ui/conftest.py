@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, serve_spec
+from support.browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, lumen_serve_spec, serve_spec
 from support.paths import TEST_OUTPUT
 
 
@@ -23,7 +23,7 @@ def browser():
 
 @pytest.fixture
 def page_and_watch(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context = browser.new_context(viewport={"width": 1400, "height": 1300})
     page = context.new_page()
     page.set_default_timeout(60_000)
     watch = PageWatch()
@@ -45,5 +45,15 @@ def serve(tmp_path):
 
     def _serve(spec: Path, *args: str):
         return serve_spec(spec, tmp_path, args)
+
+    return _serve
+
+
+@pytest.fixture
+def lumen_serve(tmp_path):
+    """``lumen_serve(spec, cwd)``: a context manager serving ``spec`` with Lumen's own command."""
+
+    def _serve(spec: Path, cwd: Path):
+        return lumen_serve_spec(spec, tmp_path, cwd)
 
     return _serve

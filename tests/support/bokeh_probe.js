@@ -61,7 +61,8 @@
     const step = Number(w.step) > 0 ? Number(w.step) : (hi - lo) / 100;
     const at = (fraction) => lo + Math.round(((hi - lo) * fraction) / step) * step;
     const value = [at(0.25), at(0.5)];
-    w.setv({ value });
+    // A drag ends by setting value_throttled too; Lumen's throttled filters (the default) watch only that.
+    w.setv(w.value_throttled !== undefined ? { value, value_throttled: value } : { value });
     return { set: value };
   }
   throw new Error(`unknown action ${action}`);

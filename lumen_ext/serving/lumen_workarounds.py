@@ -1,0 +1,46 @@
+"""Run-time fixes for Lumen 1.4 bugs that break a served dashboard, applied by `lumen-ext serve`.
+
+Each fix replaces one Lumen method in memory (site-packages stays untouched), names the Lumen source it replaces,
+and is checked by a test that fails when Lumen changes the code it relies on. Plain `lumen serve` keeps the bugs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+_applied = False
+
+
+def _ordered_loading_off(view, event) -> None:
+    """``View._update_loading`` that turns the spinner off in order with the view's re-render.
+
+    Lumen (views/base.py, ``View._update_loading``) sets ``loading`` under Panel's ``immediate_dispatch`` both ways.
+    Turning it *off* happens after the view re-rendered, so the ``css_classes`` change for the new plot's Figure
+    is sent before the held ``children`` patch that introduces that Figure; BokehJS then throws "reference pNNN
+    isn't known" for every re-rendered plot on every filter change. Turning it *on* stays immediate, so the spinner
+    shows at once.
+    """
+    from panel.io.document import immediate_dispatch
+
+    panel = view._panel
+    if not hasattr(panel, "loading"):
+        return
+    if event.new:
+        with immediate_dispatch():
+            panel.loading = True
+    else:
+        panel.loading = False
+
+
+def apply() -> None:
+    """Apply every workaround once per process."""
+    global _applied
+    if _applied:
+        return
+    from lumen.views.base import View
+
+    View._update_loading = _ordered_loading_off
+    _applied = True
+    log.debug("Applied lumen-ext workarounds for Lumen 1.4")

@@ -1,0 +1,44 @@
+"""The run-time fixes `lumen-ext serve` applies to Lumen, and the Lumen code they assume.
+
+The browser tests show the effect (no page errors after a filter change). These tests fail when Lumen changes the
+code a fix replaces, so the fix is reviewed rather than silently applied to something else.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def run_python(code: str) -> dict:
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_lumen_still_dispatches_loading_off_immediately():
+    """The bug the loading fix works around is still in Lumen: both directions under immediate_dispatch."""
+    facts = run_python(
+        "import inspect, json\n"
+        "from lumen.views.base import View\n"
+        "src = inspect.getsource(View._update_loading)\n"
+        "print(json.dumps({'immediate': 'immediate_dispatch' in src, 'both': 'self._panel.loading = event.new' in src}))"
+    )
+    assert facts == {"immediate": True, "both": True}, (
+        "Lumen changed View._update_loading: review the workaround"
+    )
+
+
+def test_apply_replaces_update_loading_once():
+    facts = run_python(
+        "import json\n"
+        "from lumen.views.base import View\n"
+        "from lumen_ext.serving import lumen_workarounds\n"
+        "original = View._update_loading\n"
+        "lumen_workarounds.apply(); first = View._update_loading\n"
+        "lumen_workarounds.apply(); second = View._update_loading\n"
+        "print(json.dumps({'replaced': first is not original, 'idempotent': first is second,\n"
+        "                  'ours': first is lumen_workarounds._ordered_loading_off}))"
+    )
+    assert facts == {"replaced": True, "idempotent": True, "ours": True}

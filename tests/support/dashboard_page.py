@@ -1,0 +1,156 @@
+"""Using a served Lumen dashboard in a real browser: wait for it, look at it, change a filter.
+
+The page is read through its Bokeh document (``bokeh_probe.js``): what drew, which sources hold data, which filter
+widgets exist. Waiting is judged by the document settling, because Lumen builds layouts after load and tabs lazily.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from support.browser import dump
+
+PROBE_JS = (Path(__file__).parent / "bokeh_probe.js").read_text()
+RENDER_TIMEOUT = 90  # seconds for a view to appear; bounded so a hung dashboard fails instead of stalling CI
+UPDATE_TIMEOUT = 45  # seconds for a filter change to reach the views
+DRAW_TIMEOUT = 20  # seconds for a settled document to show up as pixels and table rows
+
+
+def probe(page, action: str = "state"):
+    return page.evaluate(PROBE_JS, action)
+
+
+def wait_rendered(page) -> None:
+    """Wait until the dashboard shows content, no spinner, and its Bokeh document has stopped changing.
+
+    Lumen builds layouts after the page loads and other tabs lazily, so "loaded" can only be judged by the
+    document settling: the same models and data over several polls. An error alert fails at once.
+    """
+    page.wait_for_function(
+        "() => window.Bokeh && window.Bokeh.documents.length > 0", timeout=RENDER_TIMEOUT * 1000
+    )
+    deadline = time.monotonic() + RENDER_TIMEOUT
+    last, stable = None, 0
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(400)
+        alerts = page.locator(".alert-danger").filter(visible=True)
+        if alerts.count():
+            pytest.fail(f"the dashboard shows an error: {alerts.first.inner_text()[:2000]}")
+        state = probe(page)
+        snapshot = (state["models"], state["fingerprint"])
+        has_content = any(state["renderers"]) or state["tables"] or state["other_plots"]
+        loading = page.locator(".pn-loading").count()
+        stable = stable + 1 if (snapshot == last and has_content and not loading) else 0
+        last = snapshot
+        if stable >= 3:
+            return
+    pytest.fail(f"the dashboard did not settle within {RENDER_TIMEOUT}s\n{dump(probe(page))}")
+
+
+def plots_drew(page) -> int:
+    """Plots that visibly drew: Bokeh canvases holding more than a background (at least three distinct colours on
+    a sample grid), and Vega (Altair) SVGs holding marks with shapes in them."""
+    return page.evaluate(
+        """() => {
+        const seen = [], svgs = [];
+        const walk = (root) => {
+          for (const el of root.querySelectorAll('*')) {
+            if (el.tagName === 'CANVAS') seen.push(el);
+            if (el.tagName === 'svg' && el.classList.contains('marks') && el.getClientRects().length) svgs.push(el);
+            if (el.shadowRoot) walk(el.shadowRoot);
+          }
+        };
+        walk(document);
+        let drew = 0;
+        walkSvg: for (const svg of svgs) {
+          for (const mark of svg.querySelectorAll('g[class^="mark-"]')) {
+            if (mark.querySelector('path, rect, line, circle, text')) { drew += 1; continue walkSvg; }
+          }
+        }
+        for (const c of seen) {
+          if (!c.offsetParent || c.width < 20 || c.height < 20) continue;
+          const ctx = c.getContext('2d');
+          if (!ctx) continue;
+          const colours = new Set();
+          for (let x = 0; x < c.width; x += Math.ceil(c.width / 40))
+            for (let y = 0; y < c.height; y += Math.ceil(c.height / 40))
+              colours.add(ctx.getImageData(x, y, 1, 1).data.join(','));
+          if (colours.size >= 3) drew += 1;
+        }
+        return drew;
+    }"""
+    )
+
+
+def visible_table_rows(page) -> int:
+    return page.locator(".tabulator-row").filter(visible=True).count()
+
+
+def check_current_view(page, label: str) -> dict:
+    """Plots drew and tables have rows, polling a while: Tabulator and canvases draw after the document settles."""
+    deadline = time.monotonic() + DRAW_TIMEOUT
+    while True:
+        drew, rows = plots_drew(page), visible_table_rows(page)
+        tables = page.locator(".tabulator").filter(visible=True).count()
+        if (drew or rows) and (rows or not tables):
+            return {"plots": drew, "table_rows": rows}
+        if time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
+    assert not tables or rows, f"{label}: a table is shown but has no rows"
+    pytest.fail(
+        f"{label}: nothing drew (plots with content: {drew}, table rows: {rows})\n{dump(probe(page))}"
+    )
+
+
+def visit_every_tab(page, label: str) -> list[dict]:
+    seen = [check_current_view(page, f"{label} (first view)")]
+    # Bokeh tabs are .bk-tab; panel-material-ui (Lumen's default template) renders MUI tabs with role=tab.
+    tabs = page.locator('.bk-tab, [role="tab"]')
+    for i in range(tabs.count()):
+        tab = tabs.nth(i)
+        if not tab.is_visible():
+            continue
+        name = tab.inner_text().strip()
+        tab.click()
+        wait_rendered(page)
+        seen.append(check_current_view(page, f"{label} tab {name!r}"))
+    if tabs.count():
+        tabs.nth(0).click()
+        wait_rendered(page)
+    return seen
+
+
+def change_a_filter(page, label: str) -> str:
+    """Change the first filter widget; return what it was set to once a view's data has changed."""
+    before = probe(page)
+    assert before["widgets"], f"{label}: no filter widget found\n{dump(before)}"
+    widget = before["widgets"][0]
+    result = probe(page, f"change:{widget['id']}")
+    deadline = time.monotonic() + UPDATE_TIMEOUT
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+        if probe(page)["fingerprint"] != before["fingerprint"]:
+            wait_rendered(page)
+            return result["set"]
+    pytest.fail(f"{label}: setting filter {widget['title']!r} to {result['set']!r} changed no view's data")
+
+
+def declares_viewer_control(spec: Path) -> bool:
+    """Whether viewers get a control that changes data: a widget/date/bins filter, or a widget variable."""
+
+    def walk(node) -> bool:
+        if isinstance(node, dict):
+            if node.get("type") in ("widget", "date", "datetime", "bins") and "field" in node:
+                return True
+            return any(walk(value) for value in node.values())
+        return isinstance(node, list) and any(walk(item) for item in node)
+
+    spec_data = yaml.safe_load(spec.read_text())
+    variables = spec_data.get("variables") or {}
+    widget_variable = any(isinstance(v, dict) and v.get("type") == "widget" for v in variables.values())
+    return widget_variable or walk({k: v for k, v in spec_data.items() if k != "variables"})
