@@ -45,7 +45,14 @@ class CacheConfig:
     """Size budget of the file tier."""
 
     disk_max_entry_bytes: int = 256 * MiB
-    """Results bigger than this (in memory) are not written to the file tier."""
+    """Results bigger than this (in memory) are not written to the second tier (file or Redis)."""
+
+    redis_url: str | None = None
+    """``redis://[user:password@]host:port/db`` of a Redis server to use as the second tier, shared by every
+    process and host that names it; it takes precedence over ``disk_dir``. ``None`` disables it."""
+
+    redis_namespace: str = "lumen-ext"
+    """Prefix of the Redis keys (``{namespace}:{key}``), so several deployments can share one server."""
 
     def ttl_for(self, source_name: str | None, default: float | None) -> float | None:
         if source_name is not None and source_name in self.source_ttl:

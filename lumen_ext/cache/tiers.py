@@ -3,13 +3,16 @@
 * :class:`MemoryTier`: the first tier, an LRU of DataFrames bounded by bytes, shared by every session of
   the process.
 * :class:`SecondTier`: the interface of slower, bigger, possibly shared tiers, which store serialised
-  frames (Arrow IPC bytes) by key. :class:`FileTier` implements it on a local directory; a Redis tier can
-  implement the same three methods.
+  frames (Arrow IPC bytes) by key. :class:`FileTier` implements it on a local directory (processes of one
+  host share it); :class:`RedisTier` on a Redis server (processes of many hosts share it).
+
+:func:`second_tier_for` picks the tier a :class:`~lumen_ext.cache.config.CacheConfig` asks for.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import struct
@@ -19,9 +22,14 @@ import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-__all__ = ["FileTier", "MemoryTier", "SecondTier", "TierStats"]
+if TYPE_CHECKING:
+    from lumen_ext.cache.config import CacheConfig
+
+log = logging.getLogger("lumen_ext.cache")
+
+__all__ = ["FileTier", "MemoryTier", "RedisTier", "SecondTier", "TierStats", "second_tier_for"]
 
 
 @dataclass
@@ -33,6 +41,7 @@ class TierStats:
     evictions: int = 0
     expirations: int = 0
     rejected: int = 0  # too big for the budget, or not storable
+    errors: int = 0  # the tier could not be reached; the request went on as a miss
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -245,3 +254,138 @@ def _mtime(path: Path) -> int:
         return path.stat().st_mtime_ns
     except FileNotFoundError:
         return 0
+
+
+class RedisTier:
+    """:class:`SecondTier` on a Redis server, shared by every process (and host) that uses the same URL.
+
+    One Redis string per key, ``{namespace}:{key}``, written with ``SET .. PX`` so Redis expires it; the
+    size budget is Redis's own (``maxmemory`` with an ``allkeys-lru`` policy evicts like the file tier).
+
+    The cache must never take a dashboard down: when Redis cannot be reached, calls count an error and
+    behave as a miss (``get``) or a no-op (``put``), and for ``retry_after`` seconds the tier is skipped
+    outright, so an outage costs one connection timeout, not one per stage of every session.
+
+    The client is created on first use in each process: ``lumen-ext serve --num-procs`` forks after the
+    tier is configured, and a Redis connection must never be shared by two processes.
+    """
+
+    name = "redis"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str = "lumen-ext",
+        max_entry_bytes: int = 256 * 1024 * 1024,
+        timeout: float = 2.0,
+        retry_after: float = 5.0,
+    ):
+        self.url = url
+        self.namespace = namespace
+        self.max_entry_bytes = max_entry_bytes
+        self.timeout = timeout
+        self.retry_after = retry_after
+        self._client: Any = None
+        self._pid: int | None = None
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+        self._stats = TierStats()
+
+    def _redis(self) -> Any:
+        pid = os.getpid()
+        if self._client is None or self._pid != pid:
+            import redis
+
+            self._client = redis.Redis.from_url(
+                self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
+            )
+            self._pid = pid
+        return self._client
+
+    def _key(self, key: str) -> str:
+        if not _KEY_RE.match(key):
+            raise ValueError(f"invalid cache key {key!r}")
+        return f"{self.namespace}:{key}"
+
+    def _available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _failed(self, action: str, exc: Exception) -> None:
+        with self._lock:
+            self._stats.errors += 1
+            first = self._down_until == 0.0 or time.monotonic() >= self._down_until
+            self._down_until = time.monotonic() + self.retry_after
+        if first:
+            log.warning(
+                "Redis cache tier at %s failed to %s (%s); skipping it for %.0f s",
+                _redacted(self.url),
+                action,
+                exc,
+                self.retry_after,
+            )
+
+    def get(self, key: str) -> bytes | None:
+        name = self._key(key)
+        data = None
+        if self._available():
+            try:
+                data = self._redis().get(name)
+            except Exception as exc:  # redis.RedisError and OSError alike: a miss, never a failed page
+                self._failed("read", exc)
+        with self._lock:
+            if data is None:
+                self._stats.misses += 1
+            else:
+                self._stats.hits += 1
+        return data
+
+    def put(self, key: str, data: bytes, ttl: float | None = None) -> None:
+        name = self._key(key)
+        if len(data) > self.max_entry_bytes or (ttl is not None and ttl <= 0):
+            with self._lock:
+                self._stats.rejected += 1
+            return
+        if not self._available():
+            return
+        try:
+            self._redis().set(name, data, px=None if ttl is None else max(1, round(ttl * 1000)))
+        except Exception as exc:
+            self._failed("write", exc)
+            return
+        with self._lock:
+            # What this process wrote: Redis evicts and expires on its own, so the tier's true content is
+            # Redis's to report (`INFO keyspace`, `INFO memory`); counting it here would need a scan.
+            self._stats.entries += 1
+            self._stats.bytes += len(data)
+
+    def ping(self) -> bool:
+        """True when Redis answers now (for readiness probes; ignores the back-off)."""
+        try:
+            ok = bool(self._redis().ping())
+        except Exception as exc:
+            self._failed("answer a ping", exc)
+            return False
+        with self._lock:
+            self._down_until = 0.0
+        return ok
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return self._stats.as_dict()
+
+
+def second_tier_for(config: CacheConfig) -> SecondTier | None:
+    """The second tier ``config`` asks for: Redis when ``redis_url`` is set, else files in ``disk_dir``."""
+    if config.redis_url:
+        return RedisTier(
+            config.redis_url, namespace=config.redis_namespace, max_entry_bytes=config.disk_max_entry_bytes
+        )
+    if config.disk_dir is not None:
+        return FileTier(config.disk_dir, config.disk_max_bytes)
+    return None
+
+
+def _redacted(url: str) -> str:
+    # redis://user:secret@host/0 -> redis://user:***@host/0: log lines must not carry the password
+    return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)

@@ -11,7 +11,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from lumen_ext.serving.error_page import error_page_html, exception_html
+from lumen_ext.security.errors import error_card_html, record_error
+from lumen_ext.security.policy import Policy
+from lumen_ext.serving.error_page import error_page_html
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +24,11 @@ def _error_view(title: str, summary: str, body_html: str):
     return pn.pane.HTML(error_page_html(title, summary, body_html), sizing_mode="stretch_width")
 
 
-def validation_error_view(spec_path: Path, data: bool):
+def validation_error_view(spec_path: Path, data: bool, policy: Policy):
     """The diagnostics page when the spec has errors, else None."""
     from lumen_ext.validation import render_html, validate_file
 
-    report = validate_file(spec_path, data=data)
+    report = validate_file(spec_path, data=data, policy=policy)
     if not report.errors:
         return None
     log.error("%s has %d error(s); serving the diagnostics page", spec_path, report.errors)
@@ -39,13 +41,13 @@ def validation_error_view(spec_path: Path, data: bool):
 
 
 def dashboard_app(
-    spec_path: Path, *, validate: bool = True, data_checks: bool = True
+    spec_path: Path, policy: Policy, *, validate: bool = True, data_checks: bool = True
 ) -> Callable[[], object]:
     """A Panel app function serving ``spec_path`` the way Lumen's own YAML handler does."""
 
     def app():
         if validate:
-            errors = validation_error_view(spec_path, data_checks)
+            errors = validation_error_view(spec_path, data_checks, policy)
             if errors is not None:
                 return errors
         from lumen import Dashboard
@@ -54,11 +56,11 @@ def dashboard_app(
             # Same call as Lumen's YamlHandler: shared sources load with the first session.
             Dashboard(str(spec_path), load_global=False).servable()
         except Exception as exc:
-            log.exception("Building the dashboard from %s failed", spec_path)
+            # The viewer gets an id to quote; the traceback goes to the log (and the page only with --dev).
+            error_id = record_error(exc, f"building the dashboard {spec_path.name}")
+            card = error_card_html(f"{spec_path.name} failed to load", error_id, exc, dev=policy.dev)
             return _error_view(
-                f"{spec_path.name} failed to load",
-                "Lumen could not build this dashboard.",
-                exception_html(exc),
+                f"{spec_path.name} failed to load", "Lumen could not build this dashboard.", card
             )
         return None
 

@@ -10,6 +10,8 @@ import socket
 import sys
 from pathlib import Path
 
+from lumen_ext.security.options import add_policy_argument, policy_from_args
+
 log = logging.getLogger("lumen_ext.serve")
 
 
@@ -49,16 +51,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--no-validate", action="store_true", help="skip lumen-ext validation (serve exactly as Lumen would)"
     )
     parser.add_argument("--no-data", action="store_true", help="skip the data-aware checks of validation")
+    add_policy_argument(parser)
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="development mode: tracebacks in the page, no-OAuth auth bypass (never on a shared server)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
-def _print_startup_diagnostics(specs: list[Path], data: bool) -> None:
+def _print_startup_diagnostics(specs: list[Path], data: bool, policy) -> None:
     """Show the same diagnostics `lumen-ext validate` gives, so the terminal tells what the page will."""
     from lumen_ext.validation import validate_file
     from lumen_ext.validation.reporters import TextReporter
 
     for spec in specs:
-        report = validate_file(spec, data=data)
+        report = validate_file(spec, data=data, policy=policy)
         if report.diagnostics:
             TextReporter(sys.stderr, color=sys.stderr.isatty()).report(report)
 
@@ -89,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    policy = policy_from_args(args, "lumen-ext serve")  # a bad policy file fails before anything starts
+    if policy is None:
+        return 2
+    if args.dev:
+        policy = policy.with_overrides(dev=True)
 
     from lumen_ext.serving import offline
 
@@ -97,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     offline.use_local_cdn(public_url)  # before anything imports Panel
 
     if not args.no_validate:
-        _print_startup_diagnostics(specs, data=not args.no_data)
+        _print_startup_diagnostics(specs, data=not args.no_data, policy=policy)
 
     spec_dir = specs[0].parent
     os.chdir(spec_dir)
@@ -107,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     import panel as pn
 
     from lumen_ext import cache
+    from lumen_ext.security.runtime import harden
     from lumen_ext.serving import lumen_workarounds, tiles
     from lumen_ext.serving.app import dashboard_app
 
@@ -114,12 +128,13 @@ def run(args: argparse.Namespace) -> int:
     lumen_workarounds.apply()
     if not args.no_cache:
         cache.install()
+    harden(policy)  # after the cache: its guards wrap whatever reads sources
     routes = offline.static_routes()
     if not args.direct_tiles:
         tiles.proxy_tile_sources(public_url)
         routes += tiles.tile_routes()
     apps = {
-        spec.stem: dashboard_app(spec, validate=not args.no_validate, data_checks=not args.no_data)
+        spec.stem: dashboard_app(spec, policy, validate=not args.no_validate, data_checks=not args.no_data)
         for spec in specs
     }
     origins = args.allow_websocket_origin or [f"{args.address}:{port}", f"localhost:{port}"]

@@ -18,7 +18,3 @@ def error_page_html(title: str, summary: str, body_html: str) -> str:
         f"<style>{PAGE_CSS}</style><div class='lx-error'><h1>{html.escape(title)}</h1>"
         f"<p class='lx-sub'>{html.escape(summary)}</p>{body_html}</div>"
     )
-
-
-def exception_html(exc: BaseException) -> str:
-    return f"<pre>{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</pre>"

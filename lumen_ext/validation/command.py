@@ -9,6 +9,8 @@ import argparse
 import os
 import sys
 
+from lumen_ext.security.options import add_policy_argument, policy_from_args
+
 FORMATS = ("text", "json", "github", "sarif")
 
 
@@ -26,6 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--list-rules", action="store_true", help="print every rule id with its meaning and exit"
     )
+    add_policy_argument(parser)
     parser.epilog = (
         "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error or unreadable input."
     )
@@ -57,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
     from lumen_ext.validation.engine import UnreadableInput, validate_paths
     from lumen_ext.validation.reporters import REPORTER_BY_NAME
 
+    policy = policy_from_args(args, "lumen-ext validate")
+    if policy is None:
+        return 2
     try:
-        report = validate_paths(args.paths, data=args.data)
+        report = validate_paths(args.paths, data=args.data, policy=policy)
     except UnreadableInput as exc:
         sys.stderr.write(f"lumen-ext validate: error: {exc}\n")
         return 2

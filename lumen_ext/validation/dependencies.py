@@ -63,7 +63,12 @@ def check_dependencies(ctx: CheckContext) -> None:
     if isinstance(layouts, list):
         for i, layout in enumerate(layouts):
             views = layout.get("views") if isinstance(layout, dict) else None
-            items = views.items() if isinstance(views, dict) else enumerate(views or [])
+            # Views of the wrong shape are the schema check's error; there is nothing to check here.
+            items = (
+                views.items()
+                if isinstance(views, dict)
+                else enumerate(views if isinstance(views, list) else [])
+            )
             for vkey, view in items:
                 path = (key, i, "views", vkey)
                 _check_type(ctx, "views", view, path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING
 
 from lumen_ext.validation.context import CheckContext
 from lumen_ext.validation.dataflow import DataFlow
@@ -16,6 +17,9 @@ from lumen_ext.validation.lumen_bugs import check_lumen_bugs
 from lumen_ext.validation.model import build_model
 from lumen_ext.validation.references import check_references
 
+if TYPE_CHECKING:
+    from lumen_ext.security.policy import Policy
+
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
@@ -24,15 +28,24 @@ class UnreadableInput(Exception):
 
 
 def validate_text(
-    text: str, file: str = "<spec>", spec_dir: FsPath | None = None, data: bool = True
+    text: str,
+    file: str = "<spec>",
+    spec_dir: FsPath | None = None,
+    data: bool = True,
+    policy: Policy | None = None,
 ) -> FileReport:
-    """Check spec ``text``; ``spec_dir`` is where relative data paths resolve (default: the CWD)."""
+    """Check spec ``text``; ``spec_dir`` is where relative data paths resolve (default: the CWD).
+
+    ``policy`` is the operator's security policy (`lumen_ext.security.policy`); the default is the safe one
+    `lumen-ext serve` uses without ``--policy``, so validate flags exactly what serve would refuse.
+    """
     loaded = load_text(text)
     ctx = CheckContext(file, FsPath(spec_dir or os.getcwd()), loaded, data_checks=data)
     for problem in loaded.problems:
         ctx.emit(problem.span, problem.rule, problem.message, problem.hint)
     if loaded.parsed:
         _schema(ctx)
+        _security(ctx, FsPath(file).name, policy)
         model = build_model(loaded.data)
         check_references(ctx, model)
         check_lumen_bugs(ctx, model)
@@ -56,20 +69,29 @@ def _schema(ctx: CheckContext) -> None:
         )
 
 
-def validate_file(path: str | os.PathLike, data: bool = True) -> Report:
+def _security(ctx: CheckContext, filename: str, policy: Policy | None) -> None:
+    from lumen_ext.security.lint import unsafe_constructs
+
+    for issue in unsafe_constructs(ctx.data, ctx.spec_dir / filename, policy):
+        ctx.report(
+            issue.path, issue.rule, issue.message, issue.hint, target=issue.target, severity=issue.severity
+        )
+
+
+def validate_file(path: str | os.PathLike, data: bool = True, policy: Policy | None = None) -> Report:
     """Validate one spec file. Raises `UnreadableInput` when it cannot be read as text."""
     report = Report()
-    report.files.append(_validate_one(FsPath(path), data))
+    report.files.append(_validate_one(FsPath(path), data, policy))
     return report
 
 
-def _validate_one(path: FsPath, data: bool) -> FileReport:
+def _validate_one(path: FsPath, data: bool, policy: Policy | None = None) -> FileReport:
     try:
         # Lumen reads specs as text with the platform encoding; UTF-8 (with or without BOM) is what YAML means.
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise UnreadableInput(f"{path}: {exc.strerror if isinstance(exc, OSError) else exc}") from exc
-    return validate_text(text, _display(path), path.resolve().parent, data)
+    return validate_text(text, _display(path), path.resolve().parent, data, policy)
 
 
 def _display(path: FsPath) -> str:
@@ -96,8 +118,10 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[FsPath]:
     return found
 
 
-def validate_paths(paths: Iterable[str | os.PathLike], data: bool = True) -> Report:
+def validate_paths(
+    paths: Iterable[str | os.PathLike], data: bool = True, policy: Policy | None = None
+) -> Report:
     report = Report()
     for path in expand_paths(paths):
-        report.files.append(_validate_one(path, data))
+        report.files.append(_validate_one(path, data, policy))
     return report

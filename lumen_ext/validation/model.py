@@ -87,7 +87,8 @@ class SpecModel:
 
 def _source_tables(source: dict, path: Path, model: SpecModel) -> dict[str, TableDecl] | None:
     known, tables = model.resolve(source.get("tables"))
-    stype = source.get("type")
+    # A non-string type is the schema check's error to report; here it only means "unknown kind of source".
+    stype = source.get("type") if isinstance(source.get("type"), str) else None
     if not known:
         return None
     if stype == "intake" or stype == "intake_sql":

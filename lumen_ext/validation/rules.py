@@ -45,6 +45,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lumen_ext.security.rules import SECURITY_RULES
+
 Severity = Literal["error", "warning"]
 
 
@@ -115,6 +117,12 @@ RULES: dict[str, Rule] = {
         Rule("lumen-runtime-bug", "error", "valid Lumen syntax that crashes Lumen 1.4.0 at run time"),
     )
 }
+
+
+# The core rules above are documented in this module's table; the security lint's rules in
+# `lumen_ext.security.rules`. One dict serves the reporters and `--list-rules`.
+CORE_RULES = dict(RULES)
+RULES.update((r.id, Rule(r.id, r.severity, r.summary)) for r in SECURITY_RULES.values())
 
 
 def rule(rule_id: str) -> Rule:

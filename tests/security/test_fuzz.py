@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from support.paths import REPO
 
 _spec = importlib.util.spec_from_file_location("fuzz_specs", REPO / "bench" / "fuzz_specs.py")
@@ -31,6 +31,10 @@ def test_loader_and_lint_never_crash(text):
 
 @bounded
 @given(fuzz_specs.specs)
+# Minimal inputs of the crashes bench/fuzz_specs.py found in lumen_ext.validation (model.py, dependencies.py).
+@example("sources: {s: {type: [], tables: [a.csv]}}")
+@example("sources: {s: {type: {}, tables: x}}")
+@example("layouts: [{title: x, views: 1.5}]")
 def test_validator_never_crashes(text):
     fuzz_specs.check_validator(text)
 

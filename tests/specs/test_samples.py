@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 from lumen_ext.data import samples
-
-from .conftest import REPO
 
 pytest.importorskip("hvsampledata")
 SOURCES = REPO / "sources"

@@ -16,8 +16,15 @@ def test_docstring_table_matches_rules() -> None:
     borders = [i for i, line in enumerate(lines) if line.startswith("====")]
     table = [line.split(None, 2) for line in lines[borders[1] + 1 : borders[2]]]
     assert [(rid, sev, summary.replace("``", "`")) for rid, sev, summary in table] == [
-        (r.id, r.severity, r.summary) for r in RULES.values()
+        (r.id, r.severity, r.summary) for r in rules.CORE_RULES.values()
     ]
+
+
+def test_security_rules_are_merged_without_clashing() -> None:
+    from lumen_ext.security.rules import SECURITY_RULES
+
+    assert not set(SECURITY_RULES) & set(rules.CORE_RULES)
+    assert set(RULES) == set(rules.CORE_RULES) | set(SECURITY_RULES)
 
 
 def test_schema_rules_are_all_known() -> None:

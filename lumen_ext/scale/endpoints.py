@@ -1,0 +1,304 @@
+"""Probes, metrics and a read-only data endpoint, served by the dashboard's own Tornado server.
+
+``routes(spec_paths)`` returns ``(pattern, handler, kwargs)`` tuples for ``pn.serve(extra_patterns=...)``:
+
+* ``GET /healthz``: liveness. 200 as long as the IOLoop answers; nothing else is checked, so an
+  orchestrator restarts the process only when it is truly stuck.
+* ``GET /readyz``: readiness. 200 when every spec's sources list their tables and the stage cache's second
+  tier (Redis, or the cache directory) answers; 503 with the reasons otherwise. JSON either way. A spec
+  Lumen rejects is listed under ``invalid_specs`` but does not make the process unready: its page shows
+  the diagnostics, and the other apps keep serving.
+* ``GET /metrics``: Prometheus text (:mod:`lumen_ext.scale.metrics`), open sessions from Bokeh's own
+  bookkeeping and the stage cache's ``stats()``.
+* ``GET /data/{app}/{pipeline}?format=json|csv|parquet&{field}={value}...``: the pipeline's current result
+  with those filter values (repeat a field for multi-select; ``lo,hi`` for a range). It asks for the same
+  login as the page (the server's auth provider), applies the spec's ``auth:`` block to the same OAuth
+  claims Panel gives the page, and refuses a spec with validation errors (422, the diagnostics as JSON),
+  as the page would show its error page instead of data.
+
+Probes and metrics are unauthenticated, as orchestrators and Prometheus expect; bind them to a private
+network or block them in the proxy (``docs/deploy.md``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bokeh.server.views.auth_request_handler import AuthRequestHandler
+from tornado.web import RequestHandler, authenticated
+
+from lumen_ext.scale import metrics as _metrics
+
+__all__ = ["routes"]
+
+FORMATS = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+# Lumen work is serialised by a lock anyway (pipeline_data._lumen_lock); one thread keeps it off the IOLoop.
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lumen-ext-data")
+
+
+def routes(
+    spec_paths: Iterable[str | os.PathLike],
+    *,
+    data: bool = True,
+    data_checks: bool = True,
+    validate: bool = True,
+    max_rows: int = 1_000_000,
+    ready_timeout: float = 10.0,
+    ready_ttl: float = 5.0,
+) -> list[tuple[str, type, dict[str, Any]]]:
+    """Tornado routes of the endpoints for the dashboards at ``spec_paths`` (apps are named by file stem).
+
+    Also installs the session and interaction hooks (:func:`lumen_ext.scale.metrics.install_hooks`), so call
+    it before the server starts. ``data=False`` leaves the data endpoint out; ``validate``/``data_checks``
+    mirror ``lumen-ext serve --no-validate``/``--no-data``.
+    """
+    _metrics.install_hooks()
+    specs = {Path(p).stem: Path(p).resolve() for p in spec_paths}
+    readiness = _Readiness(specs, ready_timeout, ready_ttl)
+    table: list[tuple[str, type, dict[str, Any]]] = [
+        (r"/healthz", HealthHandler, {}),
+        (r"/readyz", ReadyHandler, {"readiness": readiness}),
+        (r"/metrics", MetricsHandler, {}),
+    ]
+    if data:
+        options = {"specs": specs, "validate": validate, "data_checks": data_checks, "max_rows": max_rows}
+        table.append((r"/data/([^/]+)/([^/]+)", DataHandler, options))
+    return table
+
+
+class HealthHandler(RequestHandler):
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.write("ok\n")
+
+
+class _Readiness:
+    """Source and cache-tier checks, remembered for ``ttl`` seconds: probes arrive every few seconds."""
+
+    def __init__(self, specs: Mapping[str, Path], timeout: float, ttl: float):
+        self.specs, self.timeout, self.ttl = specs, timeout, ttl
+        self._lock = threading.Lock()
+        self._last: tuple[float, dict[str, Any]] | None = None
+
+    def check(self) -> dict[str, Any]:
+        from lumen_ext.scale.pipeline_data import check_sources
+
+        with self._lock:
+            if self._last is not None and time.monotonic() - self._last[0] < self.ttl:
+                return self._last[1]
+        from lumen.validation import ValidationError
+
+        problems: dict[str, str] = {}
+        invalid: dict[str, str] = {}
+        for app, path in self.specs.items():
+            try:
+                for source, error in check_sources(path).items():
+                    if error is not None:
+                        problems[f"{app}.sources.{source}"] = _plain(error)
+            except ValidationError as exc:
+                # Not a readiness problem: the page shows the diagnostics and the other apps still serve.
+                invalid[app] = _plain(str(exc))
+            except Exception as exc:  # an unreadable spec file
+                problems[app] = _plain(f"{type(exc).__name__}: {exc}")
+        cache = _cache_status()
+        if cache.get("error"):
+            problems["cache"] = cache["error"]
+        result = {"ready": not problems, "problems": problems, "invalid_specs": invalid, "cache": cache}
+        with self._lock:
+            self._last = (time.monotonic(), result)
+        return result
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text).strip()  # Lumen bolds the bad key with ANSI codes
+
+
+def _cache_status() -> dict[str, Any]:
+    from lumen_ext.cache import active_store
+
+    store = active_store()
+    if store is None:
+        return {"installed": False}
+    second = store.second
+    if second is None:
+        return {"installed": True, "second_tier": None}
+    status: dict[str, Any] = {
+        "installed": True,
+        "second_tier": getattr(second, "name", type(second).__name__),
+    }
+    if hasattr(second, "ping"):
+        if not second.ping():
+            status["error"] = "the Redis cache tier does not answer"
+    elif hasattr(second, "directory") and not os.access(second.directory, os.W_OK | os.X_OK):
+        status["error"] = f"cache directory {second.directory} is not writable"
+    return status
+
+
+class ReadyHandler(RequestHandler):
+    def initialize(self, readiness: _Readiness) -> None:
+        self.readiness = readiness
+
+    async def get(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            result = await asyncio.wait_for(
+                loop.run_in_executor(_executor, self.readiness.check), self.readiness.timeout
+            )
+        except TimeoutError:
+            result = {"ready": False, "problems": {"timeout": f"checks took over {self.readiness.timeout} s"}}
+        self.set_status(200 if result["ready"] else 503)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Type", "application/json")
+        self.write(json.dumps(result, indent=2, default=str))
+
+
+class MetricsHandler(RequestHandler):
+    def get(self) -> None:
+        from lumen_ext.cache import stats
+
+        app = self.application  # the BokehTornado application the routes were added to
+        live = {path.strip("/") or "/": len(app.get_sessions(path)) for path in app.app_paths}
+        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats())
+        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.write(text)
+
+
+class DataHandler(AuthRequestHandler):
+    def initialize(self, specs: Mapping[str, Path], validate: bool, data_checks: bool, max_rows: int) -> None:
+        self.specs, self.validate, self.data_checks, self.max_rows = specs, validate, data_checks, max_rows
+
+    def _error(self, status: int, message: str, **extra: Any) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.write(json.dumps({"error": message, **extra}, default=str))
+
+    @authenticated  # the same login as the page: the server's auth provider decides
+    async def get(self, app: str, pipeline: str) -> None:
+        from lumen_ext.scale.pipeline_data import DataRequestError, pipeline_frame
+
+        self.set_header("Cache-Control", "no-store")
+        spec = self.specs.get(app)
+        if spec is None:
+            return self._error(404, f"no app {app!r}; served apps: {', '.join(sorted(self.specs))}")
+        fmt = self.get_query_argument("format", "json")
+        if fmt not in FORMATS:
+            return self._error(400, f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        values = {k: self.get_query_arguments(k) for k in self.request.query_arguments if k != "format"}
+        loop = asyncio.get_running_loop()
+        if self.validate:
+            report = await loop.run_in_executor(_executor, _validation_report, spec, self.data_checks)
+            if report.errors:
+                diagnostics = [d.to_dict() for d in report.diagnostics if d.severity == "error"]
+                return self._error(422, f"{spec.name} has validation errors", diagnostics=diagnostics)
+        if not _lumen_authorized(spec, self._user_info()):
+            return self._error(403, "the spec's auth: block does not admit this user")
+        try:
+            frame = await loop.run_in_executor(_executor, pipeline_frame, spec, pipeline, values)
+        except DataRequestError as exc:
+            return self._error(exc.status, str(exc))
+        if frame is None:
+            return self._error(500, f"pipeline {pipeline!r} produced no data")
+        if len(frame) > self.max_rows:
+            return self._error(413, f"{len(frame)} rows exceed this endpoint's limit of {self.max_rows}")
+        body = await loop.run_in_executor(_executor, _encode, frame, fmt)
+        self.set_header("Content-Type", FORMATS[fmt])
+        if fmt != "json":
+            self.set_header("Content-Disposition", f'attachment; filename="{app}-{pipeline}.{fmt}"')
+        self.write(body)
+
+    def _user_info(self) -> dict[str, Any] | None:
+        """The OAuth claims Panel derives for a session from the same cookies (``panel.io.state.user_info``)."""
+        from panel.config import config
+        from panel.io.state import state
+        from panel.util import decode_token
+
+        if self.get_cookie("is_guest"):
+            return {"user": "guest", "username": "guest"}
+        if not config.cookie_secret:
+            return None
+        raw = self.get_secure_cookie("id_token", max_age_days=config.oauth_expiry)
+        if raw is None:
+            return None
+        token = (
+            raw.decode("utf-8") if state.encryption is None else state.encryption.decrypt(raw).decode("utf-8")
+        )
+        return decode_token(token)
+
+
+_reports: dict[tuple[Path, bool], tuple[tuple[int, int], Any]] = {}
+
+
+def _validation_report(spec: Path, data_checks: bool) -> Any:
+    """``validate_file``, re-run only when the spec changes (each page load re-validates, too)."""
+    from lumen_ext.validation import validate_file
+
+    stat = spec.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _reports.get((spec, data_checks))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, validate_file(spec, data=data_checks))
+        _reports[(spec, data_checks)] = cached
+    return cached[1]
+
+
+def _lumen_authorized(spec: Path, user_info: Mapping[str, Any] | None) -> bool:
+    """Lumen's ``AuthSpec.authorized`` (dashboard.py:463-484) on the given claims instead of the session's."""
+    from lumen.config import config as lumen_config
+    from lumen.config import load_yaml
+    from lumen.dashboard import AuthSpec
+
+    auth = (load_yaml(spec.read_text(encoding="utf-8")) or {}).get("auth") or {}
+    if not auth:
+        return True
+    checker = AuthSpec.from_spec(dict(auth))  # applies the `plugins:` (group mappings) as Lumen does
+    if not checker.spec:
+        return True
+    if user_info is None:
+        return bool(lumen_config.dev)  # as Lumen: no login means no access, except under --dev
+    for key, wanted in checker.spec.items():
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        wanted = [_norm(v, checker.case_sensitive) for v in wanted]
+        if key in user_info:
+            have = user_info[key] if isinstance(user_info[key], list) else [user_info[key]]
+            have = [_norm(v, checker.case_sensitive, strip=False) for v in have]
+            if not any(h == w for w in wanted for h in have):
+                return False
+    return True
+
+
+def _norm(value: Any, case_sensitive: bool, strip: bool = True) -> Any:
+    if isinstance(value, str):
+        value = value if case_sensitive else value.lower()
+        return value.strip() if strip else value
+    return value
+
+
+def _encode(frame: Any, fmt: str) -> bytes | str:
+    import pandas as pd
+
+    if not isinstance(frame.index, pd.RangeIndex) or any(n is not None for n in frame.index.names):
+        frame = frame.reset_index()  # e.g. `aggregate` leaves its `by` columns in the index
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if fmt == "parquet":
+        sink = io.BytesIO()
+        frame.to_parquet(sink, index=False)
+        return sink.getvalue()
+    return frame.to_json(orient="records", date_format="iso")

@@ -1,0 +1,199 @@
+"""Sessions, interactions and their latency, counted per process and rendered as Prometheus text.
+
+An *interaction* is one ``PATCH-DOC`` message from a browser (a widget moved, a tab chosen): its latency is
+the server time from receiving it to having applied it, which includes every Python callback it triggers
+(filters, pipeline recomputation, view re-render), but not the network. ``install_hooks`` wraps Bokeh's
+``ServerSession.patch`` for that (the handler Bokeh's ``ProtocolHandler`` looks up per connection) and
+registers Panel's session callbacks; both must happen before the server starts.
+
+Every figure is per process: behind ``--num-procs`` or a load balancer, scrape each process (the
+``process`` label tells them apart) and sum in the query.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["METRICS", "LatencyHistogram", "ServerMetrics", "install_hooks", "render_prometheus"]
+
+# Seconds; a widget change should feel instant below 0.1 s and is broken above 10 s.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class LatencyHistogram:
+    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS):
+        self.buckets = buckets
+        self.counts = [0] * (len(buckets) + 1)  # the last one is +Inf
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(self.buckets, seconds)] += 1  # first bucket with seconds <= bound
+        self.sum += seconds
+        self.count += 1
+
+
+class ServerMetrics:
+    """Counters of one server process; thread-safe (callbacks may run on Panel's thread pool)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sessions_created = 0
+        self.sessions_destroyed = 0
+        self.interactions = 0
+        self.interaction_errors = 0
+        self.latency = LatencyHistogram()
+
+    def session_created(self, _context: Any = None) -> None:
+        with self._lock:
+            self.sessions_created += 1
+
+    def session_destroyed(self, _context: Any = None) -> None:
+        with self._lock:
+            self.sessions_destroyed += 1
+
+    def interaction(self, seconds: float, failed: bool = False) -> None:
+        with self._lock:
+            self.interactions += 1
+            self.interaction_errors += failed
+            self.latency.observe(seconds)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "sessions_created": self.sessions_created,
+                "sessions_destroyed": self.sessions_destroyed,
+                "interactions": self.interactions,
+                "interaction_errors": self.interaction_errors,
+                "latency_buckets": list(
+                    zip((*self.latency.buckets, math.inf), self.latency.counts, strict=True)
+                ),
+                "latency_sum": self.latency.sum,
+                "latency_count": self.latency.count,
+            }
+
+
+METRICS = ServerMetrics()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_hooks(metrics: ServerMetrics = METRICS) -> None:
+    """Count sessions and time interactions in this process (idempotent; call before the server starts)."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        import panel as pn
+        from bokeh.server.session import ServerSession
+
+        pn.state.on_session_created(metrics.session_created)
+        pn.state.on_session_destroyed(metrics.session_destroyed)
+        original = ServerSession.__dict__["patch"].__func__
+
+        async def patch(cls: type, message: Any, connection: Any) -> Any:
+            started = time.perf_counter()
+            failed = True
+            try:
+                result = await original(cls, message, connection)
+                failed = False
+                return result
+            finally:
+                metrics.interaction(time.perf_counter() - started, failed)
+
+        patch.__wrapped__ = original  # type: ignore[attr-defined]
+        ServerSession.patch = classmethod(patch)
+        _installed = True
+
+
+def render_prometheus(
+    metrics: Mapping[str, Any], live_sessions: Mapping[str, int], cache_stats: Mapping[str, Any]
+) -> str:
+    """Prometheus text exposition (format 0.0.4) of one process's figures."""
+    proc = f'process="{os.getpid()}"'
+    out: list[str] = []
+
+    def family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        out.append(f"# HELP {name} {help_text}")
+        out.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            out.append(f"{name}{{{proc}{',' + labels if labels else ''}}} {_number(value)}")
+
+    family(
+        "lumen_ext_sessions",
+        "gauge",
+        "Open Bokeh sessions, per app.",
+        [(f'app="{_escape(app)}"', n) for app, n in sorted(live_sessions.items())],
+    )
+    family(
+        "lumen_ext_sessions_created_total",
+        "counter",
+        "Sessions created.",
+        [("", metrics["sessions_created"])],
+    )
+    family(
+        "lumen_ext_sessions_destroyed_total",
+        "counter",
+        "Sessions destroyed.",
+        [("", metrics["sessions_destroyed"])],
+    )
+    family(
+        "lumen_ext_interactions_total",
+        "counter",
+        "Browser changes (PATCH-DOC messages) applied.",
+        [("", metrics["interactions"])],
+    )
+    family(
+        "lumen_ext_interaction_errors_total",
+        "counter",
+        "Browser changes whose handling raised.",
+        [("", metrics["interaction_errors"])],
+    )
+    cumulative, buckets = 0, []
+    for bound, count in metrics["latency_buckets"]:
+        cumulative += count
+        buckets.append((f'le="{"+Inf" if math.isinf(bound) else _number(bound)}"', cumulative))
+    name = "lumen_ext_interaction_seconds"
+    out.append(f"# HELP {name} Server time to apply one browser change, callbacks included.")
+    out.append(f"# TYPE {name} histogram")
+    out.extend(f"{name}_bucket{{{proc},{labels}}} {_number(v)}" for labels, v in buckets)
+    out.append(f"{name}_sum{{{proc}}} {_number(metrics['latency_sum'])}")
+    out.append(f"{name}_count{{{proc}}} {_number(metrics['latency_count'])}")
+
+    tiers = {tier: s for tier, s in cache_stats.items() if isinstance(s, Mapping)}
+    for stat, kind, help_text in (
+        ("hits", "counter", "Stage cache hits."),
+        ("misses", "counter", "Stage cache misses."),
+        ("evictions", "counter", "Stage cache entries evicted for room."),
+        ("errors", "counter", "Stage cache tier failures (served as misses)."),
+        ("entries", "gauge", "Stage cache entries (Redis: entries this process wrote)."),
+        ("bytes", "gauge", "Stage cache size in bytes (Redis: bytes this process wrote)."),
+    ):
+        samples = [(f'tier="{_escape(t)}"', s[stat]) for t, s in sorted(tiers.items()) if stat in s]
+        suffix = "_total" if kind == "counter" else ""
+        family(f"lumen_ext_cache_{stat}{suffix}", kind, help_text, samples)
+    counters = [(k, v) for k, v in cache_stats.items() if isinstance(v, int | float)]
+    for stat, value in sorted(counters):
+        family(
+            f"lumen_ext_cache_{stat}_total",
+            "counter",
+            f"Stage cache {stat.replace('_', ' ')}.",
+            [("", value)],
+        )
+    return "\n".join(out) + "\n"
+
+
+def _number(value: float) -> str:
+    if isinstance(value, float) and math.isinf(value):
+        return "+Inf"
+    return repr(float(value)) if isinstance(value, float) else str(int(value))
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

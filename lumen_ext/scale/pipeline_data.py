@@ -1,0 +1,141 @@
+"""A named pipeline's result for given filter values, computed outside any browser session.
+
+The data endpoint and the readiness probe build Lumen objects from the spec the way a session does
+(``Dashboard``'s ``validate``, variables, ``state.load_pipelines``), inside a throwaway Bokeh ``Document``
+so Lumen's per-document state (LUMEN-NOTES §2.4) never mixes with a real session's. Pipelines therefore go
+through the stage cache like a session's: the same filter values in a page and here share one cache entry.
+
+Lumen's module state is not thread-safe, so one build runs at a time (``_lumen_lock``). Shared sources a
+session already loaded are reused (``state.sources`` starts from ``state.global_sources``); others are
+built for the request. Only pipelines named under ``pipelines:`` are reachable: views' inline pipelines
+have no name a URL could give.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DataRequestError", "check_sources", "pipeline_frame", "pipeline_names"]
+
+_lumen_lock = threading.Lock()
+
+
+class DataRequestError(ValueError):
+    """A request that names an unknown pipeline or filter, or a value the filter does not offer."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def pipeline_names(spec: Mapping[str, Any]) -> list[str]:
+    return list((spec.get("pipelines") or {}).keys())
+
+
+@contextlib.contextmanager
+def _lumen_document(spec_path: Path) -> Iterator[Any]:
+    from bokeh.document import Document
+    from lumen.config import load_yaml
+    from lumen.dashboard import Dashboard
+    from lumen.state import state
+    from lumen.variables.base import Variables
+    from panel.io.state import set_curdoc
+
+    with _lumen_lock, set_curdoc(Document()):
+        state.spec = Dashboard.validate(load_yaml(spec_path.read_text(encoding="utf-8")))
+        Variables.from_spec(state.spec.get("variables", {}))
+        yield state
+
+
+def pipeline_frame(spec_path: Path, pipeline: str, values: Mapping[str, Sequence[str]]) -> Any:
+    """The data of pipeline ``pipeline`` with its filters set from ``values`` (field -> query strings).
+
+    Filters not named keep the spec's initial value, as on a freshly opened page. Raises
+    :class:`DataRequestError` for an unknown pipeline, field or value.
+    """
+    with _lumen_document(spec_path) as state:
+        names = pipeline_names(state.spec)
+        if pipeline not in names:
+            raise DataRequestError(
+                f"no pipeline {pipeline!r}; this spec names: {', '.join(names) or 'none'}", 404
+            )
+        spec = dict(state.spec["pipelines"][pipeline], name=pipeline, auto_update=False)
+        from lumen.pipeline import Pipeline
+
+        built = Pipeline.from_spec(spec)
+        filters = _filters_by_field(built)
+        unknown = sorted(set(values) - set(filters))
+        if unknown:
+            raise DataRequestError(
+                f"pipeline {pipeline!r} has no filter on {', '.join(unknown)}; "
+                f"filterable fields: {', '.join(sorted(filters)) or 'none'}"
+            )
+        for field, raw in values.items():
+            filt = filters[field]
+            filt.value = _coerce(filt, field, list(raw))
+        built._update_data(force=True)
+        return built.data
+
+
+def _filters_by_field(pipeline: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    current = pipeline
+    while current is not None:  # a chained pipeline also answers to its parents' filters
+        for filt in current.filters:
+            field = getattr(filt, "field", None)
+            if field is not None and getattr(filt, "widget", None) is not None:
+                found.setdefault(field, filt)
+        current = current.pipeline
+    return found
+
+
+def _coerce(filt: Any, field: str, raw: list[str]) -> Any:
+    """Query strings to the values the filter's widget would produce, refusing what it does not offer."""
+    widget = filt.widget
+    options = getattr(widget, "options", None)
+    multi = isinstance(getattr(widget, "value", None), list | tuple) and not hasattr(widget, "start")
+    if options:
+        choices = options.values() if isinstance(options, dict) else options
+        by_text = {str(choice): choice for choice in choices}
+        bad = [r for r in raw if r not in by_text]
+        if bad:
+            offered = ", ".join(sorted(by_text)[:20])
+            raise DataRequestError(
+                f"{field}: {', '.join(map(repr, bad))} not among the offered values ({offered})"
+            )
+        picked = [by_text[r] for r in raw]
+        return picked if multi else picked[-1]
+    parsed = [_parse(r) for r in raw]
+    if hasattr(widget, "start"):  # range sliders take "lo,hi" or two repeated values
+        if len(parsed) == 1 and isinstance(parsed[0], str) and "," in parsed[0]:
+            parsed = [_parse(p) for p in parsed[0].split(",", 1)]
+        if len(parsed) != 2:
+            raise DataRequestError(f"{field}: a range needs two values, 'lo,hi'")
+        return tuple(parsed)
+    return parsed if multi else parsed[-1]
+
+
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def check_sources(spec_path: Path) -> dict[str, str | None]:
+    """Source name -> None when it lists its tables, else the error, for the readiness probe."""
+    results: dict[str, str | None] = {}
+    with _lumen_document(spec_path) as state:
+        for name, source_spec in (state.spec.get("sources") or {}).items():
+            try:
+                source = state.sources.get(name) or state.load_source(name, source_spec)
+                source.get_tables()
+                results[name] = None
+            except Exception as exc:  # any failure means "not ready"; the probe reports it, never raises
+                results[name] = f"{type(exc).__name__}: {exc}"
+    return results

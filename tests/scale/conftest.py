@@ -1,0 +1,40 @@
+"""Fixtures of the scale-out tests: a real redis-server and a served sales dashboard."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from scale.helpers import serve, write_project
+
+from lumen_ext.scale.local_redis import LocalRedis
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    if shutil.which("redis-server") is None and not shutil.os.path.exists("/usr/bin/redis-server"):
+        pytest.skip("redis-server is not installed")
+    server = LocalRedis().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return write_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
+def served(project, tmp_path_factory):
+    with serve(list(project.values()), log_dir=tmp_path_factory.mktemp("logs")) as server:
+        yield server
