@@ -1,10 +1,11 @@
 """Sessions, interactions and their latency, counted per process and rendered as Prometheus text.
 
-An *interaction* is one ``PATCH-DOC`` message from a browser (a widget moved, a tab chosen): its latency is
-the server time from receiving it to having applied it, which includes every Python callback it triggers
-(filters, pipeline recomputation, view re-render), but not the network. ``install_hooks`` wraps Bokeh's
-``ServerSession.patch`` for that (the handler Bokeh's ``ProtocolHandler`` looks up per connection) and
-registers Panel's session callbacks; both must happen before the server starts.
+An *interaction* is one batch of browser changes to one Panel component (a widget moved, a tab chosen),
+as Panel applies it in ``Syncable._change_event``: its latency is the server time spent applying it,
+which includes every Python callback it triggers (filter, pipeline recomputation, view re-render) but
+neither the network nor Panel's 50 ms debounce before it (``Syncable._debounce``; Bokeh acknowledges the
+``PATCH-DOC`` before any of this runs, so timing that message would measure nothing). ``install_hooks``
+wraps that method and registers Panel's session callbacks; both must happen before the server starts.
 
 Every figure is per process: behind ``--num-procs`` or a load balancer, scrape each process (the
 ``process`` label tells them apart) and sum in the query.
@@ -91,24 +92,24 @@ def install_hooks(metrics: ServerMetrics = METRICS) -> None:
         if _installed:
             return
         import panel as pn
-        from bokeh.server.session import ServerSession
+        from panel.reactive import Syncable
 
         pn.state.on_session_created(metrics.session_created)
         pn.state.on_session_destroyed(metrics.session_destroyed)
-        original = ServerSession.__dict__["patch"].__func__
+        original = Syncable._change_event
 
-        async def patch(cls: type, message: Any, connection: Any) -> Any:
+        def _change_event(self: Any, doc: Any) -> None:
             started = time.perf_counter()
             failed = True
             try:
-                result = await original(cls, message, connection)
+                original(self, doc)
                 failed = False
-                return result
             finally:
-                metrics.interaction(time.perf_counter() - started, failed)
+                if doc is not None and doc.session_context is not None:  # a served session, not a notebook
+                    metrics.interaction(time.perf_counter() - started, failed)
 
-        patch.__wrapped__ = original  # type: ignore[attr-defined]
-        ServerSession.patch = classmethod(patch)
+        _change_event.__wrapped__ = original  # type: ignore[attr-defined]
+        Syncable._change_event = _change_event
         _installed = True
 
 
@@ -146,7 +147,7 @@ def render_prometheus(
     family(
         "lumen_ext_interactions_total",
         "counter",
-        "Browser changes (PATCH-DOC messages) applied.",
+        "Browser changes applied (one per component and debounced batch).",
         [("", metrics["interactions"])],
     )
     family(

@@ -22,7 +22,8 @@ unsafe-cache-dir          error     a ``cache_dir`` Lumen would ``rmtree`` outsi
 ========================  ========  =====================================================================  ==========
 
 The loader-level vectors (``!!python`` tags, S1; Jinja ``shell()``/attribute access/``cookie()``, S2 S3 S16) are
-reported by the validator's loader as ``unsafe-yaml-tag`` and ``jinja-side-effect``, where the text positions are.
+reported by the validator's loader as ``unsafe-yaml-tag``, ``jinja-code-execution`` (``shell()``, attribute
+access) and ``jinja-side-effect`` (``env()``, ``cookie()``, ...), where the text positions are.
 """
 
 from __future__ import annotations

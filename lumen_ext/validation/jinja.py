@@ -77,14 +77,15 @@ def _classify_expression(body: str, start: int, end: int) -> JinjaFinding | None
     call = _CALL.search(expr)
     if call:
         name, arg = call.group(1), call.group(2) or "..."
-        return JinjaFinding(
-            start, end, "jinja-side-effect", _CALL_MESSAGES[name].format(arg=arg), _CALL_HINTS[name]
-        )
+        # shell() runs a command under plain Lumen and is refused by lumen-ext serve: an error. The other
+        # helpers only move values into the spec, which lumen-ext serve contains: a warning.
+        rule = "jinja-code-execution" if name == "shell" else "jinja-side-effect"
+        return JinjaFinding(start, end, rule, _CALL_MESSAGES[name].format(arg=arg), _CALL_HINTS[name])
     if "__" in expr or re.search(r"[\w)\]]\s*\.\s*[A-Za-z_]", expr) or "[" in expr:
         return JinjaFinding(
             start,
             end,
-            "jinja-side-effect",
+            "jinja-code-execution",
             f"Jinja expression `{expr}` uses attribute or item access; Lumen renders it with an unsandboxed "
             "Jinja2 environment, which can reach Python internals",
             "keep Jinja to bare `{{ NAME }}` placeholders",

@@ -11,7 +11,8 @@ duplicate-key                     error     a mapping repeats a key (PyYAML sile
 unsafe-yaml-tag                   error     a ``!!python/...`` tag, which Lumen's ``yaml.Loader`` would execute
 unknown-yaml-tag                  error     a local tag (``!foo``) no YAML constructor knows
 jinja-syntax                      error     Jinja2 cannot parse the file (an unclosed ``{{``), so Lumen cannot load it
-jinja-side-effect                 warning   ``{{ shell() }}``, ``env()``, ``header()``, ``cookie()``, ``oauth()`` or attribute access
+jinja-code-execution              error     ``{{ shell() }}`` or attribute/item access: code Lumen's unsandboxed Jinja runs at load
+jinja-side-effect                 warning   ``{{ env() }}``, ``header()``, ``cookie()`` or ``oauth()``: values pasted into the YAML text
 jinja-expression                  warning   a Jinja expression Lumen renders at load time and lumen-ext cannot evaluate
 jinja-statement                   warning   a ``{% ... %}`` block; both branches are checked as written
 unknown-key                       error     a key the component does not accept
@@ -70,9 +71,14 @@ RULES: dict[str, Rule] = {
             "Jinja2 cannot parse the file (an unclosed `{{`), so Lumen cannot load it",
         ),
         Rule(
+            "jinja-code-execution",
+            "error",
+            "`{{ shell() }}` or attribute/item access: code Lumen's unsandboxed Jinja runs at load",
+        ),
+        Rule(
             "jinja-side-effect",
             "warning",
-            "`{{ shell() }}`, `env()`, `header()`, `cookie()`, `oauth()` or attribute access",
+            "`{{ env() }}`, `header()`, `cookie()` or `oauth()`: values pasted into the YAML text",
         ),
         Rule(
             "jinja-expression",

@@ -5,6 +5,7 @@ Runs the real ``lumen_ext.serving.command.run`` and adds, around it, what its in
 endpoint routes. Used by the tests and ``bench/load_test.py`` as a subprocess:
 
     python tests/scale/scaled_serve.py SPEC --port N [--num-procs 2] [--redis-url URL] [--no-data-endpoint]
+        [--session-lifetime-ms MS]
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ def main(argv: list[str]) -> int:
     command.configure(parser)
     processes.configure(parser)
     parser.add_argument("--no-data-endpoint", action="store_true")
+    parser.add_argument(
+        "--session-lifetime-ms",
+        type=int,
+        help="destroy closed sessions after this long (Bokeh default: 15000)",
+    )
     args = parser.parse_args(argv)
     if problem := processes.problem(args):
         print(problem, file=sys.stderr)
@@ -46,6 +52,9 @@ def main(argv: list[str]) -> int:
                 data_checks=not args.no_data,
             )
             kwargs["num_procs"] = args.num_procs
+            if args.session_lifetime_ms:
+                kwargs["unused_session_lifetime_milliseconds"] = args.session_lifetime_ms
+                kwargs["check_unused_sessions_milliseconds"] = args.session_lifetime_ms
             return serve(apps, **kwargs)
 
         pn.serve = scaled_serve

@@ -44,7 +44,7 @@ def test_s1_python_yaml_tag(sandbox, run_scenario):
 
 def test_s2_jinja_shell(sandbox, run_scenario):
     spec = sandbox.spec("""config:\n  title: "{{ shell('touch MARKER') }}"\n""", TABLE_LAYOUT)
-    assert (2, "jinja-side-effect") in diagnostics(spec)
+    assert (2, "jinja-code-execution") in diagnostics(spec)
     outcome = run_scenario(f"build({str(spec)!r})")
     assert "REFUSED PolicyViolation" in outcome.output
     assert "lumen-ext never runs shell commands" in outcome.output
@@ -55,7 +55,7 @@ def test_s3_jinja_sandbox_escape(sandbox, run_scenario):
     spec = sandbox.spec(
         """config:\n  title: "{{ cycler.__init__.__globals__.os.system('touch MARKER') }}"\n""", TABLE_LAYOUT
     )
-    assert (2, "jinja-side-effect") in diagnostics(spec)
+    assert (2, "jinja-code-execution") in diagnostics(spec)
     outcome = run_scenario(f"build({str(spec)!r})")
     assert "REFUSED PolicyViolation" in outcome.output
     assert "reach Python internals" in outcome.output

@@ -30,7 +30,7 @@ class TestNothingExecutes:
     def test_jinja_shell_is_never_run(self, tmp_path: Path) -> None:
         marker = tmp_path / "ran"
         spec = f"config:\n  title: \"{{{{ shell('touch {marker}') }}}}\"\n"
-        assert rules(spec) == [(2, 11, "jinja-side-effect")]
+        assert rules(spec) == [(2, 11, "jinja-code-execution")]
         assert not marker.exists()
 
     def test_env_values_never_reach_the_output(self, monkeypatch) -> None:

@@ -1,0 +1,365 @@
+"""Load test: simulated users open real Bokeh sessions over WebSocket and change a filter in a loop.
+
+    python bench/load_test.py [--users 100] [--interactions 10] [--think 2.0] [--procs 1] [--redis]
+                              [--rows 200000] [--max-seconds 900]
+
+Each user is a raw WebSocket client speaking Bokeh's protocol, as a browser does: it loads the page (which
+creates the session and its token), pulls the document, sends ``document_ready`` (Lumen builds its layout
+on load), then, ``--interactions`` times, sets the region filter's ``value`` and waits for the table's data
+to come back (the ``ColumnDataChanged`` of its source). Latency is that round trip, measured by the client:
+Panel's 50 ms debounce, the pipeline, the re-render and the network included.
+
+The server is `tests/scale/scaled_serve.py` (`lumen-ext serve` with the scale-out pieces wired in) on
+127.0.0.1, with closed sessions destroyed after 1 s. Runs, in order: a warm-up user, the single-user
+baseline, then ``--users`` at once (opening at most ``--open-concurrency`` pages at a time). Server RSS
+(every process of its group) is sampled before the crowd (after the warm-up and the baseline), at its peak
+and after every session was destroyed. With ``--procs 2 --redis`` the two workers share a throwaway
+redis-server and the table shows each worker's Redis hits. Everything is bounded by ``--max-seconds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVE = ROOT / "tests" / "scale" / "scaled_serve.py"
+REGIONS = ["East", "North", "South", "West"]
+SPEC = """\
+sources:
+  rides:
+    type: file
+    shared: true
+    tables:
+      rides: rides.csv
+pipelines:
+  by_product:
+    source: rides
+    table: rides
+    filters:
+      - type: widget
+        field: region
+        multi: true
+    transforms:
+      - type: aggregate
+        by: [product]
+        method: sum
+layouts:
+  - title: Rides
+    pipeline: by_product
+    views:
+      - type: table
+"""
+# The filter values users cycle through: 15 non-empty subsets of the 4 regions.
+CHOICES = [[r for i, r in enumerate(REGIONS) if mask >> i & 1] for mask in range(1, 16)]
+
+
+def write_project(folder: Path, rows: int) -> Path:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    pd.DataFrame(
+        {
+            "region": rng.choice(REGIONS, rows),
+            "product": rng.choice([f"p{i:02d}" for i in range(40)], rows),
+            "qty": rng.integers(1, 20, rows),
+            "fare": rng.random(rows) * 50,
+        }
+    ).to_csv(folder / "rides.csv", index=False)
+    (folder / "rides.yaml").write_text(SPEC)
+    return folder / "rides.yaml"
+
+
+# --- the Bokeh protocol client ----------------------------------------------------------------------------
+
+
+class Session:
+    """One browser tab: header/metadata/content frames, each buffer as a (header, payload) pair."""
+
+    def __init__(self, base: str, app: str):
+        self.base, self.app = base, app
+        self.ws = None
+        self.widget: str | None = None
+
+    async def open(self, timeout: float) -> None:
+        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        page = await AsyncHTTPClient().fetch(f"{self.base}/{self.app}", request_timeout=timeout)
+        token = re.search(r'"token":"([^"]+)"', page.body.decode()).group(1)
+        ws_url = self.base.replace("http://", "ws://") + f"/{self.app}/ws"
+        request = HTTPRequest(ws_url, headers={"Origin": self.base}, request_timeout=timeout)
+        self.ws = await websocket_connect(request, subprotocols=["bokeh", token], max_message_size=1 << 30)
+        await self.read(timeout)  # ACK
+        await self.send("PULL-DOC-REQ", {})
+        await self.read(timeout)
+        ready = {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}}
+        await self.send(
+            "PATCH-DOC", {"events": [{"kind": "MessageSent", "msg_type": "bokeh_event", "msg_data": ready}]}
+        )
+        deadline = time.monotonic() + timeout
+        rendered = False
+        while not rendered:  # the layout arrives in patches; ready once the table holds data
+            _, content = await self.read(deadline - time.monotonic())
+            text = json.dumps(content)
+            if self.widget is None and (m := re.search(r'"name": "MultiChoice\d*", "id": "([^"]+)"', text)):
+                self.widget = m.group(1)
+            rendered = self.widget is not None and '"ColumnDataSource"' in text
+        await self.drain(0.3)
+
+    async def send(self, msgtype: str, content: dict) -> None:
+        for part in ({"msgid": uuid.uuid4().hex, "msgtype": msgtype}, {}, content):
+            await self.ws.write_message(json.dumps(part))
+
+    async def read(self, timeout: float) -> tuple[dict, dict]:
+        async def frames() -> tuple[dict, dict]:
+            parts = []
+            for _ in range(3):
+                frame = await self.ws.read_message()
+                if frame is None:
+                    raise ConnectionError("the server closed the WebSocket")
+                parts.append(frame)
+            header = json.loads(parts[0])
+            for _ in range(2 * header.get("num_buffers", 0)):
+                await self.ws.read_message()
+            return header, json.loads(parts[2])
+
+        return await asyncio.wait_for(frames(), max(timeout, 0.001))
+
+    async def drain(self, quiet: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            while True:
+                await self.read(quiet)
+
+    async def choose(self, regions: list[str], timeout: float) -> float:
+        """Set the filter; seconds until the table's new data arrived."""
+        started = time.perf_counter()
+        change = {"kind": "ModelChanged", "model": {"id": self.widget}, "attr": "value", "new": regions}
+        await self.send("PATCH-DOC", {"events": [change]})
+        deadline = time.monotonic() + timeout
+        while True:
+            _, content = await self.read(deadline - time.monotonic())
+            if any(e.get("kind") == "ColumnDataChanged" for e in content.get("events", ())):
+                return time.perf_counter() - started
+
+    def close(self) -> None:
+        if self.ws is not None:
+            self.ws.close()
+
+
+@dataclass
+class Results:
+    latencies: list[float] = field(default_factory=list)
+    open_seconds: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+async def user(base: str, n: int, args, results: Results, gate: asyncio.Semaphore, deadline: float) -> None:
+    rng = random.Random(n)
+    session = Session(base, "rides")
+    try:
+        async with gate:
+            started = time.perf_counter()
+            await session.open(args.timeout)
+            results.open_seconds.append(time.perf_counter() - started)
+        for i in range(args.interactions):
+            if time.monotonic() > deadline:
+                results.errors.append("time budget exhausted")
+                return
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * args.think)
+            choice = CHOICES[(n + i) % len(CHOICES)]
+            results.latencies.append(await session.choose(choice, args.timeout))
+            await session.drain(0.05)
+    except Exception as exc:  # every failure is counted and shown, none stops the run
+        results.errors.append(f"user {n}: {type(exc).__name__}: {exc}")
+    finally:
+        session.close()
+
+
+async def crowd(base: str, users: int, args, budget: float) -> Results:
+    results = Results()
+    gate = asyncio.Semaphore(args.open_concurrency)
+    deadline = time.monotonic() + budget
+    await asyncio.wait_for(
+        asyncio.gather(*(user(base, n, args, results, gate, deadline) for n in range(users))),
+        budget + args.timeout,
+    )
+    await asyncio.sleep(1.0)  # let the close handshakes go out: the loop stops running after this
+    return results
+
+
+# --- the server ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def group_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and its children (forked workers)."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    total = 0
+    for p in pids:
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
+    return total
+
+
+def scrape(base: str, attempts: int) -> dict[str, str]:
+    """``{process id: metrics text}``; each request lands on one worker, so ask several times."""
+    seen: dict[str, str] = {}
+    for _ in range(attempts):
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        pid = re.search(r'process="(\d+)"', text).group(1)
+        seen[pid] = text
+    return seen
+
+
+def metric(text: str, name: str, label: str = "") -> float:
+    return sum(
+        float(m.group(1))
+        for m in re.finditer(rf"^{name}\{{[^}}]*{re.escape(label)}[^}}]*\}} (\S+)$", text, re.M)
+    )
+
+
+def quantile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--interactions", type=int, default=10, help="filter changes per user")
+    parser.add_argument("--think", type=float, default=2.0, help="mean seconds between a user's changes")
+    parser.add_argument("--procs", type=int, default=1, help="server processes (--num-procs)")
+    parser.add_argument(
+        "--redis", action="store_true", help="share the stage cache through a local redis-server"
+    )
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--open-concurrency", type=int, default=4, help="pages opened at the same time")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds one page load or change may take"
+    )
+    parser.add_argument("--max-seconds", type=float, default=900.0, help="budget of the whole crowd phase")
+    args = parser.parse_args()
+    if args.procs > 1 and not args.redis:
+        print("note: without --redis each worker has its own cache", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory(prefix="lumen-ext-load-") as tmp, contextlib.ExitStack() as stack:
+        spec = write_project(Path(tmp), args.rows)
+        cmd = [sys.executable, str(SERVE), str(spec), "--no-data", "--session-lifetime-ms", "1000"]
+        port = free_port()
+        cmd += ["--port", str(port), "--num-procs", str(args.procs), "--log-level", "warning"]
+        if args.redis:
+            sys.path.insert(0, str(ROOT))
+            from lumen_ext.scale.local_redis import LocalRedis
+
+            redis_server = LocalRedis(maxmemory="512mb").start()
+            stack.callback(redis_server.stop)
+            cmd += ["--redis-url", redis_server.url]
+        log = Path(tmp) / "server.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        stack.callback(lambda: (os.killpg(server.pid, signal.SIGTERM), server.wait(20)))
+        base = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        while log.read_text(errors="replace").count("lumen-ext: serving") < args.procs:
+            if server.poll() is not None or time.monotonic() - started > 120:
+                print(log.read_text(errors="replace"), file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+
+        loop = asyncio.new_event_loop()
+        warm = loop.run_until_complete(crowd(base, 1, args, args.max_seconds))
+        single = loop.run_until_complete(crowd(base, 1, args, args.max_seconds))
+
+        def sessions_open() -> float:
+            return sum(metric(t, "lumen_ext_sessions") for t in scrape(base, 4 * args.procs).values())
+
+        def settle() -> None:
+            deadline = time.monotonic() + 60
+            while sessions_open() > 0 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            time.sleep(2)
+
+        settle()
+        rss_before = group_rss(server.pid)
+        peak = [rss_before]
+
+        async def sample(stop: asyncio.Event) -> None:
+            while not stop.is_set():
+                peak.append(group_rss(server.pid))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
+
+        async def run_crowd() -> tuple[Results, float]:
+            stop = asyncio.Event()
+            sampler = asyncio.create_task(sample(stop))
+            t0 = time.perf_counter()
+            try:
+                return await crowd(base, args.users, args, args.max_seconds), time.perf_counter() - t0
+            finally:
+                stop.set()
+                await sampler
+
+        many, wall = loop.run_until_complete(run_crowd())
+        settle()
+        rss_after = group_rss(server.pid)
+        texts = scrape(base, 8 * args.procs)
+        loop.close()
+
+    mib = 1024 * 1024
+    base_p50, base_p95 = quantile(single.latencies, 0.5), quantile(single.latencies, 0.95)
+    p50, p95 = quantile(many.latencies, 0.5), quantile(many.latencies, 0.95)
+    print(f"server: {args.procs} process(es){' + redis' if args.redis else ''}; {args.rows:,} rows; "
+          f"think {args.think} s; {args.interactions} changes per user; warm-up errors {len(warm.errors)}")  # fmt: skip
+    print(f"{'run':<12}{'users':>6}{'changes':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p95/base p95':>14}"
+          f"{'open p50 s':>12}{'wall s':>8}")  # fmt: skip
+    print(f"{'single user':<12}{1:>6}{len(single.latencies):>9}{len(single.errors):>8}{base_p50 * 1e3:>9.1f}"
+          f"{base_p95 * 1e3:>9.1f}{1.0:>14.2f}{quantile(single.open_seconds, 0.5):>12.2f}{'':>8}")  # fmt: skip
+    print(f"{'crowd':<12}{args.users:>6}{len(many.latencies):>9}{len(many.errors):>8}{p50 * 1e3:>9.1f}"
+          f"{p95 * 1e3:>9.1f}{p95 / base_p95:>14.2f}{quantile(many.open_seconds, 0.5):>12.2f}{wall:>8.1f}")  # fmt: skip
+    print(f"server RSS: before {rss_before / mib:.0f} MiB, peak {max(peak) / mib:.0f} MiB, "
+          f"after {rss_after / mib:.0f} MiB ({(rss_after / rss_before - 1) * 100:+.1f}% vs before)")  # fmt: skip
+    memory, redis = 'tier="memory"', 'tier="redis"'
+    for pid, text in sorted(texts.items()):
+        print(
+            f"worker {pid}: sessions created {metric(text, 'lumen_ext_sessions_created_total'):.0f}, "
+            f"changes {metric(text, 'lumen_ext_interactions_total'):.0f} "
+            f"(errors {metric(text, 'lumen_ext_interaction_errors_total'):.0f}), cache hits "
+            f"memory {metric(text, 'lumen_ext_cache_hits_total', memory):.0f} / "
+            f"redis {metric(text, 'lumen_ext_cache_hits_total', redis):.0f}, misses "
+            f"memory {metric(text, 'lumen_ext_cache_misses_total', memory):.0f}"
+        )
+    for error in (warm.errors + single.errors + many.errors)[:10]:
+        print("error:", error)
+    return 0 if not many.errors and not single.errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
