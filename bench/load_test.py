@@ -1,7 +1,7 @@
 """Load test: simulated users open real Bokeh sessions over WebSocket and change a filter in a loop.
 
     python bench/load_test.py [--users 100] [--interactions 10] [--think 2.0] [--procs 1] [--redis]
-                              [--rows 200000] [--max-seconds 900]
+                              [--rows 200000] [--rounds 1] [--max-seconds 900]
 
 Each user is a raw WebSocket client speaking Bokeh's protocol, as a browser does: it loads the page (which
 creates the session and its token), pulls the document, sends ``document_ready`` (Lumen builds its layout
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import re
@@ -33,11 +32,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing it
 SERVE = ROOT / "tests" / "scale" / "scaled_serve.py"
 REGIONS = ["East", "North", "South", "West"]
 SPEC = """\
@@ -86,83 +85,6 @@ def write_project(folder: Path, rows: int) -> Path:
     return folder / "rides.yaml"
 
 
-# --- the Bokeh protocol client ----------------------------------------------------------------------------
-
-
-class Session:
-    """One browser tab: header/metadata/content frames, each buffer as a (header, payload) pair."""
-
-    def __init__(self, base: str, app: str):
-        self.base, self.app = base, app
-        self.ws = None
-        self.widget: str | None = None
-
-    async def open(self, timeout: float) -> None:
-        from tornado.httpclient import AsyncHTTPClient, HTTPRequest
-        from tornado.websocket import websocket_connect
-
-        page = await AsyncHTTPClient().fetch(f"{self.base}/{self.app}", request_timeout=timeout)
-        token = re.search(r'"token":"([^"]+)"', page.body.decode()).group(1)
-        ws_url = self.base.replace("http://", "ws://") + f"/{self.app}/ws"
-        request = HTTPRequest(ws_url, headers={"Origin": self.base}, request_timeout=timeout)
-        self.ws = await websocket_connect(request, subprotocols=["bokeh", token], max_message_size=1 << 30)
-        await self.read(timeout)  # ACK
-        await self.send("PULL-DOC-REQ", {})
-        await self.read(timeout)
-        ready = {"type": "event", "name": "document_ready", "values": {"type": "map", "entries": []}}
-        await self.send(
-            "PATCH-DOC", {"events": [{"kind": "MessageSent", "msg_type": "bokeh_event", "msg_data": ready}]}
-        )
-        deadline = time.monotonic() + timeout
-        rendered = False
-        while not rendered:  # the layout arrives in patches; ready once the table holds data
-            _, content = await self.read(deadline - time.monotonic())
-            text = json.dumps(content)
-            if self.widget is None and (m := re.search(r'"name": "MultiChoice\d*", "id": "([^"]+)"', text)):
-                self.widget = m.group(1)
-            rendered = self.widget is not None and '"ColumnDataSource"' in text
-        await self.drain(0.3)
-
-    async def send(self, msgtype: str, content: dict) -> None:
-        for part in ({"msgid": uuid.uuid4().hex, "msgtype": msgtype}, {}, content):
-            await self.ws.write_message(json.dumps(part))
-
-    async def read(self, timeout: float) -> tuple[dict, dict]:
-        async def frames() -> tuple[dict, dict]:
-            parts = []
-            for _ in range(3):
-                frame = await self.ws.read_message()
-                if frame is None:
-                    raise ConnectionError("the server closed the WebSocket")
-                parts.append(frame)
-            header = json.loads(parts[0])
-            for _ in range(2 * header.get("num_buffers", 0)):
-                await self.ws.read_message()
-            return header, json.loads(parts[2])
-
-        return await asyncio.wait_for(frames(), max(timeout, 0.001))
-
-    async def drain(self, quiet: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            while True:
-                await self.read(quiet)
-
-    async def choose(self, regions: list[str], timeout: float) -> float:
-        """Set the filter; seconds until the table's new data arrived."""
-        started = time.perf_counter()
-        change = {"kind": "ModelChanged", "model": {"id": self.widget}, "attr": "value", "new": regions}
-        await self.send("PATCH-DOC", {"events": [change]})
-        deadline = time.monotonic() + timeout
-        while True:
-            _, content = await self.read(deadline - time.monotonic())
-            if any(e.get("kind") == "ColumnDataChanged" for e in content.get("events", ())):
-                return time.perf_counter() - started
-
-    def close(self) -> None:
-        if self.ws is not None:
-            self.ws.close()
-
-
 @dataclass
 class Results:
     latencies: list[float] = field(default_factory=list)
@@ -171,6 +93,8 @@ class Results:
 
 
 async def user(base: str, n: int, args, results: Results, gate: asyncio.Semaphore, deadline: float) -> None:
+    from lumen_ext.scale.bokeh_client import Session
+
     rng = random.Random(n)
     session = Session(base, "rides")
     try:
@@ -265,6 +189,9 @@ def main() -> int:
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds one page load or change may take"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat the crowd, to tell a leak from a plateau"
+    )
     parser.add_argument("--max-seconds", type=float, default=900.0, help="budget of the whole crowd phase")
     args = parser.parse_args()
     if args.procs > 1 and not args.redis:
@@ -276,7 +203,6 @@ def main() -> int:
         port = free_port()
         cmd += ["--port", str(port), "--num-procs", str(args.procs), "--log-level", "warning"]
         if args.redis:
-            sys.path.insert(0, str(ROOT))
             from lumen_ext.scale.local_redis import LocalRedis
 
             redis_server = LocalRedis(maxmemory="512mb").start()
@@ -302,9 +228,12 @@ def main() -> int:
             return sum(metric(t, "lumen_ext_sessions") for t in scrape(base, 4 * args.procs).values())
 
         def settle() -> None:
-            deadline = time.monotonic() + 60
-            while sessions_open() > 0 and time.monotonic() < deadline:
+            t0 = time.monotonic()
+            while (still := sessions_open()) > 0 and time.monotonic() - t0 < 60:
                 time.sleep(0.5)
+            print(
+                f"[{time.monotonic() - started:6.1f} s] sessions closed ({still:.0f} left)", file=sys.stderr
+            )
             time.sleep(2)
 
         settle()
@@ -327,9 +256,18 @@ def main() -> int:
                 stop.set()
                 await sampler
 
-        many, wall = loop.run_until_complete(run_crowd())
-        settle()
-        rss_after = group_rss(server.pid)
+        # Later rounds tell a leak (RSS grows every round) from the allocator keeping its high-water mark
+        # (RSS grows once, then stays); the figures in the table are the first round's.
+        rss_rounds = []
+        for round_ in range(args.rounds):
+            results, seconds = loop.run_until_complete(run_crowd())
+            if round_ == 0:
+                many, wall = results, seconds
+            else:
+                many.errors += results.errors
+            settle()
+            rss_rounds.append(group_rss(server.pid))
+        rss_after = rss_rounds[0]
         texts = scrape(base, 8 * args.procs)
         loop.close()
 
@@ -346,6 +284,8 @@ def main() -> int:
           f"{p95 * 1e3:>9.1f}{p95 / base_p95:>14.2f}{quantile(many.open_seconds, 0.5):>12.2f}{wall:>8.1f}")  # fmt: skip
     print(f"server RSS: before {rss_before / mib:.0f} MiB, peak {max(peak) / mib:.0f} MiB, "
           f"after {rss_after / mib:.0f} MiB ({(rss_after / rss_before - 1) * 100:+.1f}% vs before)")  # fmt: skip
+    if args.rounds > 1:
+        print("RSS after each round: " + ", ".join(f"{r / mib:.0f} MiB" for r in rss_rounds))
     memory, redis = 'tier="memory"', 'tier="redis"'
     for pid, text in sorted(texts.items()):
         print(

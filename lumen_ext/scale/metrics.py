@@ -51,11 +51,12 @@ class ServerMetrics:
         self.interaction_errors = 0
         self.latency = LatencyHistogram()
 
-    def session_created(self, _context: Any = None) -> None:
+    # Bokeh checks callbacks' parameter names: it must be exactly `session_context`.
+    def session_created(self, session_context: Any) -> None:
         with self._lock:
             self.sessions_created += 1
 
-    def session_destroyed(self, _context: Any = None) -> None:
+    def session_destroyed(self, session_context: Any) -> None:
         with self._lock:
             self.sessions_destroyed += 1
 

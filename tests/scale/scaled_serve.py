@@ -55,7 +55,11 @@ def main(argv: list[str]) -> int:
             if args.session_lifetime_ms:
                 kwargs["unused_session_lifetime_milliseconds"] = args.session_lifetime_ms
                 kwargs["check_unused_sessions_milliseconds"] = args.session_lifetime_ms
-            return serve(apps, **kwargs)
+            server = serve(apps, **kwargs)
+            # command.py starts only the IOLoop; Server.start() also starts Bokeh's periodic jobs, without
+            # which closed sessions are never discarded (a leak) and keep-alive pings never go out.
+            server.start()
+            return server
 
         pn.serve = scaled_serve
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import time
 
 import pandas as pd
 import pytest
@@ -72,3 +74,40 @@ def test_metrics_count_cache_use_of_the_data_endpoint(served):
     assert memory_hits >= 2  # the repeated regions came from the cache
     sessions = metric_values(text, "lumen_ext_sessions")
     assert {k.split('app="')[1].rstrip('"') for k in sessions} == {"sales", "private", "broken"}
+
+
+def test_sessions_and_interactions_are_counted_from_a_real_session(served):
+    from lumen_ext.scale.bokeh_client import Session
+
+    def totals() -> dict[str, float]:
+        text = served.get("/metrics")[2].decode()
+        names = ["sessions_created_total", "sessions_destroyed_total", "interactions_total"]
+        return {n: sum(metric_values(text, f"lumen_ext_{n}").values()) for n in names}
+
+    async def browse() -> tuple[float, float]:
+        session = Session(served.url, "sales")
+        try:
+            await session.open(timeout=60)
+            first = await session.choose(["West"], timeout=30)
+            second = await session.choose(["East", "North"], timeout=30)
+            live = sum(metric_values(served.get("/metrics")[2].decode(), "lumen_ext_sessions").values())
+            assert live >= 1
+            return first, second
+        finally:
+            session.close()
+            await asyncio.sleep(0.5)  # the close handshake goes out while the loop runs
+
+    before = totals()
+    asyncio.run(browse())
+    after = totals()
+    assert after["sessions_created_total"] - before["sessions_created_total"] == 1
+    assert after["interactions_total"] - before["interactions_total"] >= 2
+    text = served.get("/metrics")[2].decode()
+    assert sum(metric_values(text, "lumen_ext_interaction_errors_total").values()) == 0
+    deadline = time.monotonic() + 15
+    while (
+        totals()["sessions_destroyed_total"] <= before["sessions_destroyed_total"]
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.25)
+    assert totals()["sessions_destroyed_total"] - before["sessions_destroyed_total"] == 1

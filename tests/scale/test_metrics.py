@@ -9,7 +9,7 @@ from lumen_ext.scale.metrics import LATENCY_BUCKETS, ServerMetrics, render_prome
 
 def test_histogram_buckets_are_cumulative_and_counters_are_rendered():
     metrics = ServerMetrics()
-    metrics.session_created()
+    metrics.session_created(None)
     for seconds in (0.004, 0.02, 0.02, 3.0, 60.0):
         metrics.interaction(seconds)
     metrics.interaction(0.5, failed=True)

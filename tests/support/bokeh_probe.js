@@ -46,14 +46,24 @@
                                      options: w.options, start: w.start, end: w.end })),
     };
   }
+  const setValue = (w, value) =>
+    // A slider drag ends by setting value_throttled too; Lumen's throttled filters (the default) watch only that.
+    w.setv(w.value_throttled !== undefined ? { value, value_throttled: value } : { value });
+  if (action === "restore") {
+    const { id, value } = window.__lumenExtChanged;
+    setValue(models.find((m) => m.id === id), value);
+    return { set: value };
+  }
   if (action.startsWith("change:")) {
-    // Set the first filter widget to a different value, the way its own UI event would (setv syncs to the server).
+    // Set a filter widget to a different value, the way its own UI event would (setv syncs to the server),
+    // remembering the old value for "restore".
     const w = widgets.find((m) => m.id === action.slice(7));
+    window.__lumenExtChanged = { id: w.id, value: w.value };
     if (w.options !== undefined) {
       const values = w.options.map((o) => (Array.isArray(o) ? o[0] : o));
       const current = Array.isArray(w.value) ? w.value : [w.value];
       const pick = values.find((v) => !current.includes(v) && v !== "");
-      w.setv({ value: Array.isArray(w.value) ? [pick] : pick });
+      setValue(w, Array.isArray(w.value) ? [pick] : pick);
       return { set: pick };
     }
     // Snap to the slider's step: an integer slider refuses floats, as its own UI never sends them.
@@ -61,8 +71,7 @@
     const step = Number(w.step) > 0 ? Number(w.step) : (hi - lo) / 100;
     const at = (fraction) => lo + Math.round(((hi - lo) * fraction) / step) * step;
     const value = [at(0.25), at(0.5)];
-    // A drag ends by setting value_throttled too; Lumen's throttled filters (the default) watch only that.
-    w.setv(w.value_throttled !== undefined ? { value, value_throttled: value } : { value });
+    setValue(w, value);
     return { set: value };
   }
   throw new Error(`unknown action ${action}`);

@@ -24,7 +24,7 @@ def probe(page, action: str = "state"):
     return page.evaluate(PROBE_JS, action)
 
 
-def wait_rendered(page) -> None:
+def wait_rendered(page, require_content: bool = True) -> None:
     """Wait until the dashboard shows content, no spinner, and its Bokeh document has stopped changing.
 
     Lumen builds layouts after the page loads and other tabs lazily, so "loaded" can only be judged by the
@@ -44,7 +44,8 @@ def wait_rendered(page) -> None:
         snapshot = (state["models"], state["fingerprint"])
         has_content = any(state["renderers"]) or state["tables"] or state["other_plots"]
         loading = page.locator(".pn-loading").count()
-        stable = stable + 1 if (snapshot == last and has_content and not loading) else 0
+        ready = has_content or not require_content
+        stable = stable + 1 if (snapshot == last and ready and not loading) else 0
         last = snapshot
         if stable >= 3:
             return
@@ -125,19 +126,36 @@ def visit_every_tab(page, label: str) -> list[dict]:
     return seen
 
 
-def change_a_filter(page, label: str) -> str:
-    """Change the first filter widget; return what it was set to once a view's data has changed."""
+def change_a_filter(page, label: str, screenshot: Path | None = None) -> str:
+    """Change the first filter widget until a view's data changes, then put it back; return the value it took.
+
+    Restoring matters: the value picked may legitimately leave some views empty (a state the spec filters out).
+    """
     before = probe(page)
     assert before["widgets"], f"{label}: no filter widget found\n{dump(before)}"
     widget = before["widgets"][0]
     result = probe(page, f"change:{widget['id']}")
+    if not _wait_for_fingerprint(page, lambda fp: fp != before["fingerprint"]):
+        pytest.fail(
+            f"{label}: setting filter {widget['title']!r} to {result['set']!r} changed no view's data"
+        )
+    wait_rendered(page, require_content=False)
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot))
+    probe(page, "restore")
+    if not _wait_for_fingerprint(page, lambda fp: fp == before["fingerprint"]):
+        pytest.fail(f"{label}: restoring filter {widget['title']!r} did not bring the original data back")
+    wait_rendered(page)
+    return result["set"]
+
+
+def _wait_for_fingerprint(page, condition) -> bool:
     deadline = time.monotonic() + UPDATE_TIMEOUT
     while time.monotonic() < deadline:
         page.wait_for_timeout(300)
-        if probe(page)["fingerprint"] != before["fingerprint"]:
-            wait_rendered(page)
-            return result["set"]
-    pytest.fail(f"{label}: setting filter {widget['title']!r} to {result['set']!r} changed no view's data")
+        if condition(probe(page)["fingerprint"]):
+            return True
+    return False
 
 
 def declares_viewer_control(spec: Path) -> bool:

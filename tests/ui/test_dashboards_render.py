@@ -38,8 +38,7 @@ def exercise(page, watch, served, spec: Path, screenshot: Path, label: str) -> N
     wait_rendered(page)
     page.screenshot(path=str(screenshot))
     if declares_viewer_control(spec):
-        change_a_filter(page, label)
-        page.screenshot(path=str(screenshot.with_name(screenshot.stem + "-filtered.png")))
+        change_a_filter(page, label, screenshot.with_name(screenshot.stem + "-filtered.png"))
     visit_every_tab(page, label)
     assert not watch.problems(), f"{label}: the browser saw problems:\n{dump(watch.problems())}"
     assert not served.faults(), f"{label}: the server logged faults:\n" + "\n".join(
