@@ -1,7 +1,8 @@
 """Load test: simulated users open real Bokeh sessions over WebSocket and change a filter in a loop.
 
     python bench/load_test.py [--users 100] [--interactions 10] [--think 2.0] [--procs 1] [--redis]
-                              [--rows 200000] [--rounds 1] [--max-seconds 900]
+                              [--rows 200000] [--rounds 1] [--per-session-source]
+                              [--max-seconds 900]
 
 Each user is a raw WebSocket client speaking Bokeh's protocol, as a browser does: it loads the page (which
 creates the session and its token), pulls the document, sends ``document_ready`` (Lumen builds its layout
@@ -68,7 +69,7 @@ layouts:
 CHOICES = [[r for i, r in enumerate(REGIONS) if mask >> i & 1] for mask in range(1, 16)]
 
 
-def write_project(folder: Path, rows: int) -> Path:
+def write_project(folder: Path, rows: int, shared: bool = True) -> Path:
     import numpy as np
     import pandas as pd
 
@@ -81,7 +82,7 @@ def write_project(folder: Path, rows: int) -> Path:
             "fare": rng.random(rows) * 50,
         }
     ).to_csv(folder / "rides.csv", index=False)
-    (folder / "rides.yaml").write_text(SPEC)
+    (folder / "rides.yaml").write_text(SPEC if shared else SPEC.replace("    shared: true\n", ""))
     return folder / "rides.yaml"
 
 
@@ -190,6 +191,11 @@ def main() -> int:
         "--timeout", type=float, default=60.0, help="seconds one page load or change may take"
     )
     parser.add_argument(
+        "--per-session-source",
+        action="store_true",
+        help="drop `shared: true`: each session builds its own source",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=1, help="repeat the crowd, to tell a leak from a plateau"
     )
     parser.add_argument("--max-seconds", type=float, default=900.0, help="budget of the whole crowd phase")
@@ -198,7 +204,7 @@ def main() -> int:
         print("note: without --redis each worker has its own cache", file=sys.stderr)
 
     with tempfile.TemporaryDirectory(prefix="lumen-ext-load-") as tmp, contextlib.ExitStack() as stack:
-        spec = write_project(Path(tmp), args.rows)
+        spec = write_project(Path(tmp), args.rows, shared=not args.per_session_source)
         cmd = [sys.executable, str(SERVE), str(spec), "--no-data", "--session-lifetime-ms", "1000"]
         port = free_port()
         cmd += ["--port", str(port), "--num-procs", str(args.procs), "--log-level", "warning"]
@@ -274,7 +280,8 @@ def main() -> int:
     mib = 1024 * 1024
     base_p50, base_p95 = quantile(single.latencies, 0.5), quantile(single.latencies, 0.95)
     p50, p95 = quantile(many.latencies, 0.5), quantile(many.latencies, 0.95)
-    print(f"server: {args.procs} process(es){' + redis' if args.redis else ''}; {args.rows:,} rows; "
+    source = "per-session source" if args.per_session_source else "shared source"
+    print(f"server: {args.procs} process(es){' + redis' if args.redis else ''}; {args.rows:,} rows, {source}; "
           f"think {args.think} s; {args.interactions} changes per user; warm-up errors {len(warm.errors)}")  # fmt: skip
     print(f"{'run':<12}{'users':>6}{'changes':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p95/base p95':>14}"
           f"{'open p50 s':>12}{'wall s':>8}")  # fmt: skip

@@ -17,6 +17,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("lumen_ext.validation.command", "check dashboard specs and report every error"),
     "schema": ("lumen_ext.spec.command", "print the JSON Schema of lumen-ext specs"),
     "serve": ("lumen_ext.serving.command", "validate a spec, then serve it as a Panel app"),
+    "precache": (
+        "lumen_ext.cache.precache",
+        "compute a dashboard's likely states into the shared cache tier",
+    ),
     "explain": (
         "lumen_ext.cache.explain",
         "show each view's stages, where they run (SQL or pandas) and cache keys",

@@ -1,0 +1,120 @@
+"""`lumen-ext precache` computes a spec's likely states into the shared tier; a serving process then hits them.
+
+Both sides run in their own interpreter, as a precache job and a server would.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SPEC = """\
+sources:
+  sales:
+    type: file
+    tables:
+      sales: sales.csv
+pipelines:
+  by_product:
+    source: sales
+    table: sales
+    filters:
+      - type: widget
+        field: region
+    transforms:
+      - type: aggregate
+        by: [product]
+        method: sum
+{precache}layouts:
+  - title: Sales
+    pipeline: by_product
+    views:
+      - type: table
+"""
+CSV = "region,product,price\nEast,apples,1.5\nWest,pears,2.0\nEast,pears,3.0\nNorth,plums,1.0\n"
+
+# A serving process: same cache tier, the pipeline built as the server builds it, one viewer's filter choice.
+CONSUMER = textwrap.dedent(
+    """
+    import json, os, sys
+    from pathlib import Path
+    spec, cache_dir, region = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    os.chdir(spec.parent)
+    from lumen_ext.cache import CacheConfig, install, stats
+    install(CacheConfig(disk_dir=cache_dir))
+    from lumen_ext.cache.precache import _load_pipelines
+    pipeline = _load_pipelines(spec)["by_product"]
+    pipeline.traverse("filters")[0].value = [region]
+    pipeline._update_data(force=True)
+    print(json.dumps({"data": pipeline.data.to_dict("records"), "disk": stats()["disk"]}))
+    """
+)
+
+
+def write_spec(folder: Path, precache: str = "") -> Path:
+    (folder / "sales.csv").write_text(CSV)
+    spec = folder / "sales.yaml"
+    spec.write_text(SPEC.format(precache=precache))
+    return spec
+
+
+def lumen_ext(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lumen_ext", *args], cwd=cwd, capture_output=True, text=True, timeout=180
+    )
+
+
+def consume(spec: Path, cache_dir: Path, region: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", CONSUMER, str(spec), str(cache_dir), region],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_precached_states_are_hits_in_another_process(tmp_path):
+    spec, cache_dir = write_spec(tmp_path), tmp_path / "cache"
+    result = lumen_ext("precache", str(spec), "--cache-dir", str(cache_dir), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # As loaded, then one state per region, the way a viewer picks one value.
+    assert "by_product: 4 states" in result.stdout
+    assert "computed 4 states" in result.stdout and "0 failed" in result.stdout
+
+    served = consume(spec, cache_dir, "West")
+    assert served["data"] == [{"price": 2.0}], "the precached result equals the computation"
+    assert served["disk"]["misses"] == 0, served["disk"]
+    assert served["disk"]["hits"] > 0
+
+
+def test_a_state_not_precached_is_computed_and_correct(tmp_path):
+    spec, cache_dir = write_spec(tmp_path), tmp_path / "cache"
+    assert lumen_ext("precache", str(spec), "--cache-dir", str(cache_dir), cwd=tmp_path).returncode == 0
+    served = consume(spec, cache_dir, "South")
+    assert served["data"] == []
+    assert served["disk"]["misses"] > 0
+
+
+def test_declared_precache_key_is_used_and_bounded(tmp_path):
+    declared = "    precache:\n      filters:\n        region: [[East], [West], [North]]\n"
+    spec = write_spec(tmp_path, declared)
+    result = lumen_ext(
+        "precache", str(spec), "--cache-dir", str(tmp_path / "c"), "--max-states", "2", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "by_product: 2 states (first 2; raise --max-states for more)" in result.stdout
+
+
+@pytest.mark.parametrize("args", [[], ["--cache-dir", "c", "--redis-url", "redis://127.0.0.1:1"]])
+def test_needs_exactly_one_shared_tier(tmp_path, args):
+    spec = write_spec(tmp_path)
+    result = lumen_ext("precache", str(spec), *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--cache-dir" in result.stderr
