@@ -10,7 +10,7 @@ on load), then, ``--interactions`` times, sets the region filter's ``value`` and
 to come back (the ``ColumnDataChanged`` of its source). Latency is that round trip, measured by the client:
 Panel's 50 ms debounce, the pipeline, the re-render and the network included.
 
-The server is `tests/scale/scaled_serve.py` (`lumen-ext serve` with the scale-out pieces wired in) on
+The server is `lumen-ext serve` on
 127.0.0.1, with closed sessions destroyed after 1 s. Runs, in order: a warm-up user, the single-user
 baseline, then ``--users`` at once (opening at most ``--open-concurrency`` pages at a time). Server RSS
 (every process of its group) is sampled before the crowd (after the warm-up and the baseline), at its peak
@@ -38,7 +38,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing it
-SERVE = ROOT / "tests" / "scale" / "scaled_serve.py"
 REGIONS = ["East", "North", "South", "West"]
 SPEC = """\
 sources:
@@ -205,7 +204,16 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="lumen-ext-load-") as tmp, contextlib.ExitStack() as stack:
         spec = write_project(Path(tmp), args.rows, shared=not args.per_session_source)
-        cmd = [sys.executable, str(SERVE), str(spec), "--no-data", "--session-lifetime-ms", "1000"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "lumen_ext",
+            "serve",
+            str(spec),
+            "--no-data",
+            "--session-lifetime",
+            "1000",
+        ]
         port = free_port()
         cmd += ["--port", str(port), "--num-procs", str(args.procs), "--log-level", "warning"]
         if args.redis:

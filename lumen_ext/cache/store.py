@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from lumen_ext.cache.config import CacheConfig
-from lumen_ext.cache.tiers import FileTier, MemoryTier, SecondTier
+from lumen_ext.cache.tiers import MemoryTier, SecondTier, second_tier_for
 
 __all__ = ["StageStore", "frame_nbytes", "frame_to_ipc", "ipc_to_frame", "is_cacheable_frame"]
 
@@ -66,9 +66,8 @@ class StageStore:
     def __init__(self, config: CacheConfig | None = None, second: SecondTier | None = None):
         self.config = config = config or CacheConfig()
         self.memory = MemoryTier(config.max_bytes)
-        if second is None and config.disk_dir is not None:
-            second = FileTier(config.disk_dir, config.disk_max_bytes)
-        self.second = second
+        # Redis when configured, else a cache directory, else none: one place decides (tiers.second_tier_for).
+        self.second = second if second is not None else second_tier_for(config)
         self._lock = threading.Lock()
         self._counters = {"uncacheable": 0, "second_errors": 0}
         self._last_log = time.monotonic()

@@ -3,8 +3,8 @@
 Bokeh's ``Server(num_procs=N)`` binds the listening socket, then forks N children inside
 ``HTTPServer.start(N)``; the parent only waits for them (``tornado.process.fork_processes``). Everything
 that holds a connection or a thread must therefore be created *after* ``pn.serve(...)`` returns, in the
-child: the stage cache (:func:`install_cache`), and with it the Redis client, which
-:class:`~lumen_ext.cache.tiers.RedisTier` creates lazily per process id anyway. Sessions stick to the
+child. The stage cache may be installed before the fork: its Redis client is created lazily per process id
+(:class:`~lumen_ext.cache.tiers.RedisTier`), files need no connection, and each child gets its own memory tier. Sessions stick to the
 process that created them (their WebSocket does), so only the cache needs sharing: each process keeps its
 memory tier and they share the second tier, Redis across hosts or a directory on one host.
 """
@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_config", "configure", "install_cache", "problem"]
+__all__ = ["cache_config", "configure", "problem"]
 
 REDIS_URL_ENV = "LUMEN_EXT_REDIS_URL"
 
@@ -61,19 +61,3 @@ def cache_config(args: argparse.Namespace, **overrides: Any) -> Any:
 
     cache_dir = args.cache_dir.resolve() if args.cache_dir else None
     return CacheConfig(redis_url=args.redis_url or None, disk_dir=cache_dir, **overrides)
-
-
-def install_cache(config: Any) -> Any:
-    """``lumen_ext.cache.install(config)`` with the second tier ``config`` names; call it in each process.
-
-    ``StageStore`` builds only a file tier by itself; the Redis tier is attached here until the store picks
-    its tier through :func:`lumen_ext.cache.tiers.second_tier_for`.
-    """
-    from lumen_ext.cache.runtime import install
-    from lumen_ext.cache.tiers import FileTier, second_tier_for
-
-    store = install(config)
-    wanted = second_tier_for(config) if config.redis_url else None
-    if wanted is not None and (store.second is None or isinstance(store.second, FileTier)):
-        store.second = wanted
-    return store

@@ -10,6 +10,7 @@ import socket
 import sys
 from pathlib import Path
 
+from lumen_ext.scale import processes
 from lumen_ext.security.options import add_policy_argument, policy_from_args
 
 log = logging.getLogger("lumen_ext.serve")
@@ -57,6 +58,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="development mode: tracebacks in the page, no-OAuth auth bypass (never on a shared server)",
     )
+    processes.configure(parser)
+    parser.add_argument(
+        "--no-data-endpoint",
+        action="store_true",
+        help="do not serve /data/APP/PIPELINE (pipeline results as JSON, CSV or Parquet)",
+    )
+    parser.add_argument(
+        "--session-lifetime",
+        type=int,
+        default=15_000,
+        metavar="MS",
+        help="discard a closed session after this many milliseconds (default: 15000)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
@@ -91,7 +105,7 @@ def _check_specs(specs: list[Path]) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     specs = [spec.resolve() for spec in args.specs]
-    if problem := _check_specs(specs):
+    if problem := _check_specs(specs) or processes.problem(args):
         print(f"lumen-ext serve: {problem}", file=sys.stderr)
         return 2
     logging.basicConfig(
@@ -120,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     import panel as pn
 
     from lumen_ext import cache
+    from lumen_ext.scale import endpoints
     from lumen_ext.security.runtime import harden
     from lumen_ext.serving import lumen_workarounds, tiles
     from lumen_ext.serving.app import dashboard_app
@@ -127,12 +142,16 @@ def run(args: argparse.Namespace) -> int:
     offline.replace_google_fonts()
     lumen_workarounds.apply()
     if not args.no_cache:
-        cache.install()
+        # Safe before the fork of --num-procs: the Redis client is made per process, lazily.
+        cache.install(processes.cache_config(args))
     harden(policy)  # after the cache: its guards wrap whatever reads sources
     routes = offline.static_routes()
     if not args.direct_tiles:
         tiles.proxy_tile_sources(public_url)
         routes += tiles.tile_routes()
+    routes += endpoints.routes(
+        specs, data=not args.no_data_endpoint, validate=not args.no_validate, data_checks=not args.no_data
+    )
     apps = {
         spec.stem: dashboard_app(spec, policy, validate=not args.no_validate, data_checks=not args.no_data)
         for spec in specs
@@ -147,11 +166,17 @@ def run(args: argparse.Namespace) -> int:
         start=False,
         title={name: name for name in apps},
         extra_patterns=routes,
+        num_procs=args.num_procs,
+        unused_session_lifetime_milliseconds=args.session_lifetime,
+        check_unused_sessions_milliseconds=min(args.session_lifetime, 17_000),
     )
+    # Bokeh's periodic jobs: discarding closed sessions (without it every session stays in memory) and
+    # keep-alive pings. (With --num-procs, Bokeh forked the processes when pn.serve built the server.)
+    server.start()
     for name in apps:
         # Stable, parseable line: tests and scripts wait for it.
         print(f"lumen-ext: serving {name} at http://{args.address}:{port}/{name}", flush=True)
-    if args.show:
+    if args.show and args.num_procs == 1:
         server.show("/" + next(iter(apps)))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops the server
         server.io_loop.start()

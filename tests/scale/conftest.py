@@ -38,5 +38,5 @@ def project(tmp_path_factory):
 def served(project, tmp_path_factory):
     # Closed sessions are destroyed after 0.5 s (Bokeh's default: 15 s), so a test can see it happen.
     specs = list(project.values())
-    with serve(specs, "--session-lifetime-ms", "500", log_dir=tmp_path_factory.mktemp("logs")) as server:
+    with serve(specs, "--session-lifetime", "500", log_dir=tmp_path_factory.mktemp("logs")) as server:
         yield server

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-SERVE_SCRIPT = Path(__file__).with_name("scaled_serve.py")
 REGIONS = ["East", "North", "South", "West"]
 
 SALES_SPEC = """\
@@ -103,10 +102,20 @@ class Served:
 def serve(
     specs: list[Path], *extra: str, log_dir: Path, processes: int = 1, startup: float = 90.0
 ) -> Iterator[Served]:
-    """Run tests/scale/scaled_serve.py on a free loopback port until every process printed its URL."""
+    """Run `lumen-ext serve` on a free loopback port until every process printed its URL."""
     port = free_port()
     log = log_dir / f"serve-{port}.log"
-    cmd = [sys.executable, str(SERVE_SCRIPT), *map(str, specs), "--port", str(port), "--no-data", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lumen_ext",
+        "serve",
+        *map(str, specs),
+        "--port",
+        str(port),
+        "--no-data",
+        *extra,
+    ]
     if processes != 1:
         cmd += ["--num-procs", str(processes)]
     with log.open("wb") as out:
