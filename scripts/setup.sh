@@ -23,8 +23,8 @@ apt_install() {
 
 if [ "$with_tests" = 1 ]; then
     # The browser tests drive Debian's Chromium (Playwright never downloads a browser here); the shared-cache
-    # tests start a real redis-server.
-    apt_install chromium redis-server
+    # tests start a real redis-server; the deployment test proxies a real session through nginx.
+    apt_install chromium redis-server nginx-light
 fi
 
 python=$(command -v python3.11 || command -v python3)
