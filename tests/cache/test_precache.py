@@ -12,30 +12,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support.sales import SALES_SPEC
 
-SPEC = """\
-sources:
-  sales:
-    type: file
-    tables:
-      sales: sales.csv
-pipelines:
-  by_product:
-    source: sales
-    table: sales
-    filters:
-      - type: widget
-        field: region
-    transforms:
-      - type: aggregate
-        by: [product]
-        method: sum
-{precache}layouts:
-  - title: Sales
-    pipeline: by_product
-    views:
-      - type: table
-"""
 CSV = "region,product,price\nEast,apples,1.5\nWest,pears,2.0\nEast,pears,3.0\nNorth,plums,1.0\n"
 
 # A serving process: same cache tier, the pipeline built as the server builds it, one viewer's filter choice.
@@ -59,7 +37,8 @@ CONSUMER = textwrap.dedent(
 def write_spec(folder: Path, precache: str = "") -> Path:
     (folder / "sales.csv").write_text(CSV)
     spec = folder / "sales.yaml"
-    spec.write_text(SPEC.format(precache=precache))
+    # A `precache:` key goes at the end of the pipeline, just before `layouts:`.
+    spec.write_text(SALES_SPEC.replace("layouts:", precache + "layouts:"))
     return spec
 
 

@@ -18,32 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from support.sales import SALES_SPEC
 
 REGIONS = ["East", "North", "South", "West"]
 
-SALES_SPEC = """\
-sources:
-  sales:
-    type: file
-    tables:
-      sales: sales.csv
-pipelines:
-  by_product:
-    source: sales
-    table: sales
-    filters:
-      - type: widget
-        field: region
-    transforms:
-      - type: aggregate
-        by: [product]
-        method: sum
-layouts:
-  - title: Sales
-    pipeline: by_product
-    views:
-      - type: table
-"""
 
 # The same dashboard, readable only by members of the `analysts` group.
 PRIVATE_SPEC = SALES_SPEC + "auth:\n  groups: [analysts]\n"
