@@ -129,7 +129,8 @@ def visit_every_tab(page, label: str) -> list[dict]:
 def change_a_filter(page, label: str, screenshot: Path | None = None) -> str:
     """Change the first filter widget until a view's data changes, then put it back; return the value it took.
 
-    Restoring matters: the value picked may legitimately leave some views empty (a state the spec filters out).
+    Restoring matters: the value picked may legitimately leave some views empty (a state the spec filters out),
+    and the tabs visited next should show data.
     """
     before = probe(page)
     assert before["widgets"], f"{label}: no filter widget found\n{dump(before)}"
@@ -142,9 +143,12 @@ def change_a_filter(page, label: str, screenshot: Path | None = None) -> str:
     wait_rendered(page, require_content=False)
     if screenshot is not None:
         page.screenshot(path=str(screenshot))
+    filtered = probe(page)["fingerprint"]
     probe(page, "restore")
-    if not _wait_for_fingerprint(page, lambda fp: fp == before["fingerprint"]):
-        pytest.fail(f"{label}: restoring filter {widget['title']!r} did not bring the original data back")
+    # Not necessarily byte-identical to the first state: a date slider set back to its full range filters on
+    # day boundaries, where the untouched slider did not filter at all.
+    if not _wait_for_fingerprint(page, lambda fp: fp != filtered):
+        pytest.fail(f"{label}: restoring filter {widget['title']!r} changed no view's data")
     wait_rendered(page)
     return result["set"]
 
