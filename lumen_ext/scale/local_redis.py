@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from lumen_ext.serving.ports import free_port
+
 __all__ = ["LocalRedis", "local_redis"]
 
 
@@ -31,9 +33,7 @@ class LocalRedis:
     def start(self, timeout: float = 10.0) -> LocalRedis:
         self._dir = tempfile.TemporaryDirectory(prefix="lumen-ext-redis-")
         if self.port is None:
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                self.port = sock.getsockname()[1]
+            self.port = free_port()
         # allkeys-lru: the cache's size budget is Redis's, and the least recently used results go first.
         options = {
             "port": str(self.port),

@@ -6,12 +6,12 @@ import argparse
 import contextlib
 import logging
 import os
-import socket
 import sys
 from pathlib import Path
 
 from lumen_ext.scale import processes
 from lumen_ext.security.options import add_policy_argument, policy_from_args
+from lumen_ext.serving.ports import free_port
 
 log = logging.getLogger("lumen_ext.serve")
 
@@ -85,13 +85,6 @@ def _print_startup_diagnostics(specs: list[Path], data: bool, policy) -> None:
             TextReporter(sys.stderr, color=sys.stderr.isatty()).report(report)
 
 
-def _free_port(address: str) -> int:
-    """A port free right now; Bokeh needs the port up front to build its websocket origin allowlist."""
-    with socket.socket() as sock:
-        sock.bind((address, 0))
-        return sock.getsockname()[1]
-
-
 def _check_specs(specs: list[Path]) -> str | None:
     for spec in specs:
         if not spec.is_file():
@@ -119,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
     from lumen_ext.serving import offline
 
-    port = args.port or _free_port(args.address)
+    # Bokeh needs the port up front to build its websocket origin allowlist.
+    port = args.port or free_port(args.address)
     public_url = args.public_url or f"http://{args.address}:{port}"
     offline.use_local_cdn(public_url)  # before anything imports Panel
 

@@ -6,7 +6,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from support.sales import SALES_SPEC
+
+from lumen_ext.serving.ports import free_port
 
 REGIONS = ["East", "North", "South", "West"]
 
@@ -54,12 +55,6 @@ def write_project(folder: Path, rows: int = 2000) -> dict[str, Path]:
 def expected_by_product(region: str) -> pd.DataFrame:
     df = make_sales()
     return df[df.region == region].drop(columns="region").groupby("product").sum().reset_index()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

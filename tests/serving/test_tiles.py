@@ -6,12 +6,12 @@ import asyncio
 import concurrent.futures
 import http.server
 import logging
-import socket
 import threading
 
 import pytest
 
 from lumen_ext.serving import tiles
+from lumen_ext.serving.ports import free_port
 
 JPEG_TILE = b"\xff\xd8\xff\xe0" + b"tile-bytes" * 10
 
@@ -88,18 +88,12 @@ def test_fetches_once_then_serves_from_disk(tile_server):
 
 
 def test_unreachable_provider_gives_blank_tiles_and_one_warning(caplog):
-    tile_id = tile_id_of(tiles.proxied_url(f"http://127.0.0.1:{refused_port()}/{{Z}}/{{X}}/{{Y}}.png"))
+    # Nothing listens on a free port: connections to it are refused at once.
+    tile_id = tile_id_of(tiles.proxied_url(f"http://127.0.0.1:{free_port()}/{{Z}}/{{X}}/{{Y}}.png"))
     with caplog.at_level(logging.WARNING, logger=tiles.log.name):
         results = [fetch(tile_id, "1", "0", str(y)) for y in range(3)]
     assert all(result == (tiles.BLANK_TILE, "image/png", False) for result in results)
     assert len([r for r in caplog.records if "unreachable" in r.message]) == 1
-
-
-def refused_port() -> int:
-    """A loopback port nothing listens on: connections to it are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_blank_tile_is_a_valid_transparent_png():

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from lumen_ext.serving.ports import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -41,12 +42,6 @@ SERVER_FAULT = re.compile(r"Traceback \(most recent call last\)|\bERROR\b|Except
 # data sources under one field-labelled legend item; BokehJS's LegendItem.initialize logs that as a console error
 # although plot and legend render correctly (seen on the corpus penguins scatter). Nothing else is tolerated.
 KNOWN_CONSOLE_NOISE = (re.compile(r"^\[bokeh [\d.]+\] Non matching data sources on legend item renderers$"),)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
