@@ -66,7 +66,7 @@ def replace_google_fonts() -> list[str]:
             resources = cls.__dict__.get("_resources")
             if not isinstance(resources, dict):
                 continue
-            for kind, entries in resources.items():
+            for entries in resources.values():
                 if not isinstance(entries, dict):
                     continue
                 for name, url in list(entries.items()):
@@ -77,7 +77,6 @@ def replace_google_fonts() -> list[str]:
                             del entries[name]
                         else:
                             entries[name] = local
-                resources[kind] = entries
     if dropped:
         log.debug("No local copy of %s; the browser falls back to a system font", sorted(set(dropped)))
     return dropped
