@@ -57,3 +57,49 @@ def test_num_procs_forks_workers_that_share_redis(project, tmp_path, redis_url):
                 break
     assert len(seen) == 2, "both forked workers answered"
     assert any(redis_hits.values()), "one worker's result was a Redis hit in the other"
+
+
+DUCKDB_SALES_SPEC = """\
+sources:
+  sales:
+    type: duckdb
+    tables:
+      sales: SELECT * FROM read_csv_auto('sales.csv')
+pipelines:
+  by_product:
+    source: sales
+    table: sales
+    filters:
+      - type: widget
+        field: region
+    transforms:
+      - type: aggregate
+        by: [product]
+        method: sum
+layouts:
+  - title: Sales
+    pipeline: by_product
+    views:
+      - type: table
+"""
+
+
+def test_num_procs_with_a_duckdb_source(project, tmp_path):
+    # Serve validates the spec (DuckDB DESCRIBE) and builds nothing before Bokeh forks: every worker must open
+    # its own DuckDB connection and answer correctly.
+    spec = project["sales"].with_name("duck_sales.yaml")
+    spec.write_text(DUCKDB_SALES_SPEC)
+    expected = expected_by_product("North")
+    with serve([spec], log_dir=tmp_path, processes=2) as server:
+        answered: set[str] = set()
+        for _ in range(60):  # bounded: connections land on either worker, as the kernel hands them out
+            status, _, body = server.get("/data/duck_sales/by_product?region=North&format=json")
+            assert status == 200, body
+            got = pd.DataFrame(json.loads(body)).sort_values("product").reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+            text = server.get("/metrics")[2].decode()
+            answered.update(_tier_stat(text, "misses", "memory"))
+            if len(answered) == 2:
+                break
+    assert len(answered) == 2, "both forked workers answered"
+    assert "ERROR" not in server.log.read_text(errors="replace")
