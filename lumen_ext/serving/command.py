@@ -132,12 +132,15 @@ def run(args: argparse.Namespace) -> int:
     from lumen_ext.security.runtime import harden
     from lumen_ext.serving import lumen_workarounds, tiles
     from lumen_ext.serving.app import dashboard_app
+    from lumen_ext.views import datashader_hook
 
     offline.replace_google_fonts()
     lumen_workarounds.apply()
     if not args.no_cache:
         # Safe before the fork of --num-procs: the Redis client is made per process, lazily.
         cache.install(processes.cache_config(args))
+        # Datashader aggregates become cached stages: re-shading and revisited viewports aggregate nothing.
+        datashader_hook.install()
     harden(policy)  # after the cache: its guards wrap whatever reads sources
     routes = offline.static_routes()
     if not args.direct_tiles:
