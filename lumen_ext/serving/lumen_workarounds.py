@@ -34,6 +34,32 @@ def _ordered_loading_off(view, event) -> None:
         panel.loading = False
 
 
+def _get_data_sharing_buffers(view):
+    """``View.get_data`` without the deep copy of the pipeline's frame on every render.
+
+    Lumen (views/base.py, ``View.get_data``) ends in ``data.copy()``: a deep copy of the whole frame per view per
+    update (1.3 s and the frame's size again in memory for a 6M-row rasterized view; every session's view holds
+    its own). Under pandas 3 copy-on-write a shallow copy is as safe: a view that writes into its frame copies
+    the touched columns first, so neither the pipeline's data nor the shared stage cache can change under it.
+    """
+    from lumen.util import as_pandas
+
+    if view._cache is not None:
+        return view._cache
+    if view.pipeline.data is None:
+        view.pipeline._update_data()
+    view._cache = data = as_pandas(view.pipeline.data)
+    if view.limit is not None:
+        data = data.iloc[: view.limit]
+    return data.copy(deep=False)
+
+
+def _copy_on_write_is_always_on() -> bool:
+    import pandas as pd
+
+    return int(pd.__version__.split(".")[0]) >= 3
+
+
 def apply() -> None:
     """Apply every workaround once per process."""
     global _applied
@@ -42,5 +68,7 @@ def apply() -> None:
     from lumen.views.base import View
 
     View._update_loading = _ordered_loading_off
+    if _copy_on_write_is_always_on():
+        View.get_data = _get_data_sharing_buffers
     _applied = True
     log.debug("Applied lumen-ext workarounds for Lumen 1.4")

@@ -42,3 +42,38 @@ def test_apply_replaces_update_loading_once():
         "                  'ours': first is lumen_workarounds._ordered_loading_off}))"
     )
     assert facts == {"replaced": True, "idempotent": True, "ours": True}
+
+
+def test_lumen_still_deep_copies_view_data():
+    facts = run_python(
+        "import inspect, json\n"
+        "from lumen.views.base import View\n"
+        "src = inspect.getsource(View.get_data)\n"
+        "print(json.dumps({'deep_copy': src.rstrip().endswith('return data.copy()'),\n"
+        "                  'cache_first': 'if self._cache is not None:' in src}))"
+    )
+    assert facts == {"deep_copy": True, "cache_first": True}, (
+        "Lumen changed View.get_data: review the workaround"
+    )
+
+
+def test_view_data_shares_buffers_but_writes_stay_local():
+    facts = run_python(
+        "import json\n"
+        "import numpy as np, pandas as pd\n"
+        "from lumen.pipeline import Pipeline\n"
+        "from lumen.sources.base import InMemorySource\n"
+        "from lumen.views.base import Table, View\n"
+        "from lumen_ext.serving import lumen_workarounds\n"
+        "lumen_workarounds.apply()\n"
+        "df = pd.DataFrame({'a': np.arange(5.0), 'b': list('vwxyz')})\n"
+        "pipeline = Pipeline(source=InMemorySource(tables={'t': df}), table='t')\n"
+        "view = Table(pipeline=pipeline, limit=3)\n"
+        "data = view.get_data()\n"
+        "shared = np.shares_memory(data['a'].to_numpy(), pipeline.data['a'].to_numpy())\n"
+        "data.loc[0, 'a'] = 100.0\n"
+        "print(json.dumps({'ours': View.get_data is lumen_workarounds._get_data_sharing_buffers,\n"
+        "                  'rows': len(data), 'shared': bool(shared),\n"
+        "                  'pipeline_kept': float(pipeline.data['a'][0]), 'again': float(view.get_data()['a'][0])}))"
+    )
+    assert facts == {"ours": True, "rows": 3, "shared": True, "pipeline_kept": 0.0, "again": 0.0}
