@@ -132,10 +132,11 @@ def run(args: argparse.Namespace) -> int:
     from lumen_ext.security.runtime import harden
     from lumen_ext.serving import lumen_workarounds, tiles
     from lumen_ext.serving.app import dashboard_app
-    from lumen_ext.views import datashader_hook
+    from lumen_ext.views import datashader_hook, patching
 
     offline.replace_google_fonts()
     lumen_workarounds.apply()
+    patching.install()  # hvPlot views patch new data into their plots instead of rebuilding them
     if not args.no_cache:
         # Safe before the fork of --num-procs: the Redis client is made per process, lazily.
         cache.install(processes.cache_config(args))

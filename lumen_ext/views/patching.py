@@ -1,0 +1,221 @@
+"""hvPlot views that patch new data into the plot on screen instead of rebuilding it: ``install()``.
+
+Lumen 1.4 answers every change of a pipeline's data by building a new HoloViews object and handing it to the
+view's ``pn.pane.HoloViews``, which builds a whole new Bokeh Figure and sends it to the browser as a new model
+tree (views/base.py, ``hvPlotView._get_params`` and ``View._update_panel``). Lumen's own ``streaming: true``
+shows the cheaper way: a HoloViews ``Pipe`` stream whose ``send`` makes HoloViews update the existing plot, which
+patches the ColumnDataSources, ranges and colour mappers in place.
+
+``install()`` replaces ``hvPlotView._get_params`` (site-packages is not edited) so that every hvPlot view does
+this whenever it is correct. The new HoloViews object is still built by Lumen's own ``get_plot``, with every
+option the spec gives, exactly as a rebuild would; only when it differs from the plot on screen in its data alone
+(:mod:`lumen_ext.views.signature`: same element types, overlay keys, dimensions and options) is it sent through the
+view's ``Pipe``. Anything else is Lumen's rebuild, unchanged:
+
+* the plot's structure changed: another kind, columns or option, a ``by`` category appearing or disappearing
+  (a legend entry and a colour each), a data-dependent dimension or option;
+* objects HoloViews draws through operations or streams: ``datashade``/``rasterize`` (the Datashader views have
+  their own path), ``operations``, ``groupby`` widgets, ``streaming`` (Lumen's own Pipe);
+* linked selections (``selection_group`` or a ``selection_expr`` filter): their streams are rebuilt with the plot;
+* ``geo`` plots, overlays of several views (``hv_overlay``) and element types not known to redraw correctly;
+* an overlay (e.g. ``by``) with ``shared_axes: false``: HoloViews would keep its first ranges on an update.
+
+Patched plots carry ``framewise=True`` so that, as after a rebuild, their axis ranges follow the new data.
+Table views need nothing here: Lumen already updates the Tabulator's ``value`` in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from lumen_ext.views.signature import signature
+
+__all__ = ["PatchState", "install", "is_installed", "patch_state", "rebuild_reason", "uninstall"]
+
+log = logging.getLogger("lumen_ext.views")
+
+_lock = threading.Lock()
+_original_get_params: Any = None
+_original_get_panel: Any = None
+
+# Attribute on an hvPlotView holding its PatchState.
+STATE_ATTR = "_lumen_ext_patch"
+
+
+@dataclass
+class PatchState:
+    """The Pipe behind one view's plot, and what happened on its updates."""
+
+    dmap: Any = field(default=None, repr=False)
+    pipe: Any = field(default=None, repr=False)
+    signature: tuple | None = field(default=None, repr=False)
+    patches: int = 0
+    rebuilds: int = 0
+    building: int = 0  # > 0 while get_panel runs: it needs a whole plot, never a patch
+    last: str = ""  # "patched", or why the last update rebuilt
+    history: list[str] = field(default_factory=list)
+
+    def record(self, outcome: str) -> None:
+        self.last = outcome
+        self.history.append(outcome)
+        del self.history[:-20]  # bounded: a long session must not grow it
+
+
+def install() -> None:
+    """Make hvPlot views patch new data into their existing plot whenever that is correct. Idempotent."""
+    global _original_get_params, _original_get_panel
+    from lumen.views.base import hvPlotView
+
+    with _lock:
+        if _original_get_params is None:
+            _original_get_params = hvPlotView.__dict__["_get_params"]
+            _original_get_panel = hvPlotView.__dict__["get_panel"]
+            hvPlotView._get_params = _patching_get_params
+            hvPlotView.get_panel = _building_get_panel
+
+
+def uninstall() -> None:
+    """Restore Lumen's own ``hvPlotView._get_params``; views built since keep working, and rebuild."""
+    global _original_get_params, _original_get_panel
+    from lumen.views.base import hvPlotView
+
+    with _lock:
+        if _original_get_params is not None:
+            hvPlotView._get_params = _original_get_params
+            hvPlotView.get_panel = _original_get_panel
+        _original_get_params = _original_get_panel = None
+
+
+def is_installed() -> bool:
+    return _original_get_params is not None
+
+
+def patch_state(view: Any) -> PatchState | None:
+    """The view's patching record (None when it never went through this module)."""
+    return getattr(view, STATE_ATTR, None)
+
+
+def rebuild_reason(view: Any) -> str | None:
+    """Why this view cannot be patched at all, whatever its data, or None when it may be."""
+    if view.streaming:
+        return "streaming (Lumen's own Pipe)"
+    if view.datashade or view.kwargs.get("rasterize") or view.kwargs.get("datashade"):
+        return "datashade/rasterize"
+    if view.operations:
+        return "operations"
+    if view.groupby:
+        return "groupby widgets"
+    if view.geo:
+        return "geo"
+    if view.selection_group or view._ls is not None or "selection_expr" in view.param.watchers:
+        return "linked selections"
+    return None
+
+
+def _state(view: Any) -> PatchState:
+    state = patch_state(view)
+    if state is None:
+        state = PatchState()
+        setattr(view, STATE_ATTR, state)
+    return state
+
+
+def _building_get_panel(self) -> Any:
+    """``hvPlotView.get_panel``, marked as building a new pane.
+
+    Reading the data can re-enter the view: a pipeline computing lazily fires its ``data`` event from inside
+    ``get_data``, and the nested update may put a pane (and a patchable plot) on screen before the outer
+    ``get_panel`` resumes. The outer call must still get a whole plot for the pane it is creating.
+    """
+    state = _state(self)
+    state.building += 1
+    try:
+        return _original_get_panel(self)
+    finally:
+        state.building -= 1
+
+
+def _patching_get_params(self) -> dict[str, Any]:
+    """``hvPlotView._get_params`` that patches the current plot when only its data changed.
+
+    Called by ``get_panel`` (a new pane) and by ``View._update_panel`` on every update, which applies the
+    returned params to the existing pane: an empty dict leaves the pane, and so the Bokeh Figure, in place.
+    """
+    state = _state(self)
+    reason = rebuild_reason(self)
+    if reason is not None:
+        state.signature = state.dmap = state.pipe = None
+        return _rebuild(self, state, _original_get_params(self), reason)
+
+    df = self.get_data()
+    plot = _framewise(self.get_plot(df))
+    new_signature = signature(plot)
+    if new_signature is None:
+        state.signature = state.dmap = state.pipe = None
+        return _rebuild(self, state, dict(object=plot), f"{type(plot).__name__} is not patchable")
+
+    if _overlay_without_shared_axes(plot):
+        state.signature = state.dmap = state.pipe = None
+        return _rebuild(self, state, dict(object=plot), "overlay with shared_axes=False")
+
+    on_screen = self._panel is not None and state.dmap is not None and self._panel.object is state.dmap
+    if on_screen and not state.building and new_signature == state.signature:
+        state.pipe.send(plot)  # HoloViews redraws the same plot with the new frame: patches, no new models
+        state.patches += 1
+        state.record("patched")
+        return {}
+
+    from holoviews import DynamicMap
+    from holoviews.streams import Pipe
+
+    state.pipe = Pipe(data=plot)
+    # cache_size=1: a stream-only DynamicMap has one key, so older frames would only hold memory.
+    state.dmap = DynamicMap(_identity, streams=[state.pipe], cache_size=1)
+    if self._panel is None or state.building:
+        reason = "first render"
+    elif not on_screen:
+        reason = "the plot on screen is not a patchable one"
+    else:
+        reason = "plot structure changed"
+    state.signature = new_signature
+    return _rebuild(self, state, dict(object=state.dmap), reason)
+
+
+def _rebuild(view: Any, state: PatchState, params: dict[str, Any], reason: str) -> dict[str, Any]:
+    state.rebuilds += 1
+    state.record(reason)
+    log.debug("view %s rebuilds its plot: %s", view.name, reason)
+    return params
+
+
+def _overlay_without_shared_axes(plot: Any) -> bool:
+    """HoloViews treats an overlay's axes as "axiswise" without ``shared_axes`` and then never recomputes its ranges
+    on a DynamicMap update (plotting/plot.py, ``compute_ranges``): its axes would keep the first data's extents."""
+    from holoviews import NdOverlay, Overlay, Store
+
+    if not isinstance(plot, Overlay | NdOverlay):
+        return False
+    return Store.lookup_options("bokeh", plot, "plot").kwargs.get("shared_axes", True) is False
+
+
+def _identity(data):
+    return data
+
+
+def _framewise(plot: Any) -> Any:
+    """``plot`` with every element normalised per frame, so a patched plot's ranges follow its new data.
+
+    A single frame is normalised the same way either way, so the first render is what Lumen draws.
+    """
+    from holoviews import Element, NdOverlay, Overlay
+
+    if isinstance(plot, Element):
+        return plot.opts(framewise=True, clone=True)
+    if isinstance(plot, Overlay | NdOverlay):
+        # The overlay's own plot decides its axes: it needs the option as much as its layers.
+        plot = plot.map(lambda element: element.opts(framewise=True, clone=True), Element)
+        return plot.opts(framewise=True, clone=True)
+    return plot

@@ -1,0 +1,299 @@
+"""hvPlot views patch new data into the plot on screen, and rebuild it whenever patching would not be correct.
+
+A real Lumen dashboard is built from YAML and rendered into a Bokeh document in a subprocess (``scenarios.py``);
+each step changes a filter or a view option, and every view's Figure is compared, model by model, with the one
+Lumen's own code builds from scratch for the same data.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from support.paths import SPECS_DIR
+
+HERE = Path(__file__).parent
+
+SPEC = """\
+# Each plot has axes of its own columns: Panel links the axes of same-named dimensions across a layout, and a
+# shared range then shows the extents of whichever plot updated last (after a rebuild as after a patch), so
+# comparing each Figure with one rendered on its own needs unlinked axes. (The penguins spec links some.)
+sources:
+  shop:
+    type: file
+    cache_per_query: false
+    tables:
+      sales: sales.csv
+    kwargs:
+      parse_dates: [day]
+pipelines:
+  sales:
+    source: shop
+    table: sales
+    filters:
+      - type: widget
+        field: region
+      - type: widget
+        field: channel
+  by_city:
+    pipeline: sales
+    transforms:
+      - type: aggregate
+        by: [city]
+        columns: [profit]
+        method: sum
+        with_index: false
+  by_day:
+    pipeline: sales
+    transforms:
+      - type: aggregate
+        by: [day]
+        columns: [visits]
+        method: sum
+        with_index: false
+      - type: sort
+        by: [day]
+layouts:
+  - title: Sales
+    views:
+      scatter:
+        type: hvplot
+        pipeline: sales
+        kind: scatter
+        x: revenue
+        y: units
+        by: channel
+        hover_cols: [city]
+        responsive: true
+        height: 300
+      unshared:
+        type: hvplot
+        pipeline: sales
+        kind: scatter
+        x: weight
+        y: price
+        by: channel
+        shared_axes: false
+        height: 300
+        width: 400
+      colour:
+        type: hvplot
+        pipeline: sales
+        kind: scatter
+        x: discount
+        y: weight
+        c: units
+        cmap: viridis
+        height: 300
+        width: 400
+      cities:
+        type: hvplot
+        pipeline: by_city
+        kind: bar
+        x: city
+        y: profit
+        height: 300
+        width: 400
+      trend:
+        type: hvplot
+        pipeline: by_day
+        kind: line
+        x: day
+        y: visits
+        height: 300
+        width: 400
+      spread:
+        type: hvplot
+        pipeline: sales
+        kind: hist
+        y: price
+        bins: 20
+        height: 300
+        width: 400
+      raster:
+        type: hvplot
+        pipeline: sales
+        kind: scatter
+        x: lat
+        y: lon
+        rasterize: true
+        height: 300
+        width: 400
+      linked:
+        type: hvplot
+        pipeline: sales
+        kind: scatter
+        x: lat
+        y: lon
+        selection_group: sales
+        height: 300
+        width: 400
+      records:
+        type: table
+        pipeline: sales
+        page_size: 10
+"""
+
+CITIES = {"N": ["Oslo", "Bergen"], "S": ["Rome", "Naples", "Bari"], "E": ["Riga"], "W": ["Lisbon", "Porto"]}
+
+STEPS = [
+    # Only the data changes: every plot keeps its Figure; the bar chart's cities (its x factors) change too.
+    {"pipeline": "sales", "filter": "region", "value": ["N", "E"]},
+    # A channel disappears: the scatter coloured by channel loses a legend entry and colour, so it rebuilds.
+    {"pipeline": "sales", "filter": "channel", "value": ["web", "shop"]},
+    # A view option that changes the plot's dimensions: that view rebuilds, the others are untouched.
+    {"view": "trend", "param": "kind", "value": "scatter"},
+    # After a rebuild the new plot is patched again.
+    {"pipeline": "sales", "filter": "region", "value": ["S"]},
+]
+
+
+def make_sales(rows: int = 400, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    region = rng.choice(list(CITIES), rows)
+    return pd.DataFrame(
+        {
+            "day": pd.Timestamp("2024-03-01") + pd.to_timedelta(rng.integers(0, 60, rows), unit="D"),
+            "region": region,
+            "city": [rng.choice(CITIES[r]) for r in region],
+            "channel": rng.choice(["web", "shop", "phone"], rows),
+            "revenue": rng.gamma(2.0, 40.0, rows).round(2),
+            "profit": rng.normal(10.0, 8.0, rows).round(2),
+            "price": rng.uniform(1, 90, rows).round(2),
+            "weight": rng.gamma(3.0, 1.5, rows).round(2),
+            "visits": rng.integers(0, 9, rows),
+            "units": rng.integers(1, 30, rows),
+            "discount": rng.uniform(0, 0.4, rows).round(3),
+            "lat": rng.uniform(35, 60, rows).round(4),
+            "lon": rng.uniform(-9, 25, rows).round(4),
+        }
+    )
+
+
+def run_scenarios(spec: Path, steps: list[dict], tmp: Path) -> list[dict]:
+    steps_path = tmp / f"{spec.stem}-steps.json"
+    steps_path.write_text(json.dumps(steps))
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "scenarios.py"), str(spec), str(steps_path)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=spec.parent,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def once_per_run(tmp_path_factory, name: str, produce) -> list[dict]:
+    """``produce()``'s result, computed by one pytest process and read by the others (pytest-xdist workers)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by every worker of this run
+    result = root / f"views-{name}.json"
+    with (root / f"views-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            result.write_text(json.dumps(produce()))
+        return json.loads(result.read_text())
+
+
+@pytest.fixture(scope="module")
+def sales_run(tmp_path_factory) -> list[dict]:
+    def produce():
+        folder = tmp_path_factory.mktemp("sales")
+        make_sales().to_csv(folder / "sales.csv", index=False)
+        (folder / "sales.yaml").write_text(SPEC)
+        return run_scenarios(folder / "sales.yaml", STEPS, folder)
+
+    return once_per_run(tmp_path_factory, "sales", produce)
+
+
+@pytest.fixture(scope="module")
+def penguins_run(tmp_path_factory) -> list[dict]:
+    steps = [
+        {"pipeline": "penguins", "filter": "sex", "value": ["male"]},
+        {"pipeline": "penguins", "filter": "island", "value": ["Biscoe", "Dream"]},
+    ]
+
+    def produce():
+        return run_scenarios(SPECS_DIR / "penguins.yaml", steps, tmp_path_factory.mktemp("penguins"))
+
+    return once_per_run(tmp_path_factory, "penguins", produce)
+
+
+def assert_patched(view: dict, label: str) -> None:
+    assert view["outcome"] == "patched", f"{label}: {view['outcome']}"
+    assert view["kept"], f"{label}: the Figure was replaced"
+    assert view["differences"] == [], (
+        f"{label}: the patched Figure differs from a rebuild: {view['differences']}"
+    )
+    assert view["rows_drawn"] == view["rows_rebuilt"] > 0
+
+
+def assert_rebuilt(view: dict, label: str, reason: str) -> None:
+    assert reason in view["outcome"], f"{label}: {view['outcome']}"
+    assert not view["kept"], f"{label}: the Figure was kept"
+
+
+class TestDataChanges:
+    @pytest.mark.parametrize("name", ["scatter", "colour", "cities", "trend", "spread"])
+    def test_filter_change_patches_the_figure(self, sales_run, name):
+        assert_patched(sales_run[0]["views"][name], name)
+
+    def test_bar_factors_follow_the_data(self, sales_run):
+        # The comparison with a rebuild covers the x range's factors; here only N and E cities remain.
+        assert sales_run[0]["views"]["cities"]["rows_drawn"] == len(CITIES["N"]) + len(CITIES["E"])
+
+    def test_table_updates_its_tabulator_in_place(self, sales_run):
+        for step in sales_run:
+            records = step["views"]["records"]
+            assert records["kept"] and records["data_equal"], step["step"]
+
+    @pytest.mark.parametrize("name", ["bills", "flippers", "mass_box", "mass_violin", "census"])
+    def test_penguins_plots_patch(self, penguins_run, name):
+        assert_patched(penguins_run[0]["views"][name], f"sex filter: {name}")
+
+    def test_penguins_island_filter(self, penguins_run):
+        # Torgersen (Adelie only) goes: every species stays, so the species-coloured plots patch as well.
+        for name, view in penguins_run[1]["views"].items():
+            if "outcome" in view:
+                assert_patched(view, f"island filter: {name}")
+
+
+class TestFallbacks:
+    def test_a_legend_entry_disappearing_rebuilds(self, sales_run):
+        views = sales_run[1]["views"]
+        assert_rebuilt(views["scatter"], "scatter by channel", "plot structure changed")
+        assert views["scatter"]["differences"] == [], "the rebuilt scatter differs from Lumen's own"
+        assert_patched(views["colour"], "colour")
+
+    def test_an_option_change_rebuilds_that_view_only(self, sales_run):
+        views = sales_run[2]["views"]
+        assert_rebuilt(views["trend"], "trend", "plot structure changed")
+        assert views["scatter"]["kept"] and views["cities"]["kept"]
+
+    def test_patching_resumes_after_a_rebuild(self, sales_run):
+        for name in ("scatter", "trend", "cities"):
+            assert_patched(sales_run[3]["views"][name], name)
+
+    @pytest.mark.parametrize(
+        ("name", "reason"),
+        [
+            ("raster", "rasterize"),
+            ("linked", "linked selections"),
+            ("unshared", "shared_axes=False"),
+        ],
+    )
+    def test_views_left_to_lumen(self, sales_run, name, reason):
+        for step in sales_run:
+            if step["step"].get("view"):
+                continue
+            view = step["views"][name]
+            assert_rebuilt(view, name, reason)
