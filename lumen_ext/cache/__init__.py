@@ -2,7 +2,8 @@
 
 ``install()`` makes every Lumen ``Pipeline`` built afterwards compute its data as a chain of keyed stages
 (source query, filters, each transform) stored in a process-wide, byte-bounded LRU shared by all sessions,
-with SQL pushdown on DuckDB sources. See :mod:`lumen_ext.cache.stages` for the keys and
+with SQL pushdown on DuckDB sources and on large Parquet files of ``file`` sources, read through DuckDB
+(:mod:`lumen_ext.cache.filescan`). See :mod:`lumen_ext.cache.stages` for the keys and
 :mod:`lumen_ext.cache.store` for the tiers.
 """
 

@@ -38,6 +38,13 @@ class CacheConfig:
     pushdown: bool = True
     """Compile filters and SQL-expressible transforms into the query on DuckDB sources."""
 
+    file_scan: bool = True
+    """Read the Parquet tables of ``file`` sources through DuckDB, with filters and SQL-expressible
+    transforms pushed into the query (:mod:`lumen_ext.cache.filescan` says when, and why CSV does not)."""
+
+    file_scan_min_bytes: int = 8 * MiB
+    """Smaller files are parsed once by Lumen's reader and filtered in pandas, which costs a few ms."""
+
     disk_dir: Path | None = None
     """Directory of the second (file) tier; ``None`` disables it."""
 

@@ -104,7 +104,14 @@ def explain(spec: Path, run: bool = False, pushdown: bool = True) -> dict[str, A
         layouts.append({"title": layout.title, "views": views})
     report: dict[str, Any] = {"spec": os.fspath(spec), "layouts": layouts}
     if run:
-        report["stats"] = store.stats()
+        from lumen_ext.cache.filescan import scan_stats
+        from lumen_ext.cache.plancache import plan_cache
+
+        report["stats"] = {
+            **store.stats(),
+            "compiled_queries": plan_cache.stats(),
+            "file_scans": scan_stats(),
+        }
     return report
 
 

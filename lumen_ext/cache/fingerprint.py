@@ -12,7 +12,9 @@ import glob
 import hashlib
 import os
 import re
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,15 +72,36 @@ def source_ttl(source: Source, config: CacheConfig) -> float | None:
     return config.ttl_for(getattr(source, "name", None), default)
 
 
+_DIGESTS: OrderedDict[tuple, str] = OrderedDict()
+_DIGESTS_MAX = 4096
+_DIGESTS_LOCK = threading.Lock()
+
+
 def file_fingerprint(path: str | os.PathLike, hash_below: int) -> tuple:
-    """(path, size, mtime_ns[, content digest]) of one file; raises FileNotFoundError."""
+    """(path, size, mtime_ns, ctime_ns, inode[, content digest]) of one file; raises FileNotFoundError.
+
+    Every computation fingerprints its files, so this must cost a ``stat``, not a read: the content digest
+    of a small file is remembered for its exact stat. An edit that keeps size and ``mtime`` (a restored
+    timestamp, two writes within the clock's resolution) still moves ``ctime``, which no user call can set
+    back, and a replaced file has a new inode: either one re-hashes the file.
+    """
     path = os.path.abspath(path)
     st = os.stat(path)
+    stat = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     digest = None
     if st.st_size <= hash_below:
-        with open(path, "rb") as fh:
-            digest = hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
-    return (path, st.st_size, st.st_mtime_ns, digest)
+        with _DIGESTS_LOCK:
+            digest = _DIGESTS.get(stat)
+            if digest is not None:
+                _DIGESTS.move_to_end(stat)
+        if digest is None:
+            with open(path, "rb") as fh:
+                digest = hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+            with _DIGESTS_LOCK:
+                _DIGESTS[stat] = digest
+                while len(_DIGESTS) > _DIGESTS_MAX:
+                    _DIGESTS.popitem(last=False)
+    return (*stat, digest)
 
 
 def _files_fingerprint(pattern: str, hash_below: int) -> list[tuple]:

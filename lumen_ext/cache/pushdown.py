@@ -17,7 +17,7 @@ sort key come back in index order, which pandas' unstable quicksort does not pro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -65,6 +65,11 @@ class _Relation:
     offset: int = 0
     order: tuple[str, ...] = ()  # ORDER BY terms fixing the row order; () = insertion order
     order_columns: tuple[str, ...] = ()  # columns the terms read, carried along so outer queries can re-sort
+    collations: tuple[tuple[str, str], ...] = ()  # column -> the SQL expression its values sort by
+
+    def sort_key(self, name: str) -> str:
+        """What ORDER BY uses for ``name``: the column, or the expression that gives its pandas order."""
+        return dict(self.collations).get(name, quote(name))
 
     def hidden(self) -> tuple[str, ...]:
         index = self.keys if self.index == "keys" else (ROWID,) if self.index == "rowid" else ()
@@ -108,15 +113,27 @@ def compile_pushdown(
     transforms: Sequence[Any],
     types_of: Callable[[str], dict[str, str]],
     insertion_ordered: bool = True,
+    row_labels: bool = False,
+    collations: Mapping[str, str] | None = None,
 ) -> PushdownPlan:
     """Push the longest expressible prefix of ``transforms`` onto ``base_sql``.
 
-    ``types_of(sql)`` returns the DuckDB column types of a query without running it.
+    ``types_of(sql)`` returns the DuckDB column types of a query without running it. With ``row_labels``
+    the base query carries the frame's index labels in a ``ROWID`` column (a filtered pandas frame keeps
+    the labels of the rows it kept), and the result is indexed by them. ``collations`` maps a column to
+    the SQL expression whose order is pandas' order of its values (a ``category`` sorts by category
+    position, not alphabetically); grouping and sorting on it use that expression.
     """
     types = types_of(base_sql)
-    if ROWID in types or any(t.startswith("GEOMETRY") for t in types.values()):
+    if any(t.startswith("GEOMETRY") for t in types.values()) or (ROWID in types) != row_labels:
         return PushdownPlan(base_sql, 0, _Relation(base_sql, types, tuple(types)), ["unsupported columns"])
-    rel = _Relation(base_sql, types, tuple(types))
+    sorts = tuple((collations or {}).items())
+    if row_labels:
+        rel = _Relation(
+            base_sql, types, tuple(c for c in types if c != ROWID), index="rowid", collations=sorts
+        )
+    else:
+        rel = _Relation(base_sql, types, tuple(types), collations=sorts)
     pushed, reasons = 0, []
     for transform in transforms:
         compiler = _COMPILERS.get(type(transform).__name__) if _is_lumen(transform) else None
@@ -131,7 +148,7 @@ def compile_pushdown(
         rel = replace(new, sql=sql, types=types_of(sql))
         pushed += 1
     body = ", ".join(quote(c) for c in (*rel.visible, *rel.hidden()))
-    final_sql = rel.select(body) if pushed else base_sql
+    final_sql = rel.select(body) if pushed or row_labels else base_sql
     return PushdownPlan(final_sql, pushed, rel, reasons)
 
 
@@ -161,7 +178,7 @@ def _iloc(t: Any, rel: _Relation, ordered: bool) -> tuple[str, _Relation]:
     start, end = t.start or 0, t.end
     if start < 0 or (end is not None and end < 0):
         raise _NotExpressible("negative bounds")
-    if rel.index == "range" and not rel.order and not ordered:
+    if rel.index != "keys" and not rel.order and not ordered:
         raise _NotExpressible("row order not fixed")
     limit = "" if end is None else f" LIMIT {max(end - start, 0)}"
     sql = rel.select("*") + f"{limit} OFFSET {start}"
@@ -199,17 +216,26 @@ def _aggregate(t: Any, rel: _Relation, _ordered: bool) -> tuple[str, _Relation]:
         for k in by
     ]
     keys = ", ".join(quote(k) for k in by)
-    order = tuple(f"{quote(k)} ASC" for k in by)
+    order = tuple(f"{rel.sort_key(k)} ASC" for k in by)
     sql = (
         f"SELECT {keys}, {', '.join(aggs)} FROM ({rel.sql}) AS _lx WHERE {' AND '.join(present)} "
         f"GROUP BY {keys} ORDER BY {', '.join(order)}"
     )
     if t.with_index:
         new = _Relation(
-            sql, {}, tuple(cols), index="keys", keys=tuple(by), order=order, order_columns=tuple(by)
+            sql,
+            {},
+            tuple(cols),
+            index="keys",
+            keys=tuple(by),
+            order=order,
+            order_columns=tuple(by),
+            collations=rel.collations,
         )
     else:
-        new = _Relation(sql, {}, tuple(by + cols), order=order, order_columns=tuple(by))
+        new = _Relation(
+            sql, {}, tuple(by + cols), order=order, order_columns=tuple(by), collations=rel.collations
+        )
     return sql, new
 
 
@@ -234,9 +260,10 @@ def _sort(t: Any, rel: _Relation, _ordered: bool) -> tuple[str, _Relation]:
         q, direction = quote(col), "ASC" if asc else "DESC"
         if rel.types.get(col, "") in _FLOAT_TYPES:
             terms.append(f"({q} IS NULL OR isnan({q})) ASC")
-        terms.append(f"{q} {direction} NULLS LAST")
+        terms.append(f"{rel.sort_key(col)} {direction} NULLS LAST")
     index = rel.keys if rel.index == "keys" else (ROWID,)
-    new = replace(rel, order=tuple(terms + [f"{quote(k)} ASC" for k in index]), order_columns=(*by, *index))
+    order = tuple(terms + [f"{rel.sort_key(k)} ASC" for k in index])
+    new = replace(rel, order=order, order_columns=(*by, *index))
     return new.select("*"), new
 
 

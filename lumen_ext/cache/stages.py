@@ -1,13 +1,16 @@
 """The stage chain of a Lumen pipeline, with a content key per stage.
 
-A pipeline's data is computed by a chain of stages: read the source (with filters and, on DuckDB, every
-leading transform SQL can express), apply the ``param`` filters, then each remaining Python transform.
+A pipeline's data is computed by a chain of stages: read the source (with filters and, on DuckDB or a
+large Parquet file of a ``file`` source, every leading transform SQL can express), apply the ``param``
+filters, then each remaining Python transform.
 A chained pipeline (``pipeline: parent``) starts from its parent's data instead of a source. Each stage's
 key hashes its upstream key with its own inputs, so a change re-keys exactly the stage it feeds and
 those below it; everything above stays a cache hit. A stage whose inputs cannot be hashed stably gets no
 key, and neither does anything below it: those run uncached, as in Lumen.
 
 Building a plan reads no data: it is what ``lumen-ext explain`` prints, and what the runtime executes.
+It runs on every computation, so what does not depend on the filter values (the compiled query and its
+column types) comes from :mod:`lumen_ext.cache.plancache`, and file fingerprints cost a ``stat``.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lumen_ext.cache.config import CacheConfig
+from lumen_ext.cache.filescan import NotScannable, file_scan_for
 from lumen_ext.cache.fingerprint import source_freshness, source_identity, source_ttl
 from lumen_ext.cache.hashing import Unhashable, combine
-from lumen_ext.cache.pushdown import compile_pushdown
+from lumen_ext.cache.plancache import BASE, CompiledQuery, plan_cache, with_base
+from lumen_ext.cache.pushdown import PushdownPlan, compile_pushdown
 
 if TYPE_CHECKING:
     from lumen.pipeline import Pipeline
@@ -147,6 +152,157 @@ def _can_push(pipeline: Pipeline, config: CacheConfig) -> str | None:
     return None
 
 
+def _shape_key(base: str | None, *parts: Any) -> str | None:
+    """Key of a compiled query: ``base`` (source, file versions, table) and transforms, no filter values."""
+    try:
+        return _chain(base, "shape", *parts)
+    except Unhashable:
+        return None
+
+
+def _compile_shrinking(compile: Callable[[list], PushdownPlan], transforms: list) -> PushdownPlan:
+    """Push what shrinks the data; a trailing sort of the (small) result stays a stage of its own, so
+    flipping its direction re-sorts the cached rows instead of re-running the query."""
+    push = compile(transforms)
+    shrinking = [i for i in range(push.pushed) if type(transforms[i]).__name__ in _SHRINKING]
+    cut = shrinking[-1] + 1 if shrinking else 0
+    if cut != push.pushed:
+        push = compile(transforms[:cut])
+        push.reasons.append("trailing sort kept in pandas over the reduced result")
+    return push
+
+
+def _sql_chain(expr: str, conditions: list, sql_transforms: list) -> str:
+    from lumen.transforms.sql import SQLFilter
+
+    sql = expr
+    for st in [SQLFilter(conditions=conditions), *sql_transforms]:
+        sql = st.apply(sql)
+    return sql
+
+
+def _duckdb_query_stage(
+    pipeline: Pipeline, query: dict, base: str | None, sql_transforms: list, plan: Plan
+) -> str | None:
+    source, table, transforms = pipeline.source, pipeline.table, list(pipeline.transforms)
+    try:
+        shape = _shape_key(
+            base,
+            "duckdb",
+            [transform_token(t) for t in sql_transforms],
+            [transform_token(t) for t in transforms],
+        )
+    except Unhashable:
+        shape = None
+
+    def compile() -> CompiledQuery:
+        expr = source.get_sql_expr(table)
+        types_of = with_base(_duckdb_types(source, base or ""), _sql_chain(expr, [], sql_transforms))
+        ordered = _insertion_ordered(source)
+        push = _compile_shrinking(lambda ts: compile_pushdown(BASE, ts, types_of, ordered), transforms)
+        return CompiledQuery(push.sql, push, tuple(push.reasons), {"expr": expr})
+
+    try:
+        compiled = plan_cache.get_or_compile(shape, compile)
+        sql = compiled.render(_sql_chain(compiled.extra["expr"], list(query.items()), sql_transforms))
+    except Exception as e:  # a query DuckDB cannot bind here: let Lumen's own path run it
+        plan.notes.append(f"pushdown skipped: {e}")
+        return None
+    push = compiled.push
+    plan.pushed = push.pushed
+    plan.notes.extend(compiled.reasons)
+    key = _chain(base, "sql", sql)
+
+    def run_sql(_: Any) -> Any:
+        return push.finish(source.fetch(sql))
+
+    detail = f"{push.pushed} transform(s) pushed into SQL"
+    plan.stages.append(Stage("source query", "sql", key, run_sql, sql=sql, detail=detail))
+    return key
+
+
+def _file_scan_stage(
+    pipeline: Pipeline,
+    config: CacheConfig,
+    query: dict,
+    freshness: tuple,
+    base: str,
+    plan: Plan,
+    pushable: bool,
+) -> str | None:
+    source, table = pipeline.source, pipeline.table
+    transforms = list(pipeline.transforms) if pushable else []
+    try:
+        scan = file_scan_for(source, table, config, freshness)
+        base_sql = scan.filtered_sql(list(query.items()))
+        shape = _shape_key(base, "file", [transform_token(t) for t in transforms])
+    except NotScannable as e:
+        plan.notes.append(f"read by Lumen's reader: {e}")
+        return None
+    except Unhashable:
+        shape = None
+
+    def compile() -> CompiledQuery:
+        types_of = with_base(scan.types_of, scan.base_sql)
+        push = _compile_shrinking(
+            lambda ts: compile_pushdown(
+                BASE, ts, types_of, insertion_ordered=True, row_labels=True, collations=scan.collations
+            ),
+            transforms,
+        )
+        targets = expected_dtypes(scan.dtypes, transforms[: push.pushed])
+        return CompiledQuery(push.sql, push, tuple(push.reasons), {"targets": targets})
+
+    try:
+        compiled = plan_cache.get_or_compile(shape, compile)
+    except Exception as e:  # e.g. a column type DuckDB reads but the compiler does not know
+        plan.notes.append(f"file scan skipped: {e}")
+        return None
+    push, targets = compiled.push, compiled.extra["targets"]
+    sql = compiled.render(base_sql)
+    plan.pushed = push.pushed
+    plan.notes.extend(compiled.reasons)
+    key = _chain(base, "sql", sql)
+
+    def run_scan(_: Any) -> Any:
+        return push.finish(scan.fetch(sql, targets))
+
+    detail = f"DuckDB over the Parquet file, {push.pushed} transform(s) pushed into SQL"
+    plan.stages.append(Stage("source query", "sql", key, run_scan, sql=sql, detail=detail))
+    return key
+
+
+def expected_dtypes(dtypes: dict[str, Any], transforms: list) -> dict[str, Any]:
+    """dtype of each result column (index levels included) that pandas would produce after ``transforms``.
+
+    Found by running the transforms on an empty frame of the source's dtypes: cheap, and by construction
+    what Lumen's own code does with those dtypes. Casting the fetched frame to it removes the dtype
+    differences DuckDB introduces (an integer column without nulls in the result where pandas has float64
+    because the file has nulls elsewhere, a ``sum`` of ``int8`` that pandas widens, ...).
+    """
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({c: pd.Series([], dtype=d) for c, d in dtypes.items()})
+    try:
+        for t in transforms:
+            frame = t.apply(t._coerce(frame))
+    except Exception:  # a transform that cannot run on no rows: keep the source's dtypes
+        return dict(dtypes)
+    targets = dict(frame.dtypes)
+    if any(name is not None for name in frame.index.names):
+        for i, name in enumerate(frame.index.names):
+            targets[name] = frame.index.get_level_values(i).dtype
+    # Group keys become a new index that pandas infers from the values (an object column of booleans
+    # with nulls groups into a bool index), which an empty frame cannot show: keep what DuckDB returns.
+    for t in transforms:
+        if type(t).__name__ == "Aggregate":
+            for key in t.by or []:
+                if key in targets and targets[key] == np.dtype(object):
+                    del targets[key]
+    return targets
+
+
 def build_plan(pipeline: Pipeline, config: CacheConfig, parent_key: str | None = None) -> Plan:
     """The stages computing ``pipeline.data``; ``parent_key`` is the key of the parent's current data."""
     from lumen.filters.base import ParamFilter
@@ -183,63 +339,47 @@ def build_plan(pipeline: Pipeline, config: CacheConfig, parent_key: str | None =
 def _source_stages(pipeline: Pipeline, config: CacheConfig, query: dict, plan: Plan) -> str | None:
     from lumen.filters.base import ParamFilter
     from lumen.sources.base import FileSource
-    from lumen.transforms.sql import SQLFilter
 
     source, table = pipeline.source, pipeline.table
     plan.ttl = source_ttl(source, config)
+    freshness = None
     try:
-        base = combine(
-            None, PLAN_VERSION, source_identity(source), source_freshness(source, table, config), table
-        )
+        freshness = source_freshness(source, table, config)
+        base = combine(None, PLAN_VERSION, source_identity(source), freshness, table)
     except (Unhashable, OSError) as e:
         plan.notes.append(f"source uncacheable: {e}")
         base = None
     sql_transforms = list(pipeline.sql_transforms)
     projection = pipeline._pushdown_transform()
+    param_filtered = any(isinstance(f, ParamFilter) and f.value is not None for f in pipeline.filters)
 
-    reason = _can_push(pipeline, config)
-    if reason is None and not any(
-        isinstance(f, ParamFilter) and f.value is not None for f in pipeline.filters
-    ):
-        sql = source.get_sql_expr(table)
-        conditions = list(query.items())
-        for st in [SQLFilter(conditions=conditions), *sql_transforms, *([projection] if projection else [])]:
-            sql = st.apply(sql)
-        try:
-            types_of, ordered = _duckdb_types(source, base or ""), _insertion_ordered(source)
-            push = compile_pushdown(sql, pipeline.transforms, types_of, ordered)
-            # Push what shrinks the data; a trailing sort of the (small) result stays a stage of its own,
-            # so flipping its direction re-sorts the cached rows instead of re-running the query.
-            shrinking = [i for i in range(push.pushed) if type(pipeline.transforms[i]).__name__ in _SHRINKING]
-            cut = shrinking[-1] + 1 if shrinking else 0
-            if cut != push.pushed:
-                push = compile_pushdown(sql, pipeline.transforms[:cut], types_of, ordered)
-                push.reasons.append("trailing sort kept in pandas over the reduced result")
-        except Exception as e:  # a query DuckDB cannot bind here: let Lumen's own path run it
-            plan.notes.append(f"pushdown skipped: {e}")
-        else:
-            plan.pushed = push.pushed
-            plan.notes.extend(push.reasons)
-            key = _chain(base, "sql", push.sql)
-
-            def run_sql(_: Any, sql: str = push.sql) -> Any:
-                return push.finish(source.fetch(sql))
-
-            detail = f"{push.pushed} transform(s) pushed into SQL"
-            plan.stages.append(Stage("source query", "sql", key, run_sql, sql=push.sql, detail=detail))
-            return key
-    elif reason is not None:
-        plan.notes.append(f"no pushdown: {reason}")
-
-    if isinstance(source, FileSource) and not sql_transforms:
+    if isinstance(source, FileSource):
+        if sql_transforms:
+            pass  # Lumen rejects these on a file source; its own path raises the error
+        elif config.file_scan and config.pushdown and base is not None:
+            # ParamFilters run in pandas between the source and the transforms: push no transform then.
+            key = _file_scan_stage(pipeline, config, query, freshness, base, plan, not param_filtered)
+            if key is not None:
+                return key
         # Parse the file once per version and filter the parsed frame; Lumen re-reads the whole file
         # for every new filter combination (sources/base.py:1059-1064).
-        key = _chain(base, "read")
-        plan.stages.append(Stage(f"read {table}", "source", key, lambda _: raw_get(source, table)))
-        if query:
-            key = _chain(key, "filter", sorted(query.items()))
-            plan.stages.append(_filter_stage(query, key))
-        return key
+        if not sql_transforms:
+            key = _chain(base, "read")
+            plan.stages.append(Stage(f"read {table}", "source", key, lambda _: raw_get(source, table)))
+            if query:
+                key = _chain(key, "filter", sorted(query.items()))
+                plan.stages.append(_filter_stage(query, key))
+            return key
+    else:
+        reason = _can_push(pipeline, config)
+        if reason is None and not param_filtered:
+            key = _duckdb_query_stage(
+                pipeline, query, base, [*sql_transforms, *([projection] if projection else [])], plan
+            )
+            if key is not None:
+                return key
+        elif reason is not None:
+            plan.notes.append(f"no pushdown: {reason}")
 
     get_query = dict(query)
     extra = [*sql_transforms, *([projection] if projection else [])]

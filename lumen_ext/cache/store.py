@@ -34,7 +34,16 @@ def is_cacheable_frame(value: Any) -> bool:
 
 
 def frame_nbytes(frame: pd.DataFrame) -> int:
-    return int(frame.memory_usage(deep=True, index=True).sum())
+    return int(frame.memory_usage(deep=True, index=False).sum()) + _index_nbytes(frame.index)
+
+
+def _index_nbytes(index: pd.Index) -> int:
+    if isinstance(index, pd.MultiIndex):
+        # MultiIndex.memory_usage builds the index's hash engine just to size it (ms per put for a
+        # 12-row aggregate); levels plus codes are what the frame holds.
+        levels = sum(level.memory_usage(deep=True) for level in index.levels)
+        return int(levels + sum(codes.nbytes for codes in index.codes))
+    return int(index.memory_usage(deep=True))
 
 
 def readonly_view(frame: pd.DataFrame) -> pd.DataFrame:

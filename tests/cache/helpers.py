@@ -6,17 +6,26 @@ import pandas as pd
 
 
 def assert_same_data(
-    actual: pd.DataFrame, expected: pd.DataFrame, sort_keys: list[str] | None = None
+    actual: pd.DataFrame,
+    expected: pd.DataFrame,
+    sort_keys: list[str] | None = None,
+    exact_dtypes: bool = False,
 ) -> None:
     """Same rows, columns, index labels and values as Lumen's own result.
 
-    dtypes are compared by value only: DuckDB gives an integer column a nullable dtype only when the
+    Unless ``exact_dtypes``, dtypes are compared by value only: DuckDB gives an integer column a nullable dtype only when the
     fetched rows hold a NULL, so a pushed aggregate or limit may return int64 where pandas has Int64.
     With ``sort_keys``, rows tying on every key may come in any order (pandas' default quicksort is not
     stable), but the key sequence itself must match exactly.
     """
     assert list(actual.columns) == list(expected.columns)
     assert list(actual.index.names) == list(expected.index.names)
+    if exact_dtypes:  # file scans restore pandas' dtypes, index levels included (categories and their order)
+        assert dict(actual.dtypes) == dict(expected.dtypes)
+        levels = range(actual.index.nlevels)
+        assert [actual.index.get_level_values(i).dtype for i in levels] == [
+            expected.index.get_level_values(i).dtype for i in levels
+        ]
     if sort_keys:
         keys = [k for k in sort_keys]
         pd.testing.assert_frame_equal(

@@ -7,6 +7,9 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+import pandas as pd
+
 from .conftest import make_sales
 
 SPEC = """
@@ -15,6 +18,10 @@ sources:
     type: duckdb
     tables:
       sales: "read_parquet('{path}')"
+  rides:
+    type: file
+    tables:
+      rides: {rides}
 pipelines:
   main:
     source: sales
@@ -28,11 +35,23 @@ pipelines:
         method: sum
       - type: sort
         by: [qty]
+  rides:
+    source: rides
+    table: rides
+    filters:
+      - type: widget
+        field: zone
+    transforms:
+      - type: aggregate
+        by: [zone]
+        method: mean
 layouts:
   - title: Sales
     views:
       - type: table
         pipeline: main
+      - type: table
+        pipeline: rides
 """
 
 RUN = (
@@ -44,8 +63,14 @@ RUN = (
 def test_explain_run_reports_sql_keys_and_warm_hits(tmp_path):
     data = tmp_path / "sales.parquet"
     make_sales().to_parquet(data)
+    # Above CacheConfig.file_scan_min_bytes (8 MiB), so the file source is read through DuckDB:
+    # random doubles do not compress.
+    rides = tmp_path / "rides.parquet"
+    rng = np.random.default_rng(0)
+    n = 1_200_000
+    pd.DataFrame({"zone": rng.choice(["a", "b", "c"], n), "x": rng.random(n)}).to_parquet(rides)
     spec = tmp_path / "spec.yaml"
-    spec.write_text(textwrap.dedent(SPEC).format(path=data))
+    spec.write_text(textwrap.dedent(SPEC).format(path=data, rides=rides))
     proc = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", RUN, str(spec), "--run", "--format", "json"],
         capture_output=True,
@@ -64,6 +89,11 @@ def test_explain_run_reports_sql_keys_and_warm_hits(tmp_path):
     assert [r["outcome"] for r in pipeline["cold"]] == ["computed", "computed"]
     assert pipeline["warm"][-1]["outcome"] == "hit"
     assert report["stats"]["memory"]["hits"] >= 1
+
+    (scan,) = report["layouts"][0]["views"][1]["pipelines"]
+    (query,) = scan["stages"]
+    assert query["where"] == "sql" and "read_parquet(" in query["sql"] and "GROUP BY" in query["sql"]
+    assert report["stats"]["file_scans"]["queries"] >= 1
 
     text = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", RUN, str(spec)], capture_output=True, text=True, timeout=240

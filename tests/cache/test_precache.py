@@ -59,9 +59,17 @@ def consume(spec: Path, cache_dir: Path, region: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_precached_states_are_hits_in_another_process(tmp_path):
-    spec, cache_dir = write_spec(tmp_path), tmp_path / "cache"
-    result = lumen_ext("precache", str(spec), "--cache-dir", str(cache_dir), cwd=tmp_path)
+@pytest.fixture(scope="module")
+def precached(tmp_path_factory):
+    """One precache run, shared by the tests that consume it (each run is a Lumen process start)."""
+    folder = tmp_path_factory.mktemp("precache")
+    spec, cache_dir = write_spec(folder), folder / "cache"
+    result = lumen_ext("precache", str(spec), "--cache-dir", str(cache_dir), cwd=folder)
+    return spec, cache_dir, result
+
+
+def test_precached_states_are_hits_in_another_process(precached):
+    spec, cache_dir, result = precached
     assert result.returncode == 0, result.stderr
     # As loaded, then one state per region, the way a viewer picks one value.
     assert "by_product: 4 states" in result.stdout
@@ -73,9 +81,9 @@ def test_precached_states_are_hits_in_another_process(tmp_path):
     assert served["disk"]["hits"] > 0
 
 
-def test_a_state_not_precached_is_computed_and_correct(tmp_path):
-    spec, cache_dir = write_spec(tmp_path), tmp_path / "cache"
-    assert lumen_ext("precache", str(spec), "--cache-dir", str(cache_dir), cwd=tmp_path).returncode == 0
+def test_a_state_not_precached_is_computed_and_correct(precached):
+    spec, cache_dir, result = precached
+    assert result.returncode == 0, result.stderr
     served = consume(spec, cache_dir, "South")
     assert served["data"] == []
     assert served["disk"]["misses"] > 0
