@@ -350,6 +350,8 @@ def _source_stages(pipeline: Pipeline, config: CacheConfig, query: dict, plan: P
         plan.notes.append(f"source uncacheable: {e}")
         base = None
     sql_transforms = list(pipeline.sql_transforms)
+    if (pushdown := getattr(source, "lumen_ext_pushdown", None)) is not None and not sql_transforms:
+        return _lazy_source_stage(pipeline, pushdown, base, query, plan)
     projection = pipeline._pushdown_transform()
     param_filtered = any(isinstance(f, ParamFilter) and f.value is not None for f in pipeline.filters)
 
@@ -391,6 +393,31 @@ def _source_stages(pipeline: Pipeline, config: CacheConfig, query: dict, plan: P
         tokens, base = [], None
     key = _chain(base, "get", sorted(query.items()), tokens)
     plan.stages.append(Stage(f"get {table}", "source", key, lambda _: raw_get(source, table, **get_query)))
+    return key
+
+
+def _lazy_source_stage(
+    pipeline: Pipeline, pushdown: Callable, base: str | None, query: dict, plan: Plan
+) -> str | None:
+    """One stage for a source that computes its read, filters and leading transforms itself (e.g. Dask);
+    see ``lumen_ext.sources.lazy``."""
+    from lumen.filters.base import ParamFilter
+
+    # Param filters run on the source's output before any transform, so none can be pushed past them.
+    blocked = any(isinstance(f, ParamFilter) and f.value is not None for f in pipeline.filters)
+    push = pushdown(pipeline.table, dict(query), [] if blocked else list(pipeline.transforms))
+    plan.pushed = push.pushed
+    plan.notes.extend(push.reasons)
+    try:
+        tokens = [transform_token(t) for t in pipeline.transforms[: push.pushed]]
+    except Unhashable as e:
+        plan.notes.append(f"{push.engine} stage uncacheable: {e}")
+        key = None
+    else:
+        key = _chain(base, push.engine, sorted(query.items()), tokens)
+    plan.stages.append(
+        Stage(f"{push.engine} {pipeline.table}", "source", key, lambda _: push.run(), detail=push.detail)
+    )
     return key
 
 

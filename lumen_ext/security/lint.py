@@ -20,6 +20,7 @@ from lumen_ext.security.paths import is_inside, resolve_under, url_scheme
 from lumen_ext.security.policy import Policy
 from lumen_ext.security.rules import SECURITY_RULES
 from lumen_ext.spec import SchemaIssue
+from lumen_ext.validation.model import FILE_SOURCES
 
 __all__ = ["LOCAL_MODULES", "VIEWER_VARIABLE_TYPES", "LocatedIssue", "check_file", "unsafe_constructs"]
 
@@ -31,7 +32,6 @@ VIEWER_VARIABLE_TYPES = frozenset({"url", "widget", "cookie", "header", "user"})
 LOCAL_MODULES = ("filters.py", "sources.py", "transforms.py", "template.py", "views.py")
 _CALLBACKS = ("on_session_created", "on_session_destroyed", "on_loaded", "on_error", "on_update")
 _VARIABLE_USE = re.compile(r"\$\{?variables\.([A-Za-z_]\w*)")
-_FILE_SOURCES = {"file", "json"}
 _DUCKDB_FILE = re.compile(r"\.(csv|tsv|parquet|parq|json|jsonl|ndjson)$", re.IGNORECASE)
 _SQL_STRING = re.compile(r"'((?:[^']|'')*)'")
 _SQL_SIDE_EFFECT = re.compile(
@@ -224,7 +224,7 @@ class _Linter:
         cache_dir = spec.get("cache_dir")
         if isinstance(cache_dir, str) and cache_dir:
             self.cache_dir((*path, "cache_dir"), cache_dir)
-        if _text(stype) in _FILE_SOURCES:
+        if _text(stype) in FILE_SOURCES:
             self.file_tables(path, spec)
         elif stype == "duckdb":
             self.duckdb(path, spec)

@@ -12,6 +12,7 @@ from pathlib import Path
 from lumen_ext.scale import processes
 from lumen_ext.security.options import add_policy_argument, policy_from_args
 from lumen_ext.serving.ports import free_port
+from lumen_ext.sources import cluster as dask_cluster
 
 log = logging.getLogger("lumen_ext.serve")
 
@@ -59,6 +60,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="development mode: tracebacks in the page, no-OAuth auth bypass (never on a shared server)",
     )
     processes.configure(parser)
+    dask_cluster.add_serve_arguments(parser)
     parser.add_argument(
         "--no-data-endpoint",
         action="store_true",
@@ -98,7 +100,7 @@ def _check_specs(specs: list[Path]) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     specs = [spec.resolve() for spec in args.specs]
-    if problem := _check_specs(specs) or processes.problem(args):
+    if problem := _check_specs(specs) or processes.problem(args) or dask_cluster.configure_from_args(args):
         print(f"lumen-ext serve: {problem}", file=sys.stderr)
         return 2
     logging.basicConfig(
@@ -127,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
     import panel as pn
 
+    import lumen_ext.sources.dask  # noqa: F401  # defines `type: dask` for Lumen's type lookup
     from lumen_ext import cache
     from lumen_ext.scale import endpoints
     from lumen_ext.security.runtime import harden

@@ -1,8 +1,8 @@
-"""The catalog of component descriptions: Lumen's built-ins (generated) plus registered components.
+"""The catalog of component descriptions: Lumen's built-ins and lumen-ext's own (generated) plus plugins.
 
-The built-ins come from ``_lumen_components.json`` (see ``generate.py`` for the descriptor format). lumen-ext's own
-components and third-party ones (entry-point group ``lumen_ext.components``) are merged on top by
-``lumen_ext.spec.registry``. Nothing here imports Lumen.
+Lumen's built-ins and lumen-ext's own components (e.g. the ``dask`` source) come from ``_lumen_components.json``
+(see ``generate.py`` for the descriptor format). Third-party ones (entry-point group ``lumen_ext.components``) are
+merged on top by ``lumen_ext.spec.registry``. Nothing here imports Lumen.
 """
 
 from __future__ import annotations

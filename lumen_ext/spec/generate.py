@@ -1,5 +1,8 @@
 """Generate ``_lumen_components.json`` and ``schemas/lumen-spec.schema.json`` from the installed Lumen.
 
+The catalog describes Lumen's built-in components and lumen-ext's own (``OWN_COMPONENT_MODULES``, e.g. the
+``dask`` source), both read from their ``param`` declarations in the same way.
+
 Run ``python -m lumen_ext.spec.generate`` after upgrading Lumen, hvPlot or Panel; ``--check`` regenerates into
 memory and exits 1 when a committed file differs (CI and ``tests/spec/test_generated.py`` use it).
 
@@ -116,6 +119,11 @@ FAMILY_BASES = {
     "view": ("lumen.views.base", "View", "views"),
     "variable": ("lumen.variables.base", "Variable", "variables"),
 }
+
+# lumen-ext's own components: importing these modules defines their Lumen subclasses, which `_families` then
+# describes with the built-ins. Each is listed under its short `*_type` name (what `lumen-ext serve` resolves)
+# and under its dotted class path (what plain `lumen serve` needs), so both spellings are checked.
+OWN_COMPONENT_MODULES = ("lumen_ext.sources.dask",)
 
 # Lumen components that are not type-discriminated: `(module, class, extra keys Lumen accepts but does not
 # declare as params)`.
@@ -463,6 +471,15 @@ def _families() -> dict[str, Any]:
     return families
 
 
+def _own_aliases(families: dict[str, Any]) -> None:
+    """Add each lumen-ext component under its dotted class path too (Lumen imports dotted types by path)."""
+    for info in families.values():
+        types = info["types"]
+        for name, entry in list(types.items()):
+            if entry["class"].startswith("lumen_ext.") and "." not in name:
+                types.setdefault(entry["class"], entry)
+
+
 def _optional_sources(skipped: list[str]) -> dict[str, str]:
     """Short names of sources whose module failed to import, with the ImportError message Lumen gives."""
     out = {}
@@ -545,7 +562,10 @@ def build_data() -> dict[str, Any]:
     import param
 
     skipped = _import_family_modules()
+    for module in OWN_COMPONENT_MODULES:
+        importlib.import_module(module)
     families = _families()
+    _own_aliases(families)
     _view_downloads(families)
     return {
         "$comment": HEADER,

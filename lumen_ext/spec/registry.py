@@ -1,4 +1,4 @@
-"""Components beyond Lumen's built-ins: lumen-ext's own, and third-party ones from entry points.
+"""Third-party components, from entry points (lumen-ext's own are in the generated catalog, see ``generate.py``).
 
 Third-party packages register under the entry-point group ``lumen_ext.components``::
 
@@ -30,18 +30,6 @@ if TYPE_CHECKING:
     from lumen_ext.spec.catalog import Catalog
 
 ENTRY_POINT_GROUP = "lumen_ext.components"
-
-# lumen-ext's own components, registered by the modules that define them (e.g. the cache work).
-_OWN: list[dict[str, Any]] = []
-
-
-def register(entry: dict[str, Any]) -> None:
-    """Register one of lumen-ext's own component descriptions (see module docstring for the format)."""
-    _validate_entry(entry, origin="lumen-ext")
-    _OWN.append(entry)
-    from lumen_ext.spec.catalog import catalog
-
-    catalog.cache_clear()
 
 
 def describe(cls: type, family: str | None = None) -> dict[str, Any]:
@@ -158,16 +146,16 @@ def plugin_entries() -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
 
 
 def merge_into(cat: Catalog, plugins: bool = True) -> None:
-    """Add lumen-ext's own and (optionally) entry-point components to a catalog, built-ins first.
+    """Add the entry-point components (when ``plugins``) to a catalog of the built-ins.
 
-    A plugin may not silently replace a built-in type name: Lumen itself resolves short names to the first
-    matching class (LUMEN-NOTES §1.14), so a clash is recorded as an error and the built-in wins.
+    A plugin may not silently replace a built-in type name (Lumen's or lumen-ext's): Lumen itself resolves short
+    names to the first matching class (LUMEN-NOTES §1.14), so a clash is recorded as an error and the built-in
+    wins.
     """
-    sources = [("lumen-ext", e) for e in _OWN]
-    errors: list[str] = []
-    if plugins:
-        found, errors = plugin_entries()
-        sources.extend(found)
+    if not plugins:
+        cat.plugin_errors = []
+        return
+    sources, errors = plugin_entries()
     for origin, entry in sources:
         types = cat.families[entry["family"]]
         if entry["type"] in types:

@@ -24,7 +24,7 @@ from typing import Any
 
 from lumen_ext.validation.context import CheckContext, did_you_mean
 from lumen_ext.validation.loader import Path
-from lumen_ext.validation.model import URL_TEMPLATE, SourceDecl, SpecModel, TableDecl
+from lumen_ext.validation.model import DASK_SOURCES, URL_TEMPLATE, SourceDecl, SpecModel, TableDecl
 
 REMOTE = re.compile(r"^[a-zA-Z][\w+.-]*://")
 _DUCKDB_FILE_EXTS = (".csv", ".parquet", ".json", ".jsonl", ".ndjson", ".tsv")  # duckdb.py _is_file_path
@@ -79,7 +79,7 @@ class SourceReader:
             return None  # e.g. a path taken from a widget variable: only known at run time
         decl = TableDecl(decl.name, decl.path, value)
         try:
-            if src.type == "file":
+            if src.type == "file" or src.type in DASK_SOURCES:
                 return self._file_table(src, decl.path, decl.value)
             if src.type == "json":
                 return self._json_table(src, decl.path, decl.value)

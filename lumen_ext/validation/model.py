@@ -14,8 +14,10 @@ from lumen_ext.validation.loader import Path
 
 VARIABLE_REF = re.compile(r"\$variables\.([A-Za-z_]\w*)")  # lumen/util.py VARIABLE_RE
 URL_TEMPLATE = re.compile(r"\$\{([\w.]+)\}")  # lumen/sources/base.py FileSource._template_re
+# lumen-ext's Dask source (lumen_ext/sources/dask.py), by its short name and the dotted name plain Lumen needs.
+DASK_SOURCES = frozenset({"dask", "lumen_ext.sources.dask.DaskSource"})
 # Sources whose `tables:` values are file paths or URLs (the table name comes from the file name in a list).
-FILE_SOURCES = {"file", "json"}
+FILE_SOURCES = frozenset({"file", "json", *DASK_SOURCES})
 
 
 @dataclass(slots=True)
