@@ -92,7 +92,7 @@ def main() -> None:
 
     base = rows["pandas FileSource (Lumen)"]
     print(f"{args.rows:,} rows, medians of {args.repeats} (pandas and Lumen's Dask path: 1 run)")
-    print(f"{"path":52} {'median s':>9} {'vs pandas':>10}")
+    print(f"{'path':52} {'median s':>9} {'vs pandas':>10}")
     for name, seconds in rows.items():
         print(f"{name:52} {seconds:9.2f} {base / seconds:9.1f}x")
 
