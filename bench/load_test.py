@@ -2,7 +2,7 @@
 
     python bench/load_test.py [--users 100] [--interactions 10] [--think 2.0] [--procs 1] [--redis]
                               [--rows 200000] [--rounds 1] [--per-session-source]
-                              [--max-seconds 900]
+                              [--no-session-cleanup] [--max-seconds 900]
 
 Each user is a raw WebSocket client speaking Bokeh's protocol, as a browser does: it loads the page (which
 creates the session and its token), pulls the document, sends ``document_ready`` (Lumen builds its layout
@@ -11,7 +11,9 @@ to come back (the ``ColumnDataChanged`` of its source). Latency is that round tr
 Panel's 50 ms debounce, the pipeline, the re-render and the network included.
 
 The server is `lumen-ext serve` on
-127.0.0.1, with closed sessions destroyed after 1 s. Runs, in order: a warm-up user, the single-user
+127.0.0.1 (started through ``bench/memory_probe.py``, which adds a loopback-only probe route and, with
+``--no-session-cleanup``, leaves :mod:`lumen_ext.serving.session_cleanup` out for comparison), with closed
+sessions destroyed after 1 s. Runs, in order: a warm-up user, the single-user
 baseline, then ``--users`` at once (opening at most ``--open-concurrency`` pages at a time). Server RSS
 (every process of its group) is sampled before the crowd (after the warm-up and the baseline), at its peak
 and after every session was destroyed. With ``--procs 2 --redis`` the two workers share a throwaway
@@ -192,6 +194,11 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=1, help="repeat the crowd, to tell a leak from a plateau"
     )
+    parser.add_argument(
+        "--no-session-cleanup",
+        action="store_true",
+        help="serve without lumen_ext.serving.session_cleanup (the leak it fixes, for comparison)",
+    )
     parser.add_argument("--max-seconds", type=float, default=900.0, help="budget of the whole crowd phase")
     args = parser.parse_args()
     if args.procs > 1 and not args.redis:
@@ -199,11 +206,11 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="lumen-ext-load-") as tmp, contextlib.ExitStack() as stack:
         spec = write_project(Path(tmp), args.rows, shared=not args.per_session_source)
+        # `lumen-ext serve` through the memory probe's launcher: the same server (plus a loopback-only
+        # probe route), which can also run without the session clean-up for a before/after comparison.
         cmd = [
             sys.executable,
-            "-m",
-            "lumen_ext",
-            "serve",
+            str(ROOT / "bench" / "memory_probe.py"),
             str(spec),
             "--no-data",
             "--session-lifetime",
@@ -211,6 +218,8 @@ def main() -> int:
         ]
         port = free_port()
         cmd += ["--port", str(port), "--num-procs", str(args.procs), "--log-level", "warning"]
+        if args.no_session_cleanup:
+            cmd.append("--no-session-cleanup")
         if args.redis:
             from lumen_ext.scale.local_redis import LocalRedis
 
@@ -284,7 +293,8 @@ def main() -> int:
     base_p50, base_p95 = quantile(single.latencies, 0.5), quantile(single.latencies, 0.95)
     p50, p95 = quantile(many.latencies, 0.5), quantile(many.latencies, 0.95)
     source = "per-session source" if args.per_session_source else "shared source"
-    print(f"server: {args.procs} process(es){' + redis' if args.redis else ''}; {args.rows:,} rows, {source}; "
+    cleanup = "without session clean-up" if args.no_session_cleanup else "session clean-up on"
+    print(f"server: {args.procs} process(es){' + redis' if args.redis else ''}; {args.rows:,} rows, {source}; {cleanup}; "
           f"think {args.think} s; {args.interactions} changes per user; warm-up errors {len(warm.errors)}")  # fmt: skip
     print(f"{'run':<12}{'users':>6}{'changes':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p95/base p95':>14}"
           f"{'open p50 s':>12}{'wall s':>8}")  # fmt: skip

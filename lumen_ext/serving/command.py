@@ -133,12 +133,13 @@ def run(args: argparse.Namespace) -> int:
     from lumen_ext import cache
     from lumen_ext.scale import endpoints
     from lumen_ext.security.runtime import harden
-    from lumen_ext.serving import lumen_workarounds, tiles
+    from lumen_ext.serving import lumen_workarounds, session_cleanup, tiles
     from lumen_ext.serving.app import dashboard_app
     from lumen_ext.views import datashader_hook, patching
 
     offline.replace_google_fonts()
     lumen_workarounds.apply()
+    session_cleanup.install()  # a closed session's Lumen state and watchers are released (else ~1.3 MiB each)
     patching.install()  # hvPlot views patch new data into their plots instead of rebuilding them
     if not args.no_cache:
         # Safe before the fork of --num-procs: the Redis client is made per process, lazily.
