@@ -14,8 +14,9 @@ tip by service and payment) and ``sort`` (by fare, descending). Timed, as median
 "Updated" means the data is ready **and** the Bokeh models are patched: every pipeline drives an hvPlot bar
 chart and a Table rendered into a Bokeh ``Document`` (as in a served session), and a change is timed until
 Lumen's synchronous ``View.update`` returned, i.e. until the document holds the new Figure or the patched
-ColumnDataSource. lumen-ext runs with ``lumen_ext.views.patching`` installed (plots patched in place);
-vanilla Lumen rebuilds the Figure on every change.
+ColumnDataSource. lumen-ext runs as ``lumen-ext serve`` runs it: the stage cache, ``lumen_ext.views.patching``
+(plots patched in place) and ``lumen_workarounds`` (views share the pipeline's buffers instead of deep-copying
+them); vanilla Lumen rebuilds the Figure on every change.
 
 Each row is set beside the same query run directly in DuckDB, and beside vanilla Lumen 1.4 on the same
 pipeline, measured in this run by a separate process (``--vanilla``) so ``install()`` cannot affect it.
@@ -213,10 +214,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from lumen_ext.cache import CacheConfig, install, stats
     from lumen_ext.data.synthetic import ensure_synthetic
+    from lumen_ext.serving import lumen_workarounds
     from lumen_ext.views import patching
 
     install(CacheConfig(max_bytes=args.max_bytes))
     patching.install()
+    lumen_workarounds.apply()  # as `lumen-ext serve` does
     header = (
         f"{'rows':>11} {'source':<7} {'scenario':<23} {'lumen-ext ms':>12} {'reads':>5} "
         f"{'vanilla ms':>10} {'reads':>5} {'duckdb ms':>9} {'ext/duckdb':>10} {'vanilla/ext':>11}"
@@ -255,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     print(f"\ncache statistics: {stats()}")
+    print(f"plot memo (HoloViews objects reused by patched views): {patching.memo.stats.as_dict()}")
     return 0
 
 

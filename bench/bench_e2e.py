@@ -17,6 +17,8 @@ One dashboard, three servers, each started alone on 127.0.0.1 and timed by a cli
 
 Timed: a filter value the server has not seen ("new value") and, after those, the same values again ("repeated
 value"), medians of ``--repeats``. Every wait is bounded. Neither column includes the browser's own drawing.
+``first reply ms`` is when the first patch of a Bokeh reply arrived (Lumen's loading spinner): the part of the
+time spent before the server acted on the change, mostly Panel's 50 ms debounce of browser changes.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def dash_server(port: int, path: Path) -> None:
     app.run(host="127.0.0.1", port=port, debug=False)
 
 
-def dash_change(base: str, values: list[str]) -> float:
+def dash_change(base: str, values: list[str]) -> tuple[float, float]:
     body = {
         "output": "fares.figure",
         "outputs": {"id": "fares", "property": "figure"},
@@ -128,10 +130,10 @@ def dash_change(base: str, values: list[str]) -> float:
     elapsed = time.perf_counter() - started
     if b'"fares"' not in payload:
         raise RuntimeError(f"unexpected Dash reply: {payload[:300]!r}")
-    return elapsed
+    return elapsed, elapsed  # one reply: its first byte and its last are both the answer
 
 
-def measure_dash(base: str, sequence: list[list[str]]) -> list[float]:
+def measure_dash(base: str, sequence: list[list[str]]) -> list[tuple[float, float]]:
     return [dash_change(base, values) for values in sequence]
 
 
@@ -149,17 +151,20 @@ def carries_data(content: dict) -> bool:
     return any(event.get("attr") == "data" for event in events) or '"ColumnDataSource"' in json.dumps(content)
 
 
-async def bokeh_change(session, values: list[str], quiet: float) -> float:
-    """Set the filter; seconds until the last patch of the server's reply arrived.
+async def bokeh_change(session, values: list[str], quiet: float) -> tuple[float, float]:
+    """Set the filter; seconds until the last patch of the server's reply arrived, and until its first one.
 
     The reply is over once the new data has arrived and nothing more followed for ``quiet`` seconds. Waiting for
     the data first matters: Lumen sends its loading spinner at once, then may compute for longer than ``quiet``.
+    The first patch (the spinner) shows when the server began to act on the change: after Panel's debounce of
+    browser changes (``Syncable._debounce``, 50 ms) and the filter's own processing.
     """
     started = time.perf_counter()
     change = {"kind": "ModelChanged", "model": {"id": session.widget}, "attr": "value", "new": values}
     await session.send("PATCH-DOC", {"events": [change]})
     deadline = time.monotonic() + CHANGE_TIMEOUT
-    last, data_arrived = None, False
+    first = last = None
+    data_arrived = False
     while True:
         wait = quiet if data_arrived else deadline - time.monotonic()
         try:
@@ -167,13 +172,16 @@ async def bokeh_change(session, values: list[str], quiet: float) -> float:
         except TimeoutError:
             if not data_arrived:
                 raise
-            return last - started
+            return last - started, first - started
         if content.get("events"):
             last = time.perf_counter()
+            first = first or last
             data_arrived = data_arrived or carries_data(content)
 
 
-async def measure_bokeh(base: str, app: str, sequence: list[list[str]], quiet: float) -> list[float]:
+async def measure_bokeh(
+    base: str, app: str, sequence: list[list[str]], quiet: float
+) -> list[tuple[float, float]]:
     from lumen_ext.scale.bokeh_client import Session
 
     session = Session(base, app)
@@ -254,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     path = ensure_synthetic(args.rows).resolve()
     values = filter_values(args.repeats + 1)[1:]
     sequence = values + values  # new values, then the same again: repeated values
-    results: dict[str, list[float]] = {}
+    results: dict[str, list[tuple[float, float]]] = {}  # per change: (last patch, first patch) seconds
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         work = Path(tmp)
         spec = work / "rides_e2e.yaml"
@@ -270,21 +278,26 @@ def main(argv: list[str] | None = None) -> int:
 
     n = args.repeats
     dash = results.get("dash")
-    header = f"{'server':<10} {'scenario':<15} {'median ms':>9} {'min ms':>7} {'max ms':>7} {'n':>3} {'vs dash':>8}"
+    header = (
+        f"{'server':<10} {'scenario':<15} {'median ms':>9} {'min ms':>7} {'max ms':>7} {'n':>3} {'vs dash':>8}"
+        f" {'first reply ms':>14}"
+    )
     print(f"{args.rows:,} rows; Bokeh replies end after {args.quiet} s of silence (not counted)")
     print(header)
     print("-" * len(header))
     for target, times in results.items():
         for label, part in (("new value", times[:n]), ("repeated value", times[n:])):
-            ms = [t * 1000 for t in part]
+            ms = [last * 1000 for last, _ in part]
             median = statistics.median(ms)
-            ratio = (
-                f"{median / statistics.median(t * 1000 for t in (dash[:n] if label == 'new value' else dash[n:])):>7.2f}x"
-                if dash
-                else f"{'-':>8}"
-            )
+            if dash:
+                peer = dash[:n] if label == "new value" else dash[n:]
+                ratio = f"{median / statistics.median(last * 1000 for last, _ in peer):>7.2f}x"
+            else:
+                ratio = f"{'-':>8}"
+            first = statistics.median(first * 1000 for _, first in part)
             print(
                 f"{target:<10} {label:<15} {median:>9.1f} {min(ms):>7.1f} {max(ms):>7.1f} {len(ms):>3} {ratio}"
+                f" {first:>14.1f}"
             )
     return 0
 

@@ -22,18 +22,36 @@ view's ``Pipe``. Anything else is Lumen's rebuild, unchanged:
 
 Patched plots carry ``framewise=True`` so that, as after a rebuild, their axis ranges follow the new data.
 Table views need nothing here: Lumen already updates the Tabulator's ``value`` in place.
+
+What a patch costs, and what is skipped when it is safe to (``bench/bench_cache.py`` measures it):
+
+* hvPlot building the HoloViews object: skipped for a state seen before, in any session of the process, by the
+  content-keyed :mod:`~lumen_ext.views.plot_memo` (the stage cache's key of the frame plus the view's parameters);
+* Bokeh re-collecting every model of the document after HoloViews' update: skipped when the update attached or
+  detached no model (:mod:`~lumen_ext.views.model_graph`), which is the usual case for a patch.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from lumen_ext.views.model_graph import recompute_only_if_changed
+from lumen_ext.views.plot_memo import Entry, PlotMemo, plot_key
 from lumen_ext.views.signature import signature
 
-__all__ = ["PatchState", "install", "is_installed", "patch_state", "rebuild_reason", "uninstall"]
+__all__ = [
+    "PatchState",
+    "install",
+    "is_installed",
+    "memo",
+    "patch_state",
+    "rebuild_reason",
+    "uninstall",
+]
 
 log = logging.getLogger("lumen_ext.views")
 
@@ -44,6 +62,9 @@ _original_get_panel: Any = None
 # Attribute on an hvPlotView holding its PatchState.
 STATE_ATTR = "_lumen_ext_patch"
 
+# The process's built HoloViews objects, shared by the sessions whose views are in the same state.
+memo = PlotMemo()
+
 
 @dataclass
 class PatchState:
@@ -52,10 +73,15 @@ class PatchState:
     dmap: Any = field(default=None, repr=False)
     pipe: Any = field(default=None, repr=False)
     signature: tuple | None = field(default=None, repr=False)
+    factor_rows: tuple = ()  # rows of each element drawn on a categorical axis, see _factor_rows
     patches: int = 0
     rebuilds: int = 0
     building: int = 0  # > 0 while get_panel runs: it needs a whole plot, never a patch
     last: str = ""  # "patched", or why the last update rebuilt
+    memo_hits: int = 0
+    builds: int = 0  # HoloViews objects hvPlot built for this view (memo misses and uncacheable states)
+    # Names the view in the memo, for objects that must stay with it (never an id(): ids are reused).
+    owner: str = field(default_factory=lambda: uuid.uuid4().hex)
     history: list[str] = field(default_factory=list)
 
     def record(self, outcome: str) -> None:
@@ -87,6 +113,7 @@ def uninstall() -> None:
             hvPlotView._get_params = _original_get_params
             hvPlotView.get_panel = _original_get_panel
         _original_get_params = _original_get_panel = None
+        memo.clear()
 
 
 def is_installed() -> bool:
@@ -150,9 +177,7 @@ def _patching_get_params(self) -> dict[str, Any]:
         state.signature = state.dmap = state.pipe = None
         return _rebuild(self, state, _original_get_params(self), reason)
 
-    df = self.get_data()
-    plot = _framewise(self.get_plot(df))
-    new_signature = signature(plot)
+    plot, new_signature = _plot_for(self, state)
     if new_signature is None:
         state.signature = state.dmap = state.pipe = None
         return _rebuild(self, state, dict(object=plot), f"{type(plot).__name__} is not patchable")
@@ -162,8 +187,13 @@ def _patching_get_params(self) -> dict[str, Any]:
         return _rebuild(self, state, dict(object=plot), "overlay with shared_axes=False")
 
     on_screen = self._panel is not None and state.dmap is not None and self._panel.object is state.dmap
-    if on_screen and not state.building and new_signature == state.signature:
-        state.pipe.send(plot)  # HoloViews redraws the same plot with the new frame: patches, no new models
+    factor_rows = _factor_rows(plot)
+    same_rows = factor_rows == state.factor_rows
+    state.factor_rows = factor_rows
+    if on_screen and not state.building and new_signature == state.signature and same_rows:
+        # HoloViews redraws the same plot with the new frame: patches, no new models (so no model walk either).
+        with recompute_only_if_changed(model.document for model, _ in self._panel._models.values()):
+            state.pipe.send(plot)
         state.patches += 1
         state.record("patched")
         return {}
@@ -178,10 +208,32 @@ def _patching_get_params(self) -> dict[str, Any]:
         reason = "first render"
     elif not on_screen:
         reason = "the plot on screen is not a patchable one"
+    elif not same_rows:
+        reason = "a categorical axis gained or lost rows"
     else:
         reason = "plot structure changed"
     state.signature = new_signature
     return _rebuild(self, state, dict(object=state.dmap), reason)
+
+
+def _plot_for(view: Any, state: PatchState) -> tuple[Any, tuple | None]:
+    """The framewise HoloViews object for the view's current data and its signature, from the memo if seen."""
+    df = view.get_data()
+    key = plot_key(view)  # after get_data: a pipeline computing lazily records its key there
+    if key is not None:
+        entry = memo.get(key, state.owner)
+        if entry is not None:
+            state.memo_hits += 1
+            return entry.plot, entry.signature
+    plot = _framewise(view.get_plot(df))
+    state.builds += 1
+    plot_signature = signature(plot)
+    if key is None or plot_signature is None or not hasattr(df, "memory_usage"):
+        memo.note_uncacheable()  # no content key, not patchable, or a frame whose size is not known
+    else:
+        nbytes = int(df.memory_usage(index=True, deep=False).sum())
+        memo.put(key, state.owner, Entry(plot, plot_signature, nbytes))
+    return plot, plot_signature
 
 
 def _rebuild(view: Any, state: PatchState, params: dict[str, Any], reason: str) -> dict[str, Any]:
@@ -199,6 +251,24 @@ def _overlay_without_shared_axes(plot: Any) -> bool:
     if not isinstance(plot, Overlay | NdOverlay):
         return False
     return Store.lookup_options("bokeh", plot, "plot").kwargs.get("shared_axes", True) is False
+
+
+def _factor_rows(plot: Any) -> tuple:
+    """Row counts of the bar charts drawn on a categorical (factor) axis.
+
+    When a patch changes the number of such bars (a top-N chart whose filter leaves fewer than N rows), BokehJS
+    throws "Size mismatch" while applying it (seen in the browser on specs/rides_dask.yaml; a rebuild draws the
+    same chart cleanly). Those updates rebuild instead. Scatter, lines, histograms, and box and violin plots
+    (whose rows are samples, not bars) patched cleanly across row counts in the browser tests.
+    """
+    from holoviews import Bars
+
+    rows = []
+    for element in plot.traverse(lambda e: e, [Bars]):
+        dims = element.kdims[:1]
+        if dims and element.interface.dtype(element, dims[0]).kind in "OSUb":
+            rows.append(len(element))
+    return tuple(rows)
 
 
 def _identity(data):
