@@ -49,6 +49,7 @@ from holoviews.operation import datashader as hv_datashader
 
 from lumen_ext.cache import runtime
 from lumen_ext.cache.hashing import Unhashable, combine
+from lumen_ext.views.plot_memo import frame_key
 
 __all__ = [
     "CachedAggregate",
@@ -59,7 +60,6 @@ __all__ = [
     "is_installed",
     "stats",
     "uninstall",
-    "view_data_key",
 ]
 
 AGGREGATE_VERSION = 1  # bump when what is stored under a key changes
@@ -107,20 +107,6 @@ def _count(name: str) -> None:
 
 # --------------------------------------------------------------------------------------------------------
 # Keys
-
-
-def view_data_key(view: Any) -> str | None:
-    """Key of the frame ``view.get_data()`` returns, or None when its pipeline was not computed by the cache.
-
-    ``View.get_data`` is a pure function of ``Pipeline.data`` and the view's ``limit`` (it converts to pandas,
-    slices and, for hvPlot views, widens nullable dtypes), so the pipeline's recorded key chained with the
-    limit identifies it. The record is trusted only while it still describes the pipeline's current data.
-    """
-    pipeline = getattr(view, "pipeline", None)
-    recorded = getattr(pipeline, runtime.RESULT_ATTR, None)
-    if recorded is None or recorded[0] is None or recorded[1] is not pipeline.data:
-        return None
-    return combine(recorded[0], "view-data", type(view).__name__, view.limit)
 
 
 def _reduction_token(agg_fn: Any) -> tuple | None:
@@ -251,7 +237,7 @@ def _wrap_get_plot(get_plot):
             or runtime.active_store() is None
         ):
             return plot
-        data_key = view_data_key(self)
+        data_key = frame_key(self)
         if data_key is not None:
             _tag_elements(plot, df, data_key)
         return plot

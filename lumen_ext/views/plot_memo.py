@@ -39,8 +39,10 @@ _NOT_PLOTTED = frozenset(
 def frame_key(view: Any) -> str | None:
     """Key of the frame ``view.get_data()`` returns, or None when its pipeline's data was not computed by the cache.
 
-    The same rule as ``lumen_ext.views.datashader.view_data_key`` (kept apart so this module does not import
-    Datashader): the recorded key is trusted only while it still belongs to the pipeline's current data.
+    ``View.get_data`` is a pure function of ``Pipeline.data`` and the view's ``limit`` (it converts to pandas,
+    slices and, for hvPlot views, widens nullable dtypes), so the pipeline's recorded key chained with the limit
+    identifies it. The record is trusted only while it still belongs to the pipeline's current data. Also the
+    data key of a cached Datashader aggregate (``lumen_ext.views.datashader``).
     """
     from lumen_ext.cache import runtime
     from lumen_ext.cache.hashing import combine

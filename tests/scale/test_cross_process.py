@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 from scale.helpers import expected_by_product, metric_values, serve
+from support.sales import SALES_SPEC
 
 pytestmark = pytest.mark.slow
 
@@ -59,29 +60,11 @@ def test_num_procs_forks_workers_that_share_redis(project, tmp_path, redis_url):
     assert any(redis_hits.values()), "one worker's result was a Redis hit in the other"
 
 
-DUCKDB_SALES_SPEC = """\
-sources:
-  sales:
-    type: duckdb
-    tables:
-      sales: SELECT * FROM read_csv_auto('sales.csv')
-pipelines:
-  by_product:
-    source: sales
-    table: sales
-    filters:
-      - type: widget
-        field: region
-    transforms:
-      - type: aggregate
-        by: [product]
-        method: sum
-layouts:
-  - title: Sales
-    pipeline: by_product
-    views:
-      - type: table
-"""
+# The sales dashboard with its CSV read by DuckDB instead of pandas.
+DUCKDB_SALES_SPEC = SALES_SPEC.replace(
+    "type: file\n    tables:\n      sales: sales.csv",
+    "type: duckdb\n    tables:\n      sales: SELECT * FROM read_csv_auto('sales.csv')",
+)
 
 
 def test_num_procs_with_a_duckdb_source(project, tmp_path):
