@@ -190,7 +190,8 @@ def _patching_get_params(self) -> dict[str, Any]:
     factor_rows = _factor_rows(plot)
     same_rows = factor_rows == state.factor_rows
     state.factor_rows = factor_rows
-    if on_screen and not state.building and new_signature == state.signature and same_rows:
+    empty = _has_empty_element(plot)
+    if on_screen and not state.building and new_signature == state.signature and same_rows and not empty:
         # HoloViews redraws the same plot with the new frame: patches, no new models (so no model walk either).
         with recompute_only_if_changed(model.document for model, _ in self._panel._models.values()):
             state.pipe.send(plot)
@@ -210,6 +211,8 @@ def _patching_get_params(self) -> dict[str, Any]:
         reason = "the plot on screen is not a patchable one"
     elif not same_rows:
         reason = "a categorical axis gained or lost rows"
+    elif empty:
+        reason = "an element has no rows"
     else:
         reason = "plot structure changed"
     state.signature = new_signature
@@ -269,6 +272,18 @@ def _factor_rows(plot: Any) -> tuple:
         if dims and element.interface.dtype(element, dims[0]).kind in "OSUb":
             rows.append(len(element))
     return tuple(rows)
+
+
+def _has_empty_element(plot: Any) -> bool:
+    """Whether any element of ``plot`` has no rows (e.g. a ``by`` group the filter emptied, in a facet).
+
+    HoloViews skips an empty element when it updates a plot, so its glyphs would keep drawing the previous
+    frame's data (seen on the corpus precipitation facets); a rebuild draws it empty, as Lumen does.
+    """
+    from holoviews import Element
+
+    elements = plot.traverse(lambda e: e, [Element])
+    return not elements or any(len(element) == 0 for element in elements)
 
 
 def _identity(data):

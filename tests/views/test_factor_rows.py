@@ -1,4 +1,4 @@
-"""Which plots rebuild rather than patch when their row count changes (BokehJS "Size mismatch")."""
+"""Which plots rebuild rather than patch: bar counts changing (BokehJS "Size mismatch"), empty elements."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ PROBE = textwrap.dedent(
     warnings.simplefilter("ignore")
     import holoviews as hv
     import pandas as pd
-    from lumen_ext.views.patching import _factor_rows
+    from lumen_ext.views.patching import _factor_rows, _has_empty_element
 
     zones = pd.DataFrame({"zone": ["a", "b", "c"], "fare": [3.0, 2.0, 1.0]})
     points = pd.DataFrame({"x": [0.0, 1.0, 2.0], "y": [1.0, 0.0, 1.0]})
@@ -24,12 +24,18 @@ PROBE = textwrap.dedent(
         "scatter": _factor_rows(hv.Scatter(points, "x", "y")),
         "box": _factor_rows(hv.BoxWhisker(zones, "zone", "fare")),
         "overlay": _factor_rows(hv.Bars(zones, "zone", "fare") * hv.Scatter(points, "x", "y")),
+        "empty": [
+            _has_empty_element(hv.Scatter(points, "x", "y")),
+            _has_empty_element(hv.Scatter(points.head(0), "x", "y")),
+            _has_empty_element(hv.NdOverlay({"a": hv.Curve(points), "b": hv.Curve(points.head(0))})),
+            _has_empty_element(hv.NdOverlay({})),
+        ],
     }))
     """
 )
 
 
-def test_only_categorical_axes_count_rows():
+def test_bar_counts_and_empty_elements():
     proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -40,4 +46,5 @@ def test_only_categorical_axes_count_rows():
         "scatter": [],
         "box": [],
         "overlay": [3],
+        "empty": [False, True, True, True],
     }
