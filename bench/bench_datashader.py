@@ -3,9 +3,9 @@
     python bench/bench_datashader.py [--spec specs/rides_density.yaml] [--repeats 5] [--no-duckdb]
 
 Builds the spec's first hvPlot ``rasterize``/``datashade`` view into a Bokeh document in a fresh interpreter per
-mode (``cached``: ``lumen_ext.cache.install()`` + ``lumen_ext.views.datashader_hook.install()``; ``vanilla``: Lumen
-1.4 as installed) and times, server side, until the document holds the new plot: the first render, a colormap
-change, a ``cnorm`` change, a pan/zoom to a viewport seen for the first time (a ``RangeXY`` event, as the
+mode (``cached``: as ``lumen-ext serve`` runs it, ``lumen_workarounds.apply()`` + ``lumen_ext.cache.install()``
++ ``lumen_ext.views.datashader_hook.install()``; ``vanilla``: Lumen 1.4 as installed) and times, server side,
+until the document holds the new plot: the first render, a colormap change, a ``cnorm`` change, a pan/zoom to a viewport seen for the first time (a ``RangeXY`` event, as the
 browser sends) and a revisit of one. ``reads`` counts DuckDB queries fetched, ``aggs`` Datashader aggregations
 (``Canvas.points`` calls), both summed over the repeats. A last table compares the aggregation engines on one
 viewport: Datashader on the pipeline's in-memory frame against binning with a DuckDB ``GROUP BY``.
@@ -97,10 +97,14 @@ def run_worker(mode: str, spec: Path, repeats: int) -> dict:
     logging.getLogger("param").setLevel(logging.ERROR)  # hvPlot's sizing notices are not what we measure
     if mode == "cached":
         from lumen_ext import cache
+        from lumen_ext.serving import lumen_workarounds
         from lumen_ext.views import datashader_hook
 
+        # As `lumen-ext serve` does: Lumen fixes (views share the frame instead of deep-copying it), the stage
+        # cache, and the cached aggregation, loaded on first use.
+        lumen_workarounds.apply()
         cache.install()
-        datashader_hook.install()  # as `lumen-ext serve` does: the cached aggregation loads on first use
+        datashader_hook.install()
     from bokeh.document import Document
     from lumen.dashboard import Dashboard
     from lumen.state import state
