@@ -87,6 +87,48 @@ def plots_drew(page) -> int:
     )
 
 
+# A digest of what the plot canvases show: colours on a sample grid, so a new palette changes it.
+CANVAS_DIGEST_JS = """() => {
+  const canvases = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'CANVAS' && el.offsetParent && el.width >= 20 && el.height >= 20) canvases.push(el);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  const parts = [];
+  for (const c of canvases) {
+    const ctx = c.getContext('2d');
+    if (!ctx) continue;
+    for (let x = 0; x < c.width; x += Math.ceil(c.width / 48))
+      for (let y = 0; y < c.height; y += Math.ceil(c.height / 48))
+        parts.push(ctx.getImageData(x, y, 1, 1).data.join(','));
+  }
+  return parts.join(';');
+}"""
+
+
+def change_a_view_only_control(page, title: str, label: str, screenshot: Path | None = None) -> str:
+    """Change the widget titled ``title`` (a colormap, say) and wait until the plot canvases repaint.
+
+    A view-only control changes no data source, so the data fingerprint cannot show it: the pixels do.
+    """
+    widgets = probe(page)["widgets"]
+    widget = next((w for w in widgets if w["title"] == title), None)
+    assert widget is not None, f"{label}: no {title!r} widget\n{dump(widgets)}"
+    before = page.evaluate(CANVAS_DIGEST_JS)
+    picked = probe(page, f"change:{widget['id']}")["set"]
+    page.wait_for_function(
+        f"(before) => ({CANVAS_DIGEST_JS})() !== before", arg=before, timeout=UPDATE_TIMEOUT * 1000
+    )
+    wait_rendered(page)
+    assert plots_drew(page) >= 1, f"{label}: nothing drew after setting {title!r} to {picked!r}"
+    if screenshot is not None:
+        page.screenshot(path=str(screenshot))
+    return picked
+
+
 def visible_table_rows(page) -> int:
     return page.locator(".tabulator-row").filter(visible=True).count()
 
