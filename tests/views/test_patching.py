@@ -21,6 +21,10 @@ from support.paths import SPECS_DIR
 
 HERE = Path(__file__).parent
 
+# One xdist worker runs this module: the scenario subprocess (~45 s) is computed once per run, and a second worker
+# given some of these tests would only wait on its lock (pyproject's `--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("views-scenarios")
+
 SPEC = """\
 # Each plot has axes of its own columns: Panel links the axes of same-named dimensions across a layout, and a
 # shared range then shows the extents of whichever plot updated last (after a rebuild as after a patch), so
