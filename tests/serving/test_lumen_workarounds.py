@@ -77,3 +77,61 @@ def test_view_data_shares_buffers_but_writes_stay_local():
         "                  'pipeline_kept': float(pipeline.data['a'][0]), 'again': float(view.get_data()['a'][0])}))"
     )
     assert facts == {"ours": True, "rows": 3, "shared": True, "pipeline_kept": 0.0, "again": 0.0}
+
+
+def test_lumen_still_drops_plain_variable_references():
+    facts = run_python(
+        "import inspect, json\n"
+        "import lumen.layout\n"
+        "from lumen.util import extract_refs\n"
+        "refs = extract_refs({'opts': {'cmap': '$variables.cmap', 'title': 'By $variables.who'}}, 'variables')\n"
+        "print(json.dumps({'refs': refs, 'layout_uses_it': lumen.layout.extract_refs is extract_refs,\n"
+        "                  'in_refs': 'extract_refs(spec' in inspect.getsource(lumen.layout.Layout.refs.fget)}))"
+    )
+    assert facts == {"refs": ["By $variables.who"], "layout_uses_it": True, "in_refs": True}, (
+        "Lumen changed extract_refs or Layout.refs: review the workaround"
+    )
+
+
+VIEW_VARIABLE_SPEC = """
+variables:
+  cmap: {type: widget, kind: Select, label: Colormap, options: [viridis, fire], value: viridis}
+sources:
+  points: {type: file, tables: {points: points.csv}}
+layouts:
+  - title: Points
+    source: points
+    views:
+      - {type: hvplot, table: points, kind: scatter, x: x, y: y, c: y, opts: {cmap: $variables.cmap}}
+"""
+
+
+def test_a_variable_only_a_view_uses_gets_its_widget(tmp_path):
+    """With the fix the layout's sidebar holds the Colormap widget, and choosing a value reaches the view."""
+    (tmp_path / "points.csv").write_text("x,y\n1,2\n2,3\n3,1\n")
+    (tmp_path / "spec.yaml").write_text(VIEW_VARIABLE_SPEC)
+    code = (
+        "import json, sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "import panel as pn\n"
+        "from bokeh.document import Document\n"
+        "from panel.io.state import set_curdoc\n"
+        "from lumen_ext.serving import lumen_workarounds\n"
+        "if sys.argv[1] == 'fixed': lumen_workarounds.apply()\n"
+        "from lumen import Dashboard\n"
+        "with set_curdoc(Document()):\n"
+        "    layout = Dashboard('spec.yaml').layouts[0]\n"
+        "    panel = layout.get_filter_panel()\n"
+        "    widgets = [w for w in panel.select(pn.widgets.Select) if w.name == 'Colormap']\n"
+        "    if widgets: widgets[0].value = 'fire'\n"
+        "    view = layout._cards[0].views[0]\n"
+        "    print(json.dumps({'widgets': len(widgets), 'cmap': view.opts.get('cmap')}))\n"
+    )
+    outcomes = {}
+    for mode in ("fixed", "lumen"):
+        result = subprocess.run(
+            [sys.executable, "-c", code, mode], capture_output=True, text=True, timeout=120, cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        outcomes[mode] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcomes == {"fixed": {"widgets": 1, "cmap": "fire"}, "lumen": {"widgets": 0, "cmap": "viridis"}}
