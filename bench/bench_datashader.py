@@ -3,8 +3,9 @@
     python bench/bench_datashader.py [--spec specs/rides_density.yaml] [--repeats 5] [--no-duckdb]
 
 Builds the spec's first hvPlot ``rasterize``/``datashade`` view into a Bokeh document in a fresh interpreter per
-mode (``cached``: as ``lumen-ext serve`` runs it, ``lumen_workarounds.apply()`` + ``lumen_ext.cache.install()``
-+ ``lumen_ext.views.datashader_hook.install()``; ``vanilla``: Lumen 1.4 as installed) and times, server side,
+mode (``cached``: as ``lumen-ext serve`` runs it, ``lumen_workarounds.apply()``, the views' ``patching`` and
+``reshade``, ``lumen_ext.cache.install()`` and ``lumen_ext.views.datashader_hook.install()``; ``vanilla``: Lumen
+1.4 as installed) and times, server side,
 until the document holds the new plot: the first render, a colormap change, a ``cnorm`` change, a pan/zoom to a viewport seen for the first time (a ``RangeXY`` event, as the
 browser sends) and a revisit of one. ``reads`` counts DuckDB queries fetched, ``aggs`` Datashader aggregations
 (``Canvas.points`` calls), both summed over the repeats. A last table compares the aggregation engines on one
@@ -87,10 +88,21 @@ def _first_image(view):
     return element
 
 
+def _figure(view):
+    """The Bokeh Figure the view's pane shows in the document."""
+    plot, _ = next(iter(view._panel._plots.values()))
+    return plot.state
+
+
+def _figure_mapper(view):
+    plot, _ = next(iter(view._panel._plots.values()))
+    (mapper,) = [m for m in plot.traverse(lambda p: p.handles.get("color_mapper")) if m is not None]
+    return mapper
+
+
 def run_worker(mode: str, spec: Path, repeats: int) -> dict:
     import logging
 
-    import holoviews as hv
     import numpy as np
     import yaml
 
@@ -98,11 +110,13 @@ def run_worker(mode: str, spec: Path, repeats: int) -> dict:
     if mode == "cached":
         from lumen_ext import cache
         from lumen_ext.serving import lumen_workarounds
-        from lumen_ext.views import datashader_hook
+        from lumen_ext.views import datashader_hook, patching, reshade
 
-        # As `lumen-ext serve` does: Lumen fixes (views share the frame instead of deep-copying it), the stage
-        # cache, and the cached aggregation, loaded on first use.
+        # As `lumen-ext serve` does: Lumen fixes (views share the frame instead of deep-copying it), patched and
+        # repainted plots, the stage cache, and the cached aggregation, loaded on first use.
         lumen_workarounds.apply()
+        patching.install()
+        reshade.install()
         cache.install()
         datashader_hook.install()
     from bokeh.document import Document
@@ -136,14 +150,17 @@ def run_worker(mode: str, spec: Path, repeats: int) -> dict:
     measure("first render", first_render)
     view = holder["view"]
     first = _first_image(view)
+    figure = _figure(view).id
     declared = yaml.safe_load(spec.read_text())["variables"]
     cmaps = [o for o in declared["cmap"]["options"] if o != state.variables.cmap]
     cnorms = [o for o in declared["cnorm"]["options"] if o != state.variables.cnorm]
     for i in range(repeats):
         measure("colormap change", lambda i=i: setattr(state.variables, "cmap", cmaps[i % len(cmaps)]))
+    palette = list(_figure_mapper(view).palette)
+    cmap_figure_kept = _figure(view).id == figure
     for i in range(repeats):
         measure("cnorm change", lambda i=i: setattr(state.variables, "cnorm", cnorms[i % len(cnorms)]))
-    # The colormap change must have reached the plot, and shading must not change the data shown.
+    # Shading must not change the data shown.
     after = _first_image(view)
     shaded_same = bool(np.array_equal(first.dimension_values(2), after.dimension_values(2), equal_nan=True))
     new, seen = VIEWPORTS[:repeats], VIEWPORTS[:repeats]
@@ -158,13 +175,21 @@ def run_worker(mode: str, spec: Path, repeats: int) -> dict:
             lambda x=x_range, y=y_range: _range_stream(view._panel.object).event(x_range=x, y_range=y),
         )
     result = {"mode": mode, "steps": steps, "rows": len(view.pipeline.data), "shaded_same_data": shaded_same}
-    # What the plot now shades with, read from the element's options: the change must have reached it.
-    style = hv.Store.lookup_options("bokeh", after, "style").kwargs
-    result["cmap"] = {"variable": state.variables.cmap, "plot": style.get("cmap")}
+    # What the plot shades with after the colormap changes (and before the cnorm ones): the palette of its
+    # Bokeh colour mapper, which is what the browser draws with.
+    from holoviews.plotting.util import process_cmap
+
+    result["cmap"] = {
+        "variable": cmaps[(repeats - 1) % len(cmaps)],
+        "palette_matches": palette == list(process_cmap(cmaps[(repeats - 1) % len(cmaps)], None)),
+        "figure_kept": cmap_figure_kept,
+    }
     if mode == "cached":
         from lumen_ext.views import datashader as cached_views
+        from lumen_ext.views import reshade
 
         result["cache"] = cached_views.stats()
+        result["reshade"] = reshade.stats()
     return result
 
 

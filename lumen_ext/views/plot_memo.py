@@ -25,7 +25,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MemoStats", "PlotMemo", "frame_key", "holds_bokeh_models", "plot_key"]
+__all__ = ["MemoStats", "PlotMemo", "frame_key", "holds_bokeh_models", "plot_key", "plotted_params"]
 
 MEMO_VERSION = 1  # bump when what is stored under a key changes
 
@@ -62,11 +62,16 @@ def plot_key(view: Any) -> str | None:
     if data is None:
         return None
     cls = type(view)
-    params = {name: value for name, value in view.param.values().items() if name not in _NOT_PLOTTED}
+    params = plotted_params(view)
     try:
         return combine(data, "hvplot-object", MEMO_VERSION, f"{cls.__module__}.{cls.__qualname__}", params)
     except Unhashable:  # e.g. a Python object in ``kwargs``: no content key, so no sharing
         return None
+
+
+def plotted_params(view: Any) -> dict[str, Any]:
+    """The view's parameters that can reach ``get_plot``, by name (a new dict)."""
+    return {name: value for name, value in view.param.values().items() if name not in _NOT_PLOTTED}
 
 
 def holds_bokeh_models(obj: Any, backend: str = "bokeh") -> bool:

@@ -56,8 +56,13 @@ class TestCached:
         assert counts(cached, step) == (0, 0)
 
     def test_shading_change_reaches_the_plot_with_the_same_aggregate(self, cached):
-        assert cached["cmap"]["plot"] == cached["cmap"]["variable"]
+        assert cached["cmap"]["palette_matches"], cached["cmap"]
         assert cached["shaded_same_data"]
+
+    def test_colormap_change_repaints_the_figure_on_screen(self, cached):
+        """Only the colour mapper's palette changes: the Figure stays, nothing is rebuilt (lumen_ext.views.reshade)."""
+        assert cached["cmap"]["figure_kept"]
+        assert cached["reshade"]["reshaded"] == REPEATS
 
     def test_new_viewport_aggregates_once_without_reading(self, cached):
         assert counts(cached, "pan/zoom, new viewport") == (0, REPEATS)
@@ -75,4 +80,5 @@ def test_plain_lumen_renders_the_spec_uncached(small_density_spec):
     assert counts(vanilla, "first render")[1] >= 1
     # Lumen's own path re-aggregates for a colormap change: what the cache saves.
     assert counts(vanilla, "colormap change")[1] >= REPEATS
-    assert vanilla["cmap"]["plot"] == vanilla["cmap"]["variable"]
+    assert vanilla["cmap"]["palette_matches"], vanilla["cmap"]
+    assert not vanilla["cmap"]["figure_kept"]  # Lumen builds a new Figure for every colormap
