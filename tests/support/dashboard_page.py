@@ -168,15 +168,17 @@ def visit_every_tab(page, label: str) -> list[dict]:
     return seen
 
 
-def change_a_filter(page, label: str, screenshot: Path | None = None) -> str:
+def change_a_filter(page, label: str, screenshot: Path | None = None, skip: tuple[str, ...] = ()) -> str:
     """Change the first filter widget until a view's data changes, then put it back; return the value it took.
 
-    Restoring matters: the value picked may legitimately leave some views empty (a state the spec filters out),
-    and the tabs visited next should show data.
+    ``skip`` names widgets (by title) that change no data, such as a colormap. Restoring matters: the value
+    picked may legitimately leave some views empty (a state the spec filters out), and the tabs visited next
+    should show data.
     """
     before = probe(page)
-    assert before["widgets"], f"{label}: no filter widget found\n{dump(before)}"
-    widget = before["widgets"][0]
+    widgets = [w for w in before["widgets"] if w["title"] not in skip]
+    assert widgets, f"{label}: no filter widget found\n{dump(before)}"
+    widget = widgets[0]
     result = probe(page, f"change:{widget['id']}")
     if not _wait_for_fingerprint(page, lambda fp: fp != before["fingerprint"]):
         pytest.fail(
