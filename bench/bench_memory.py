@@ -1,6 +1,6 @@
 """Memory per extra session over a shared 10M-row DuckDB source, and RSS before, during and after the sessions.
 
-    python bench/bench_memory.py [--sessions 1 10 40] [--rows 10000000] [--no-session-cleanup]
+    python bench/bench_memory.py [--sessions 1 10 40] [--rows 10000000] [--no-session-cleanup] [--no-trace]
                                  [--max-seconds 1200]
 
 The server is `lumen-ext serve` through ``bench/memory_probe.py`` (its loopback-only probe reports RSS, live
@@ -71,7 +71,8 @@ MIB = 1024 * 1024
 
 
 class Server:
-    def __init__(self, spec: Path, policy: Path, cleanup: bool, log: Path):
+    def __init__(self, spec: Path, policy: Path, cleanup: bool, log: Path, trace: bool = True):
+        self.trace = trace
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, str(ROOT / "bench" / "memory_probe.py"), str(spec), "--no-data"]
@@ -91,8 +92,10 @@ class Server:
             time.sleep(0.3)
 
     def probe(self) -> dict:
-        # trace=1: one frame is all a total needs, and keeps tracing's overhead small.
-        with urllib.request.urlopen(f"{self.url}/__probe/memory?types=0&trace=1", timeout=120) as resp:
+        # trace=1: one frame is all a total needs, and keeps tracing's overhead small. Without it, tracemalloc
+        # never starts and RSS is the process's own (tracing adds its bookkeeping to every allocation).
+        query = "types=0&trace=1" if self.trace else "types=0"
+        with urllib.request.urlopen(f"{self.url}/__probe/memory?{query}", timeout=120) as resp:
             return json.loads(resp.read())
 
     def open_sessions(self) -> int:
@@ -128,6 +131,11 @@ async def open_session(url: str, n: int, timeout: float):
     return session
 
 
+def traced(probe: dict) -> float:
+    """Bytes tracemalloc traces, or NaN when the run does not trace."""
+    return probe.get("tracemalloc", {}).get("traced_bytes", float("nan"))
+
+
 def measure(server: Server, count: int, timeout: float) -> dict:
     """Open ``count`` sessions one by one (probing after each), close them all, probe once they are gone."""
     loop = asyncio.new_event_loop()
@@ -139,7 +147,7 @@ def measure(server: Server, count: int, timeout: float) -> dict:
             sessions.append(loop.run_until_complete(open_session(server.url, n, timeout)))
             now = server.probe()
             rss_deltas.append(now["rss"] - previous["rss"])
-            traced_deltas.append(now["tracemalloc"]["traced_bytes"] - previous["tracemalloc"]["traced_bytes"])
+            traced_deltas.append(traced(now) - traced(previous))
             previous = now
         during = previous
     finally:
@@ -157,8 +165,7 @@ def measure(server: Server, count: int, timeout: float) -> dict:
         "rss_median": statistics.median(rss_deltas),
         "traced_median": statistics.median(traced_deltas),
         "rss_mean": (during["rss"] - before["rss"]) / count,
-        "traced_mean": (during["tracemalloc"]["traced_bytes"] - before["tracemalloc"]["traced_bytes"])
-        / count,
+        "traced_mean": (traced(during) - traced(before)) / count,
     }
 
 
@@ -171,6 +178,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--timeout", type=float, default=120.0, help="seconds one page load or change may take"
+    )
+    parser.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="leave tracemalloc off: RSS per session without tracing's overhead (traced columns show nan)",
     )
     parser.add_argument("--max-seconds", type=float, default=1200.0, help="budget of the whole run")
     args = parser.parse_args()
@@ -189,7 +201,13 @@ def main() -> int:
         # The data stays where `lumen-ext data` put it; the operator's policy allows that directory.
         policy = Path(tmp) / "policy.toml"
         policy.write_text(f"allowed_dirs = [{json.dumps(str(parquet.parent))}]\n")
-        server = Server(spec, policy, cleanup=not args.no_session_cleanup, log=Path(tmp) / "server.log")
+        server = Server(
+            spec,
+            policy,
+            cleanup=not args.no_session_cleanup,
+            log=Path(tmp) / "server.log",
+            trace=not args.no_trace,
+        )
         try:
             server.wait_ready(180)
             warm = asyncio.new_event_loop()
@@ -197,7 +215,7 @@ def main() -> int:
             warm.run_until_complete(asyncio.sleep(0.5))
             warm.close()
             server.settle()
-            server.probe()  # starts tracemalloc: growth from here on is what sessions allocate
+            server.probe()  # starts tracemalloc (unless --no-trace): growth from here is what sessions allocate
             for count in args.sessions:
                 if time.monotonic() - started > args.max_seconds:
                     print(f"time budget exhausted before {count} sessions", file=sys.stderr)
@@ -208,7 +226,11 @@ def main() -> int:
             server.stop()
 
     cleanup = "off (--no-session-cleanup)" if args.no_session_cleanup else "on"
-    print(f"shared duckdb source over {args.rows:,} rows; session clean-up {cleanup}; sizes in MiB")
+    tracing = "off (--no-trace)" if args.no_trace else "on"
+    print(
+        f"shared duckdb source over {args.rows:,} rows; session clean-up {cleanup}; tracemalloc {tracing}; "
+        "sizes in MiB"
+    )
     header = (
         f"{'sessions':>8} {'rss/session':>11} {'traced/session':>14} {'rss mean':>8} {'traced mean':>11} "
         f"{'rss before':>10} {'during':>7} {'after':>7} {'after/before':>12} {'traced before':>13} {'after':>6} "
@@ -221,7 +243,7 @@ def main() -> int:
             f"{r['count']:>8} {r['rss_median'] / MIB:>11.2f} {r['traced_median'] / MIB:>14.2f} "
             f"{r['rss_mean'] / MIB:>8.2f} {r['traced_mean'] / MIB:>11.2f} {b['rss'] / MIB:>10.0f} "
             f"{d['rss'] / MIB:>7.0f} {a['rss'] / MIB:>7.0f} {a['rss'] / b['rss']:>12.3f} "
-            f"{b['tracemalloc']['traced_bytes'] / MIB:>13.1f} {a['tracemalloc']['traced_bytes'] / MIB:>6.1f} "
+            f"{traced(b) / MIB:>13.1f} {traced(a) / MIB:>6.1f} "
             f"{b['documents']:>11} {a['documents']:>6}"
         )
     return 0 if results else 1

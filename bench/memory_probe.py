@@ -1,6 +1,7 @@
 """`lumen-ext serve` with a loopback-only memory probe, for the memory benchmark and tests (never shipped).
 
-    python bench/memory_probe.py SPEC.yaml [--no-session-cleanup] [any lumen-ext serve option...]
+    python bench/memory_probe.py SPEC.yaml [--no-session-cleanup] [--panel-busy] [--no-memory-release]
+                                 [any lumen-ext serve option...]
 
 Serves exactly as ``lumen-ext serve`` does, plus ``GET /__probe/memory``, which answers JSON about this
 process after a full garbage collection: resident bytes, live Bokeh ``Document`` objects, live objects of
@@ -14,7 +15,12 @@ holder :func:`lumen_ext.serving.session_cleanup.holder_sizes` knows. Query optio
   gives; slow, seconds on a big heap);
 * ``types=N``: how many types to list (default 60).
 
-``--no-session-cleanup`` serves without :mod:`lumen_ext.serving.session_cleanup`, to measure the leak it fixes.
+``GET /__probe/gc`` answers the garbage collector's passes per generation (count, total and longest pause)
+since the last ``?reset=1``, without collecting: what the load test reports for its steady state.
+
+``--no-session-cleanup`` serves without :mod:`lumen_ext.serving.session_cleanup`, to measure the leak it fixes;
+``--panel-busy`` without :mod:`lumen_ext.serving.busy_indicators` (Panel's process-wide busy broadcast) and
+``--no-memory-release`` without :mod:`lumen_ext.serving.memory_release`, for the load test's comparisons.
 The route exists only in this launcher: a debugging endpoint has no place on a real server. It refuses any
 client that is not on the loopback interface, whatever ``--address`` says.
 """
@@ -26,6 +32,7 @@ import json
 import os
 import re
 import sys
+import time
 import tracemalloc
 import types
 import weakref
@@ -38,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing it
 
 PROBE_PATH = "/__probe/memory"
+GC_PROBE_PATH = "/__probe/gc"
 # Objects of these packages are counted by type; everything else only shows up in the RSS.
 COUNTED_PACKAGES = ("lumen", "lumen_ext", "panel", "bokeh", "holoviews", "hvplot", "param")
 _previous_snapshot: list[tracemalloc.Snapshot] = []
@@ -159,6 +167,8 @@ class MemoryProbeHandler(RequestHandler):
             "holders": holder_sizes(),
             "types": dict(types.most_common(int(self.get_argument("types", "60")))),
             "type_totals": sum(types.values()),
+            "gc_tracked": len(gc.get_objects()),
+            "gc_frozen": gc.get_freeze_count(),
         }
         if self.get_argument("chain", "0") == "1":
             report["destroyed_alive"] = len(_destroyed_documents)
@@ -169,13 +179,63 @@ class MemoryProbeHandler(RequestHandler):
         self.finish(json.dumps(report))
 
 
+class GcPauses:
+    """Durations of the garbage collector's passes, per generation, from :data:`gc.callbacks`."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._started)
+
+    def report(self, reset: bool) -> dict:
+        out = {
+            f"gen{gen}": {
+                "count": len(p),
+                "total_ms": round(sum(p) * 1e3, 1),
+                "max_ms": round(max(p, default=0) * 1e3, 1),
+            }
+            for gen, p in self.pauses.items()
+        }
+        if reset:
+            for p in self.pauses.values():
+                p.clear()
+        return out
+
+
+GC_PAUSES = GcPauses()
+
+
+class GcPausesHandler(RequestHandler):
+    """``GET /__probe/gc[?reset=1]``: the collector's passes since the last reset (no collection of its own)."""
+
+    def get(self) -> None:
+        if self.request.remote_ip not in ("127.0.0.1", "::1"):
+            self.set_status(403)
+            return
+        from lumen_ext.serving import memory_release
+
+        report = {"pid": os.getpid(), **GC_PAUSES.report(self.get_argument("reset", "0") == "1")}
+        report["memory_release"] = memory_release.last_release
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(report))
+
+
 def main(argv: list[str]) -> int:
     from lumen_ext.cli import main as cli_main
     from lumen_ext.scale import endpoints
-    from lumen_ext.serving import session_cleanup
+    from lumen_ext.serving import busy_indicators, memory_release, session_cleanup
 
     cleanup = "--no-session-cleanup" not in argv
-    argv = [a for a in argv if a != "--no-session-cleanup"]
+    if "--panel-busy" in argv:  # Panel's process-wide busy broadcast, for the load test's baseline
+        busy_indicators.install = lambda: None
+    if "--no-memory-release" in argv:  # allocator memory kept after sessions close, for comparison
+        memory_release.install = lambda: None
+    argv = [a for a in argv if a not in ("--no-session-cleanup", "--panel-busy", "--no-memory-release")]
     if not cleanup:  # the leak as it was, for the benchmark's baseline, even once serve installs the fix
         session_cleanup.install = lambda: None
 
@@ -187,9 +247,14 @@ def main(argv: list[str]) -> int:
         pn.state.on_session_destroyed(_remember_destroyed)
         if cleanup:
             session_cleanup.install()  # idempotent: a no-op once `lumen-ext serve` installs it itself
-        return [*original_routes(*args, **kwargs), (PROBE_PATH, MemoryProbeHandler, {})]
+        return [
+            *original_routes(*args, **kwargs),
+            (PROBE_PATH, MemoryProbeHandler, {}),
+            (GC_PROBE_PATH, GcPausesHandler, {}),
+        ]
 
     endpoints.routes = routes_with_probe
+    gc.callbacks.append(GC_PAUSES)
     return cli_main(["serve", *argv])
 
 

@@ -23,8 +23,8 @@ run first (they drop the document's views from ``pn.state._views``). Only object
 document are touched, so the other sessions and the shared sources stay as they are.
 
 The freed memory stays with the process for its next sessions (CPython's arenas, glibc's heap): RSS stays at
-the high-water mark of the busiest moment but no longer grows with every session. (Calling glibc's
-``malloc_trim`` after releases was tried and did not lower it measurably, so it is not done.)
+the high-water mark of the busiest moment but no longer grows with every session.
+:mod:`lumen_ext.serving.memory_release` hands what the allocators can give back to the OS once sessions closed.
 """
 
 from __future__ import annotations
@@ -148,6 +148,7 @@ def holder_sizes() -> dict[str, int]:
     from lumen.state import state as lumen_state
 
     from lumen_ext.security import runtime
+    from lumen_ext.serving import busy_indicators
 
     sizes = {f"lumen.state.{name}": len(getattr(type(lumen_state), name)) for name in LUMEN_PER_DOCUMENT}
     for name, source in lumen_state.global_sources.items():
@@ -156,7 +157,7 @@ def holder_sizes() -> dict[str, int]:
         for name, variable in lumen_state._variable._vars.items():
             sizes[f"lumen.global_variables[{name}].watchers"] = _watcher_count(variable)
     sizes["lumen_ext.security.failed_pipelines"] = len(runtime._FAILED)
-    for name in ("_views", "_fake_roots", "_handles", "_sessions", "_rest_endpoints"):
+    for name in ("_views", "_fake_roots", "_handles", "_sessions", "_rest_endpoints", "_indicators"):
         sizes[f"panel.state.{name}"] = len(getattr(pn.state, name))
     for name in (
         "_locations",
@@ -177,6 +178,8 @@ def holder_sizes() -> dict[str, int]:
     ):
         sizes[f"panel.state.{name}"] = len(getattr(pn.state, name))
     sizes["panel.state.session_info"] = len(pn.state.session_info.get("sessions", {}))
+    sizes["lumen_ext.busy_indicators.documents"] = busy_indicators.session_indicators()
+    sizes["lumen_ext.busy_indicators.busy"] = busy_indicators.busy_documents()
     return sizes
 
 

@@ -167,6 +167,7 @@ def test_destroyed_sessions_release_every_holder(project):
     # Every container that held a session's objects is back to its size before the sessions.
     assert grown(before, after, "holders") == {}
     assert before["holders"]["lumen.global_sources[sales].watchers"] > 0  # the probe does see the source
+    assert before["gc_frozen"] > 100_000  # serve froze its start-up heap (lumen_ext.serving.gc_freeze)
     # No session outlives its destruction, except at most the one whose context Panel's periodic
     # busy-indicator clean-up task captured (pn.state._busy_cleanup_scheduled): one, however many sessions.
     assert after["documents"] <= before["documents"] + 1
