@@ -15,8 +15,9 @@ tip by service and payment) and ``sort`` (by fare, descending). Timed, as median
 chart and a Table rendered into a Bokeh ``Document`` (as in a served session), and a change is timed until
 Lumen's synchronous ``View.update`` returned, i.e. until the document holds the new Figure or the patched
 ColumnDataSource. lumen-ext runs as ``lumen-ext serve`` runs it: the stage cache, ``lumen_ext.views.patching``
-(plots patched in place) and ``lumen_workarounds`` (views share the pipeline's buffers instead of deep-copying
-them); vanilla Lumen rebuilds the Figure on every change.
+(plots patched in place), ``lumen_workarounds`` (views share the pipeline's buffers instead of deep-copying
+them) and ``tabulator_styles`` (an unstyled table computes no Styler); vanilla Lumen rebuilds the Figure on every
+change. (``widget_debounce`` acts before the server handles a change, so it shows in ``bench_e2e.py`` only.)
 
 Each row is set beside the same query run directly in DuckDB, and beside vanilla Lumen 1.4 on the same
 pipeline, measured in this run by a separate process (``--vanilla``) so ``install()`` cannot affect it.
@@ -214,12 +215,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from lumen_ext.cache import CacheConfig, install, stats
     from lumen_ext.data.synthetic import ensure_synthetic
-    from lumen_ext.serving import lumen_workarounds
+    from lumen_ext.serving import lumen_workarounds, tabulator_styles
     from lumen_ext.views import patching
 
     install(CacheConfig(max_bytes=args.max_bytes))
     patching.install()
     lumen_workarounds.apply()  # as `lumen-ext serve` does
+    tabulator_styles.install()
     header = (
         f"{'rows':>11} {'source':<7} {'scenario':<23} {'lumen-ext ms':>12} {'reads':>5} "
         f"{'vanilla ms':>10} {'reads':>5} {'duckdb ms':>9} {'ext/duckdb':>10} {'vanilla/ext':>11}"

@@ -17,8 +17,11 @@ One dashboard, three servers, each started alone on 127.0.0.1 and timed by a cli
 
 Timed: a filter value the server has not seen ("new value") and, after those, the same values again ("repeated
 value"), medians of ``--repeats``. Every wait is bounded. Neither column includes the browser's own drawing.
-``first reply ms`` is when the first patch of a Bokeh reply arrived (Lumen's loading spinner): the part of the
-time spent before the server acted on the change, mostly Panel's 50 ms debounce of browser changes.
+``first reply ms`` is when the first patch of a Bokeh reply arrived (Lumen's loading spinner). Under vanilla
+``lumen serve`` it comes after Panel's 50 ms debounce of browser changes; ``lumen-ext serve`` drops that wait for
+discrete widgets (``lumen_ext.serving.widget_debounce``), and its spinner patch then leaves with the answer (Panel
+flushes it when the change's callback returns), so first and last reply are close. The client sends with
+``TCP_NODELAY``, as browsers do.
 """
 
 from __future__ import annotations
@@ -143,6 +146,23 @@ def measure_dash(base: str, sequence: list[list[str]]) -> list[tuple[float, floa
 DATA_EVENTS = ("ColumnDataChanged", "ColumnsStreamed", "ColumnsPatched")
 
 
+def busy_spinner_off(content: dict) -> bool:
+    """Whether a patch only turns the template's busy spinner off (Panel's ``LoadingSpinner``: ``loader`` classes).
+
+    Panel keeps that spinner on for at least ``BooleanIndicator.throttle`` (500 ms) after it turned on, so that it
+    does not flicker (panel/widgets/indicators.py, ``_throttle_events``): its "off" arrives about 500 ms after
+    the change began, however fast the answer was. It is not part of the answer, so it ends no reply.
+    """
+    events = content.get("events", ())
+    return bool(events) and all(
+        event.get("kind") == "ModelChanged"
+        and event.get("attr") == "css_classes"
+        and event.get("new", [None])[:1] == ["loader"]
+        and "spin" not in event.get("new")
+        for event in events
+    )
+
+
 def carries_data(content: dict) -> bool:
     """Whether a reply patch brings the plot's new data: a patched source, or a new Figure with its sources."""
     events = content.get("events", ())
@@ -156,8 +176,11 @@ async def bokeh_change(session, values: list[str], quiet: float) -> tuple[float,
 
     The reply is over once the new data has arrived and nothing more followed for ``quiet`` seconds. Waiting for
     the data first matters: Lumen sends its loading spinner at once, then may compute for longer than ``quiet``.
+    The busy spinner's throttled "off" (:func:`busy_spinner_off`) is not counted: it comes ~500 ms after the
+    change by design, and whether it fell inside the quiet window or not made a run 120 or 600 ms.
     The first patch (the spinner) shows when the server began to act on the change: after Panel's debounce of
-    browser changes (``Syncable._debounce``, 50 ms) and the filter's own processing.
+    browser changes (``Syncable._debounce``, 50 ms, unless ``widget_debounce`` removed it) and the filter's own
+    processing.
     """
     started = time.perf_counter()
     change = {"kind": "ModelChanged", "model": {"id": session.widget}, "attr": "value", "new": values}
@@ -173,7 +196,7 @@ async def bokeh_change(session, values: list[str], quiet: float) -> tuple[float,
             if not data_arrived:
                 raise
             return last - started, first - started
-        if content.get("events"):
+        if content.get("events") and not busy_spinner_off(content):
             last = time.perf_counter()
             first = first or last
             data_arrived = data_arrived or carries_data(content)
@@ -186,6 +209,9 @@ async def measure_bokeh(
 
     session = Session(base, app)
     await session.open(START_TIMEOUT)
+    # Browsers send with TCP_NODELAY (Chromium sets it on every socket). Without it, the second and third frame
+    # of each Bokeh message wait for the server's delayed ACK: ~40 ms per change that no user pays.
+    session.ws.protocol.set_nodelay(True)
     try:
         return [await bokeh_change(session, values, quiet) for values in sequence]
     finally:

@@ -133,14 +133,28 @@ def run(args: argparse.Namespace) -> int:
     from lumen_ext import cache
     from lumen_ext.scale import endpoints
     from lumen_ext.security.runtime import harden
-    from lumen_ext.serving import lumen_workarounds, session_cleanup, tiles
+    from lumen_ext.serving import (
+        busy_indicators,
+        gc_freeze,
+        lumen_workarounds,
+        memory_release,
+        session_cleanup,
+        tabulator_styles,
+        tiles,
+        widget_debounce,
+    )
     from lumen_ext.serving.app import dashboard_app
-    from lumen_ext.views import datashader_hook, patching
+    from lumen_ext.views import datashader_hook, patching, reshade
 
     offline.replace_google_fonts()
     lumen_workarounds.apply()
     session_cleanup.install()  # a closed session's Lumen state and watchers are released (else ~1.3 MiB each)
+    busy_indicators.install()  # an interaction turns on its own session's spinner, not every session's
+    memory_release.install()  # once closed sessions are released, the allocators give their pages back
     patching.install()  # hvPlot views patch new data into their plots instead of rebuilding them
+    reshade.install()  # a colormap change repaints a rasterized plot instead of rebuilding it
+    widget_debounce.install()  # a choice in a select/checkbox/picker is acted on in 1 ms, not Panel's 50
+    tabulator_styles.install()  # an unstyled table's update skips pandas' Styler and its empty cell styles
     if not args.no_cache:
         # Safe before the fork of --num-procs: the Redis client is made per process, lazily.
         cache.install(processes.cache_config(args))
@@ -175,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
     # Bokeh's periodic jobs: discarding closed sessions (without it every session stays in memory) and
     # keep-alive pings. (With --num-procs, Bokeh forked the processes when pn.serve built the server.)
     server.start()
+    # Each process's start-up heap leaves the collector's full passes (they ran ~1 s apiece with 30 sessions).
+    gc_freeze.freeze_startup_heap()
     for name in apps:
         # Stable, parseable line: tests and scripts wait for it.
         print(f"lumen-ext: serving {name} at http://{args.address}:{port}/{name}", flush=True)
