@@ -39,11 +39,19 @@ class CacheConfig:
     """Compile filters and SQL-expressible transforms into the query on DuckDB sources."""
 
     file_scan: bool = True
-    """Read the Parquet tables of ``file`` sources through DuckDB, with filters and SQL-expressible
-    transforms pushed into the query (:mod:`lumen_ext.cache.filescan` says when, and why CSV does not)."""
+    """Read the Parquet (and, through a copy, CSV) tables of ``file`` sources through DuckDB, with filters and
+    SQL-expressible transforms pushed into the query (:mod:`lumen_ext.cache.filescan` says when)."""
 
     file_scan_min_bytes: int = 8 * MiB
     """Smaller files are parsed once by Lumen's reader and filtered in pandas, which costs a few ms."""
+
+    csv_copies: bool = True
+    """Scan large CSV tables through a Parquet copy of Lumen's parse, written once per file version
+    (:mod:`lumen_ext.cache.csv_copies`)."""
+
+    csv_copy_dir: Path | None = None
+    """Folder of those copies; ``None``: ``disk_dir/csv-parquet``, else a private folder under the
+    temporary directory."""
 
     disk_dir: Path | None = None
     """Directory of the second (file) tier; ``None`` disables it."""

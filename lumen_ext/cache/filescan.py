@@ -24,14 +24,14 @@ row groups and columns the query needs.
   inclusive range that NaN never satisfies), not from ``SQLFilter``, whose rules differ. A condition
   outside the supported forms (dates, a string against a numeric column, ...) keeps the pandas path.
 
+**CSV** tables are scanned the same way through a Parquet copy of Lumen's own parse, written once per file
+version (:mod:`lumen_ext.cache.csv_copies`): pandas and DuckDB infer CSV column types differently (dates,
+booleans, ``"NA"`` strings, integers with a null, float rounding), and DuckDB's ``read_csv`` would re-read the
+text on every query. The copy is used only if it reads back with the parsed frame's dtypes and row labels.
+
 What is not read this way, and why (the pandas path stays, parsing once per file version):
 
-* **CSV**: pandas and DuckDB infer column types differently (dates, booleans, ``"NA"`` strings, integers
-  with a null, float rounding), and ``read_csv`` would re-parse the text on every query, which is exactly
-  the cost being removed. Loading pandas' parse into a DuckDB table once per file version would be exact,
-  but holds a second copy of the table outside the cache's byte budget, and DuckDB scanning the parsed
-  pandas frame measured slower than pandas filtering it (1M rows: ~1 s vs ~0.1 s). Parsing once with
-  Lumen's reader and filtering the cached frame stays the cheaper exact path.
+* a CSV whose copy is refused (the reason is recorded, so it is parsed for this once per file version);
 * files under ``CacheConfig.file_scan_min_bytes`` (parsed once in tens of ms, then filtered in memory
   faster than a query runs), several files per table,
   templated or remote paths, ``kwargs`` for the reader, ``dask: true`` (a lazy frame is expected), a
@@ -51,6 +51,7 @@ import math
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,15 +66,17 @@ from lumen_ext.cache.pushdown import ROWID, quote
 __all__ = ["FileScan", "NotScannable", "file_scan_for", "scan_stats"]
 
 _PARQUET = frozenset({"parquet", "parq"})
+_CSV = frozenset({"csv"})
 _CONNECTIONS_MAX = 16
 
 _lock = threading.Lock()
 _scans: OrderedDict[tuple, FileScan] = OrderedDict()
-_counters = {"queries": 0, "scans_opened": 0}
+_counters = {"queries": 0, "scans_opened": 0, "csv_parses": 0}
 
 
 def scan_stats() -> dict[str, int]:
-    """Queries run and files opened through DuckDB: the source reads of file scans, for benchmarks and explain."""
+    """Queries run and files opened through DuckDB (the source reads of file scans), and CSV files parsed to
+    write their Parquet copy: for benchmarks and explain."""
     with _lock:
         return dict(_counters)
 
@@ -95,6 +98,7 @@ class FileScan:
     collations: dict[str, str]  # column -> the SQL expression that sorts it as pandas does (categories)
     raw_types: dict[str, str]  # DuckDB type of each column
     base_sql: str  # every column, row labels included, no filter
+    origin: str = "the Parquet file"  # what DuckDB scans, for explain
 
     def filtered_sql(self, conditions: list[tuple[str, Any]]) -> str:
         """The base query with Lumen's filter ``conditions``; raises :class:`NotScannable`."""
@@ -122,10 +126,16 @@ def restore_dtypes(df: pd.DataFrame, targets: dict[str, Any]) -> pd.DataFrame:
     return df.astype(casts) if casts else df
 
 
-def file_scan_for(source: Any, table: str, config: CacheConfig, fingerprint: tuple) -> FileScan:
-    """The open scan of ``table``'s current file version; raises :class:`NotScannable` with the reason."""
+def file_scan_for(
+    source: Any, table: str, config: CacheConfig, fingerprint: tuple, read: Callable[[], Any] | None = None
+) -> FileScan:
+    """The open scan of ``table``'s current file version; raises :class:`NotScannable` with the reason.
+
+    ``read()`` is Lumen's reader for the table: a CSV is scanned through a Parquet copy of what it returns.
+    """
     path, ext = _local_path(source, table)
-    if ext not in _PARQUET:
+    csv = ext in _CSV and config.csv_copies and read is not None
+    if ext not in _PARQUET and not csv:
         raise NotScannable(f"{ext or 'unknown'} files keep Lumen's reader (see lumen_ext.cache.filescan)")
     size = os.path.getsize(path)
     if size < config.file_scan_min_bytes:
@@ -138,7 +148,11 @@ def file_scan_for(source: Any, table: str, config: CacheConfig, fingerprint: tup
             _scans.move_to_end(key)
             return scan
     try:
-        scan = _open(path, fingerprint, dask)
+        if csv:
+            copy = _csv_copy(path, fingerprint, config, read)
+            scan = _open(copy, fingerprint, False, origin="a Parquet copy of the CSV file")
+        else:
+            scan = _open(path, fingerprint, dask)
     except NotScannable:
         raise
     except Exception as e:  # whatever pyarrow, dask or DuckDB cannot read here, Lumen's reader may
@@ -154,6 +168,42 @@ def file_scan_for(source: Any, table: str, config: CacheConfig, fingerprint: tup
         while len(_scans) > _CONNECTIONS_MAX:
             _scans.popitem(last=False)
     return scan
+
+
+def _csv_copy(path: str, fingerprint: tuple, config: CacheConfig, read: Callable[[], Any]) -> str:
+    from lumen_ext.cache import csv_copies
+
+    def parse() -> Any:
+        with _lock:
+            _counters["csv_parses"] += 1
+        return read()
+
+    try:
+        return csv_copies.parquet_copy(path, fingerprint, csv_copies.copy_dir(config), parse, _check_copy)
+    except csv_copies.CopyRefused as e:
+        raise NotScannable(f"no Parquet copy of the CSV: {e}") from e
+
+
+def _check_copy(copy: str, frame: Any) -> None:
+    """Refuse a copy that would not read back as Lumen's parse: the same row labels, columns and dtypes."""
+    import pyarrow.parquet as pq
+
+    from lumen_ext.cache.csv_copies import CopyRefused
+
+    if not isinstance(frame, pd.DataFrame):
+        raise CopyRefused(f"Lumen's reader gave a {type(frame).__name__}")
+    index = frame.index
+    if not (isinstance(index, pd.RangeIndex) and (index.start, index.step) == (0, 1) and index.name is None):
+        raise CopyRefused("Lumen's reader labels the rows other than 0..n-1")
+    pfile = pq.ParquetFile(copy)
+    if pfile.schema_arrow.names != list(frame.columns):
+        raise CopyRefused("the column names do not survive Parquet")
+    read_back = _reader_dtypes(copy, pfile, pfile.schema_arrow, False)
+    for name in frame.columns:
+        if read_back[name] != frame[name].dtype:
+            raise CopyRefused(
+                f"column {name!r} reads back as {read_back[name]}, Lumen gives {frame[name].dtype}"
+            )
 
 
 def _local_path(source: Any, table: str) -> tuple[str, str]:
@@ -192,7 +242,7 @@ def _connect(path: str) -> Any:
     return con
 
 
-def _open(path: str, fingerprint: tuple, dask: bool) -> FileScan:
+def _open(path: str, fingerprint: tuple, dask: bool, origin: str = "the Parquet file") -> FileScan:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -232,7 +282,7 @@ def _open(path: str, fingerprint: tuple, dask: bool) -> FileScan:
             collations[name] = f"list_position([{members}], {quote(name)})"
     columns = ", ".join(quote(n) for n in names)
     base_sql = f"SELECT file_row_number AS {quote(ROWID)}, {columns} FROM {scan_sql}"
-    return FileScan(path, fingerprint, con, dtypes, collations, raw_types, base_sql)
+    return FileScan(path, fingerprint, con, dtypes, collations, raw_types, base_sql, origin)
 
 
 def _supported_type(pa: Any, t: Any) -> bool:

@@ -233,7 +233,7 @@ def _file_scan_stage(
     source, table = pipeline.source, pipeline.table
     transforms = list(pipeline.transforms) if pushable else []
     try:
-        scan = file_scan_for(source, table, config, freshness)
+        scan = file_scan_for(source, table, config, freshness, read=lambda: raw_get(source, table))
         base_sql = scan.filtered_sql(list(query.items()))
         shape = _shape_key(base, "file", [transform_token(t) for t in transforms])
     except NotScannable as e:
@@ -267,7 +267,7 @@ def _file_scan_stage(
     def run_scan(_: Any) -> Any:
         return push.finish(scan.fetch(sql, targets))
 
-    detail = f"DuckDB over the Parquet file, {push.pushed} transform(s) pushed into SQL"
+    detail = f"DuckDB over {scan.origin}, {push.pushed} transform(s) pushed into SQL"
     plan.stages.append(Stage("source query", "sql", key, run_scan, sql=sql, detail=detail))
     return key
 

@@ -159,16 +159,17 @@ def test_editing_the_file_reopens_it(scan_cache, rich_parquet):
 
 @pytest.mark.parametrize(
     "case",
-    ["csv", "small file", "date filter", "time zone", "reader kwargs"],
+    ["csv without copies", "small file", "date filter", "time zone", "reader kwargs"],
 )
 def test_what_stays_on_lumens_reader(tmp_path, rich_parquet, case):
     from lumen.pipeline import Pipeline
     from lumen.sources.base import FileSource
 
-    install(CacheConfig(file_scan_min_bytes=0 if case != "small file" else 10**9)).clear()
+    min_bytes = 0 if case != "small file" else 10**9
+    install(CacheConfig(file_scan_min_bytes=min_bytes, csv_copies=case != "csv without copies")).clear()
     try:
         path, kwargs, query = rich_parquet, {}, {}
-        if case == "csv":
+        if case == "csv without copies":  # CSV is scanned through a Parquet copy (test_csv_copies.py)
             path = tmp_path / "sales.csv"
             make_sales().to_csv(path, index=False)
             field = "region"
