@@ -208,10 +208,7 @@ async def measure_bokeh(
     from lumen_ext.scale.bokeh_client import Session
 
     session = Session(base, app)
-    await session.open(START_TIMEOUT)
-    # Browsers send with TCP_NODELAY (Chromium sets it on every socket). Without it, the second and third frame
-    # of each Bokeh message wait for the server's delayed ACK: ~40 ms per change that no user pays.
-    session.ws.protocol.set_nodelay(True)
+    await session.open(START_TIMEOUT)  # sends with TCP_NODELAY, as browsers do
     try:
         return [await bokeh_change(session, values, quiet) for values in sequence]
     finally:
