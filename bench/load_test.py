@@ -210,13 +210,18 @@ class Crowd:
 # --- the server ---------------------------------------------------------------------------------------------
 
 
-def group_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and its children (forked workers)."""
+def group_pids(pid: int) -> list[int]:
+    """``pid`` and its children (forked workers)."""
     pids = [pid]
     with contextlib.suppress(OSError):
         pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return pids
+
+
+def group_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and its children (forked workers)."""
     total = 0
-    for p in pids:
+    for p in group_pids(pid):
         with contextlib.suppress(OSError):
             status = Path(f"/proc/{p}/status").read_text()
             total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
@@ -225,11 +230,8 @@ def group_rss(pid: int) -> int:
 
 def group_cpu(pid: int) -> float:
     """CPU seconds (user + system) used so far by ``pid`` and its children (forked workers)."""
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     total = 0
-    for p in pids:
+    for p in group_pids(pid):
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))

@@ -19,17 +19,17 @@ Processes serialise on a lock per copy, so one parses while the others wait and 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.hashing import stable_hash
+from lumen_ext.filelock import exclusive
 
 __all__ = ["CopyRefused", "copy_dir", "parquet_copy"]
 
@@ -76,7 +76,7 @@ def parquet_copy(
     copy, refused = folder / f"{stem}.parquet", folder / f"{stem}.refused"
     if copy.exists():
         return str(copy)
-    with _locked(folder / f"{stem}.lock"):
+    with exclusive(folder / f"{stem}.lock"):
         if copy.exists():  # another process wrote it while this one waited
             return str(copy)
         if refused.exists():
@@ -120,13 +120,3 @@ def _drop_older_versions(folder: Path, stem: str) -> None:
         if not old.name.startswith(stem):
             with contextlib.suppress(FileNotFoundError):
                 old.unlink()
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -22,13 +22,14 @@ How it is built, and why:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from lumen_ext.filelock import exclusive
 
 if TYPE_CHECKING:  # heavy imports stay out of module import time
     import numpy as np
@@ -171,7 +172,7 @@ def ensure_synthetic(
     if not force and is_current(path, rows, seed):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(path.with_name(path.name + ".lock")):
+    with exclusive(path.with_name(path.name + ".lock")):
         # Another process may have written it while we waited for the lock.
         if force or not is_current(path, rows, seed):
             write_synthetic(path, rows, seed)
@@ -375,19 +376,3 @@ def _categories(codes: np.ndarray, names) -> pa.DictionaryArray:
     import pyarrow as pa
 
     return pa.DictionaryArray.from_arrays(codes.astype("int8"), pa.array(list(names), pa.string()))
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``lock_path`` (POSIX); elsewhere, run unlocked."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
