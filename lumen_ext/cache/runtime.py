@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from lumen_ext.cache import instant_updates
 from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.stages import Plan, build_plan, describe_key
 from lumen_ext.cache.store import StageStore
@@ -31,6 +32,8 @@ _store: StageStore | None = None
 RESULT_ATTR = "_lumen_ext_result"
 # Attribute set on a Pipeline: list[StageRun] of its last computation, for `lumen-ext explain --run`.
 RUNS_ATTR = "_lumen_ext_runs"
+# A plan built for this pipeline's current state by plan_answered_in_memory, used once by its next computation.
+PLAN_ATTR = "_lumen_ext_plan"
 
 
 @dataclass
@@ -59,6 +62,7 @@ def install(config: CacheConfig | None = None) -> StageStore:
         if _original is None:
             _original = Pipeline.__dict__["_compute_data"]
             Pipeline._compute_data = cached_compute_data
+        instant_updates.install()  # a result already in memory: no spinner flash on the views
         return _store
 
 
@@ -70,6 +74,7 @@ def uninstall() -> None:
     with _lock:
         if _original is not None:
             Pipeline._compute_data = _original
+        instant_updates.uninstall()
         _original, _store = None, None
 
 
@@ -103,25 +108,56 @@ def parent_key(pipeline: Any) -> str | None:
     return recorded[0]
 
 
+def _parent_needs_update(pipeline: Any) -> bool:
+    """Whether Lumen would bring a parent up to date first: an empty parent, or a stale one in the chain."""
+    if pipeline.pipeline is None:
+        return False
+    pipelines, current = [], pipeline
+    while current.pipeline is not None:
+        pipelines.append(current.pipeline)
+        current = current.pipeline
+    return pipeline.pipeline.data is None or any(p._stale for p in pipelines)
+
+
+def plan_answered_in_memory(pipeline: Any) -> Plan | None:
+    """The plan of ``pipeline``'s current state when the memory tier holds its whole result, else None.
+
+    Then computing the data is one lookup. The plan is handed to the next ``_compute_data`` of this pipeline
+    (:data:`PLAN_ATTR`), so it is not built twice.
+    """
+    store = _store
+    if store is None or (
+        pipeline.pipeline is None and pipeline.sql_transforms and not pipeline.source._supports_sql
+    ):
+        return None
+    if _parent_needs_update(pipeline):
+        return None
+    plan = build_plan(pipeline, store.config, parent_key(pipeline) if pipeline.pipeline is not None else None)
+    if plan.final_key is None or not store.memory.holds(plan.final_key):
+        return None
+    setattr(pipeline, PLAN_ATTR, plan)
+    return plan
+
+
 def cached_compute_data(self: Any) -> Any:
     """Drop-in for ``Pipeline._compute_data`` (pipeline.py:370-416) that reuses cached stages."""
     from lumen.util import collect_lazy, to_backend
 
+    planned = self.__dict__.pop(PLAN_ATTR, None)
     store = _store
     if store is None:  # uninstalled while a session still holds the bound method
         return original_compute_data(self)
     if self.pipeline is None and self.sql_transforms and not self.source._supports_sql:
         return original_compute_data(self)  # raises Lumen's own ValidationError
-    if self.pipeline is not None:
+    if _parent_needs_update(self):
         # As Lumen does: bring a stale or empty parent up to date before reading its data.
-        pipelines, current = [], self
-        while current.pipeline is not None:
-            pipelines.append(current.pipeline)
-            current = current.pipeline
-        if self.pipeline.data is None or any(p._stale for p in pipelines):
-            self.pipeline._update_data(force=True)
+        self.pipeline._update_data(force=True)
+        planned = None
 
-    plan = build_plan(self, store.config, parent_key(self) if self.pipeline is not None else None)
+    if planned is not None:
+        plan = planned
+    else:
+        plan = build_plan(self, store.config, parent_key(self) if self.pipeline is not None else None)
     data, runs = run_plan(plan, store)
     result = to_backend(collect_lazy(data), self.dataframe_backend)
     setattr(self, RESULT_ATTR, (plan.final_key, result))

@@ -99,6 +99,12 @@ class MemoryTier:
         with self._lock:
             return key in self._entries
 
+    def holds(self, key: str) -> bool:
+        """Whether ``get(key)`` would return a value now (present and not expired); counts nothing."""
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry is not None and (entry.expires_at is None or entry.expires_at > time.monotonic())
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

@@ -1,0 +1,91 @@
+"""A pipeline whose new result is already in memory updates without switching its views' spinners on and off.
+
+Lumen's ``Pipeline._update_data`` (pipeline.py:431-455) sets ``loading`` on the pipeline's update widget for the
+duration of every update; each of the pipeline's views follows it (``View._update_loading``), so every filter
+change sends every view's "loading" and "not loading" to the browser and re-styles each view twice on the
+server. When the stage cache holds the pipeline's whole result in memory the update is one lookup: the
+spinner would flash for no wait at all, and its four-plus messages cost more than the lookup.
+
+:func:`install` replaces ``_update_data`` with Lumen's own steps, in Lumen's order, minus the two ``loading``
+assignments, for exactly that case (:func:`lumen_ext.cache.runtime.plan_answered_in_memory`); every other
+update, and every update without the stage cache, is Lumen's method unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+from typing import Any
+
+__all__ = ["install", "is_installed", "uninstall"]
+
+_lock = threading.Lock()
+_original: Any = None
+_UPDATING = "_lumen_ext_updating"  # set on a pipeline while this module updates it
+
+
+def _update_data(self, *events: Any, force: bool = False) -> None:
+    from lumen_ext.cache import runtime
+
+    if self.__dict__.get(_UPDATING):
+        # Lumen's ``loading`` flag is also its re-entrancy guard: syncing the references below sets parameters
+        # whose watchers call this method again, and those calls must return, as they do in Lumen.
+        return None
+    if self._update_widget is None or self._update_widget.loading:
+        return _original(self, *events, force=force)
+    if not force and not self.auto_update and not self.update:
+        return _original(self, *events, force=force)
+    self.__dict__[_UPDATING] = True
+    try:
+        for f in self.filters + self.transforms + self.sql_transforms:
+            f._sync_refs()  # as Lumen does first: the plan must see the current values
+        if runtime.plan_answered_in_memory(self) is None:
+            return _original(self, *events, force=force)
+        _set_data_as_lumen_does(self, self._compute_data())
+    finally:
+        self.__dict__.pop(runtime.PLAN_ATTR, None)  # never left for a later computation in another state
+        self.__dict__.pop(_UPDATING, None)
+    return None
+
+
+def _set_data_as_lumen_does(pipeline: Any, new_data: Any) -> None:
+    import panel as pn
+    from lumen.state import state
+    from panel.io.document import unlocked
+    from panel.io.state import state as pn_state
+
+    if pn_state._unblocked(pn_state.curdoc):
+        with unlocked():
+            pipeline.data = new_data
+    else:
+        pipeline.data = new_data
+    if state.config and state.config.on_update:
+        pn.state.execute(partial(state.config.on_update, pipeline))
+    pipeline._stale = False
+
+
+def install() -> None:
+    """Idempotent."""
+    global _original
+    from lumen.pipeline import Pipeline
+    from lumen.util import catch_and_notify
+
+    with _lock:
+        if _original is None:
+            _original = Pipeline.__dict__["_update_data"]
+            # Lumen's decorator reports an exception as a notification, as it does for its own method.
+            Pipeline._update_data = catch_and_notify(_update_data)
+
+
+def uninstall() -> None:
+    global _original
+    from lumen.pipeline import Pipeline
+
+    with _lock:
+        if _original is not None:
+            Pipeline._update_data = _original
+        _original = None
+
+
+def is_installed() -> bool:
+    return _original is not None
