@@ -1,4 +1,4 @@
-"""Fixtures for the browser tests: one Chromium per session, a watched page per test, a spec server."""
+"""Fixtures for the browser tests: one Chromium per test module, a watched page per test, a spec server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from support.browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, lumen_serve_spec
 from support.paths import TEST_OUTPUT
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open its asyncio loop counts as running in the
+# worker's main thread, so a later test of another area on the same xdist worker could not call asyncio.run()
+# or open Playwright itself ("Sync API inside the asyncio loop"). pytest closes a module's fixtures before it
+# runs a test of another module.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: the README test command installs Debian's chromium")
