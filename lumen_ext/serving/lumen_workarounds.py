@@ -54,24 +54,6 @@ def _get_data_sharing_buffers(view):
     return data.copy(deep=False)
 
 
-def _extract_refs_keeping_plain_references(spec, ref_type=None):
-    """``lumen.util.extract_refs`` that keeps a plain ``$variables.name`` reference, for ``Layout.refs``.
-
-    Lumen (util.py, ``extract_refs``) filters with ``f'${ref_type}' in ref[1:]``, which drops every reference
-    that *starts* with ``$variables`` and keeps only those embedded later in a string. ``Layout.refs``
-    (layout.py) uses it for its views, so a variable only a view uses (``cmap: $variables.cmap``) gets no
-    widget in the layout's sidebar, and a viewer cannot change it. Only the layout's lookup is replaced: the
-    dashboard-wide one (state.py, ``global_refs``) decides where existing widgets go, and stays as it is.
-    """
-    from lumen.util import extract_refs
-
-    refs = extract_refs(spec)
-    if ref_type is None:
-        return refs
-    marker = f"${ref_type}"
-    return [ref for ref in refs if ref.startswith(f"{marker}.") or marker in ref[1:]]
-
-
 def _copy_on_write_is_always_on() -> bool:
     import pandas as pd
 
@@ -83,11 +65,9 @@ def apply() -> None:
     global _applied
     if _applied:
         return
-    import lumen.layout
     from lumen.views.base import View
 
     View._update_loading = _ordered_loading_off
-    lumen.layout.extract_refs = _extract_refs_keeping_plain_references
     if _copy_on_write_is_always_on():
         View.get_data = _get_data_sharing_buffers
     _applied = True
