@@ -20,7 +20,9 @@ view's ``Pipe``. Anything else is Lumen's rebuild, unchanged:
 * ``geo`` plots, overlays of several views (``hv_overlay``) and element types not known to redraw correctly;
 * an overlay (e.g. ``by``) with ``shared_axes: false``: HoloViews would keep its first ranges on an update.
 
-Patched plots carry ``framewise=True`` so that, as after a rebuild, their axis ranges follow the new data.
+Patched plots carry ``framewise=True`` so that, as after a rebuild, their axis ranges follow the new data, and a
+patch's data changes are sent before its range changes (:mod:`lumen_ext.views.event_order`), so that a bar chart can
+gain or lose bars without BokehJS mapping old rows with new factors.
 Table views need nothing here: Lumen already updates the Tabulator's ``value`` in place.
 
 What a patch costs, and what is skipped when it is safe to (``bench/bench_cache.py`` measures it):
@@ -39,6 +41,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from lumen_ext.views.event_order import data_changes_first
 from lumen_ext.views.model_graph import recompute_only_if_changed
 from lumen_ext.views.plot_memo import Entry, PlotMemo, plot_key
 from lumen_ext.views.signature import signature
@@ -73,7 +76,6 @@ class PatchState:
     dmap: Any = field(default=None, repr=False)
     pipe: Any = field(default=None, repr=False)
     signature: tuple | None = field(default=None, repr=False)
-    factor_rows: tuple = ()  # rows of each element drawn on a categorical axis, see _factor_rows
     patches: int = 0
     rebuilds: int = 0
     building: int = 0  # > 0 while get_panel runs: it needs a whole plot, never a patch
@@ -187,13 +189,11 @@ def _patching_get_params(self) -> dict[str, Any]:
         return _rebuild(self, state, dict(object=plot), "overlay with shared_axes=False")
 
     on_screen = self._panel is not None and state.dmap is not None and self._panel.object is state.dmap
-    factor_rows = _factor_rows(plot)
-    same_rows = factor_rows == state.factor_rows
-    state.factor_rows = factor_rows
     empty = _has_empty_element(plot)
-    if on_screen and not state.building and new_signature == state.signature and same_rows and not empty:
+    if on_screen and not state.building and new_signature == state.signature and not empty:
         # HoloViews redraws the same plot with the new frame: patches, no new models (so no model walk either).
-        with recompute_only_if_changed(model.document for model, _ in self._panel._models.values()):
+        documents = [model.document for model, _ in self._panel._models.values()]
+        with recompute_only_if_changed(documents), data_changes_first(documents):
             state.pipe.send(plot)
         state.patches += 1
         state.record("patched")
@@ -209,8 +209,6 @@ def _patching_get_params(self) -> dict[str, Any]:
         reason = "first render"
     elif not on_screen:
         reason = "the plot on screen is not a patchable one"
-    elif not same_rows:
-        reason = "a categorical axis gained or lost rows"
     elif empty:
         reason = "an element has no rows"
     else:
@@ -254,24 +252,6 @@ def _overlay_without_shared_axes(plot: Any) -> bool:
     if not isinstance(plot, Overlay | NdOverlay):
         return False
     return Store.lookup_options("bokeh", plot, "plot").kwargs.get("shared_axes", True) is False
-
-
-def _factor_rows(plot: Any) -> tuple:
-    """Row counts of the bar charts drawn on a categorical (factor) axis.
-
-    When a patch changes the number of such bars (a top-N chart whose filter leaves fewer than N rows), BokehJS
-    throws "Size mismatch" while applying it (seen in the browser on specs/rides_dask.yaml; a rebuild draws the
-    same chart cleanly). Those updates rebuild instead. Scatter, lines, histograms, and box and violin plots
-    (whose rows are samples, not bars) patched cleanly across row counts in the browser tests.
-    """
-    from holoviews import Bars
-
-    rows = []
-    for element in plot.traverse(lambda e: e, [Bars]):
-        dims = element.kdims[:1]
-        if dims and element.interface.dtype(element, dims[0]).kind in "OSUb":
-            rows.append(len(element))
-    return tuple(rows)
 
 
 def _has_empty_element(plot: Any) -> bool:
