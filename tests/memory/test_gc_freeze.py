@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from support.probe import run_python
 
 
 def test_frozen_startup_objects_are_skipped_and_later_cycles_still_collected():
@@ -21,9 +19,7 @@ def test_frozen_startup_objects_are_skipped_and_later_cycles_still_collected():
         "print(json.dumps({'frozen': frozen, 'count': gc.get_freeze_count(), 'before': before,\n"
         "                  'tracked_after': tracked_after, 'cycle_collected': ref() is None}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    facts = run_python(code)
     assert facts["frozen"] == facts["count"] >= facts["before"] // 2
     assert facts["tracked_after"] < 1000  # gc.get_objects() no longer lists what was frozen
     assert facts["cycle_collected"]

@@ -9,12 +9,10 @@ is pinned, so a Panel upgrade that changes it fails here instead of silently byp
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 import time
 
 import pytest
+from support.probe import run_python
 
 pytestmark = pytest.mark.slow
 
@@ -86,12 +84,6 @@ def test_an_interaction_only_patches_its_own_session(served):
         "A's spinner did not turn on, then off"
     )
     assert seen_by_b == []
-
-
-def run_python(code: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_panel_still_broadcasts_busy_to_every_indicator():

@@ -6,15 +6,7 @@ code a fix replaces, so the fix is reviewed rather than silently applied to some
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-
-def run_python(code: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+from support.probe import run_python
 
 
 def test_lumen_still_dispatches_loading_off_immediately():

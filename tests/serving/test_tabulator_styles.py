@@ -6,9 +6,7 @@ warnings inside Bokeh/Panel that pytest would turn into errors.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from support.probe import run_python
 
 # Renders a Tabulator into a Document, replaces its value three times and reports what the browser model holds,
 # with the style work counted; PATCHED decides whether the patch is installed.
@@ -47,9 +45,7 @@ print(json.dumps({'data': data, 'styles': model.cell_styles.get('data'), 'comput
 
 def render(patched: bool, styled: bool) -> dict:
     code = f"PATCHED = {patched}\nSTYLED = {styled}\n{SCRIPT}"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_python(code)
 
 
 def test_panel_still_restyles_every_update():
@@ -65,9 +61,7 @@ def test_panel_still_restyles_every_update():
         "                  'styler': 'self._computed_styler = styler = df.style' in data,\n"
         "                  'todo': 'styler._todo = styler_update(self.style, df)' in data}))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    facts = run_python(code)
     assert facts == {"cds": True, "sends": True, "styler": True, "todo": True}, (
         "Panel changed Tabulator's style updates: review lumen_ext.serving.tabulator_styles"
     )

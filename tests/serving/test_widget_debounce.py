@@ -6,15 +6,7 @@ process would change them for every later test).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-
-def run_python(code: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+from support.probe import run_python
 
 
 def test_panel_still_debounces_browser_changes_by_a_class_attribute():

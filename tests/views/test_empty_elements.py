@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
+
+from support.probe import run_python
 
 PROBE = textwrap.dedent(
     """
@@ -27,6 +26,4 @@ PROBE = textwrap.dedent(
 
 
 def test_empty_elements_are_found():
-    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [False, True, True, True]
+    assert run_python(PROBE) == [False, True, True, True]
