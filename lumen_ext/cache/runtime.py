@@ -119,6 +119,15 @@ def _parent_needs_update(pipeline: Any) -> bool:
     return pipeline.pipeline.data is None or any(p._stale for p in pipelines)
 
 
+def _lumen_rejects(pipeline: Any) -> bool:
+    """SQL transforms on a source without SQL: Lumen's own computation raises the error for it."""
+    return pipeline.pipeline is None and bool(pipeline.sql_transforms) and not pipeline.source._supports_sql
+
+
+def _plan(pipeline: Any, store: StageStore) -> Plan:
+    return build_plan(pipeline, store.config, parent_key(pipeline) if pipeline.pipeline is not None else None)
+
+
 def plan_answered_in_memory(pipeline: Any) -> Plan | None:
     """The plan of ``pipeline``'s current state when the memory tier holds its whole result, else None.
 
@@ -126,13 +135,9 @@ def plan_answered_in_memory(pipeline: Any) -> Plan | None:
     (:data:`PLAN_ATTR`), so it is not built twice.
     """
     store = _store
-    if store is None or (
-        pipeline.pipeline is None and pipeline.sql_transforms and not pipeline.source._supports_sql
-    ):
+    if store is None or _lumen_rejects(pipeline) or _parent_needs_update(pipeline):
         return None
-    if _parent_needs_update(pipeline):
-        return None
-    plan = build_plan(pipeline, store.config, parent_key(pipeline) if pipeline.pipeline is not None else None)
+    plan = _plan(pipeline, store)
     if plan.final_key is None or not store.memory.holds(plan.final_key):
         return None
     setattr(pipeline, PLAN_ATTR, plan)
@@ -147,17 +152,14 @@ def cached_compute_data(self: Any) -> Any:
     store = _store
     if store is None:  # uninstalled while a session still holds the bound method
         return original_compute_data(self)
-    if self.pipeline is None and self.sql_transforms and not self.source._supports_sql:
+    if _lumen_rejects(self):
         return original_compute_data(self)  # raises Lumen's own ValidationError
     if _parent_needs_update(self):
         # As Lumen does: bring a stale or empty parent up to date before reading its data.
         self.pipeline._update_data(force=True)
         planned = None
 
-    if planned is not None:
-        plan = planned
-    else:
-        plan = build_plan(self, store.config, parent_key(self) if self.pipeline is not None else None)
+    plan = planned if planned is not None else _plan(self, store)
     data, runs = run_plan(plan, store)
     result = to_backend(collect_lazy(data), self.dataframe_backend)
     setattr(self, RESULT_ATTR, (plan.final_key, result))
