@@ -18,7 +18,9 @@ view's ``Pipe``. Anything else is Lumen's rebuild, unchanged:
   their own path), ``operations``, ``groupby`` widgets, ``streaming`` (Lumen's own Pipe);
 * linked selections (``selection_group`` or a ``selection_expr`` filter): their streams are rebuilt with the plot;
 * ``geo`` plots, overlays of several views (``hv_overlay``) and element types not known to redraw correctly;
-* an overlay (e.g. ``by``) with ``shared_axes: false``: HoloViews would keep its first ranges on an update.
+* an overlay (e.g. ``by``) with ``shared_axes: false``: HoloViews would keep its first ranges on an update;
+* a frame with an empty element (HoloViews would keep drawing its old rows), and the frame after it (a plot drawn
+  without rows has axes chosen without data: a bar chart's factor axis is numeric).
 
 Patched plots carry ``framewise=True`` so that, as after a rebuild, their axis ranges follow the new data, and a
 patch's data changes are sent before its range changes (:mod:`lumen_ext.views.event_order`), so that a bar chart can
@@ -80,6 +82,9 @@ class PatchState:
     rebuilds: int = 0
     building: int = 0  # > 0 while get_panel runs: it needs a whole plot, never a patch
     last: str = ""  # "patched", or why the last update rebuilt
+    # The plot on screen was built from a frame with an empty element: HoloViews chose its axes without data (a bar
+    # chart's factor axis becomes numeric), so the next frame must be a new plot too.
+    drawn_empty: bool = False
     memo_hits: int = 0
     builds: int = 0  # HoloViews objects hvPlot built for this view (memo misses and uncacheable states)
     # Names the view in the memo, for objects that must stay with it (never an id(): ids are reused).
@@ -190,7 +195,8 @@ def _patching_get_params(self) -> dict[str, Any]:
 
     on_screen = self._panel is not None and state.dmap is not None and self._panel.object is state.dmap
     empty = _has_empty_element(plot)
-    if on_screen and not state.building and new_signature == state.signature and not empty:
+    patchable = new_signature == state.signature and not empty and not state.drawn_empty
+    if on_screen and not state.building and patchable:
         # HoloViews redraws the same plot with the new frame: patches, no new models (so no model walk either).
         documents = [model.document for model, _ in self._panel._models.values()]
         with recompute_only_if_changed(documents), data_changes_first(documents):
@@ -211,9 +217,12 @@ def _patching_get_params(self) -> dict[str, Any]:
         reason = "the plot on screen is not a patchable one"
     elif empty:
         reason = "an element has no rows"
+    elif state.drawn_empty:
+        reason = "the plot on screen was drawn from an empty frame"
     else:
         reason = "plot structure changed"
     state.signature = new_signature
+    state.drawn_empty = empty
     return _rebuild(self, state, dict(object=state.dmap), reason)
 
 

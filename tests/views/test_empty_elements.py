@@ -27,3 +27,56 @@ PROBE = textwrap.dedent(
 
 def test_empty_elements_are_found():
     assert run_python(PROBE) == [False, True, True, True]
+
+
+EMPTY_THEN_DATA = textwrap.dedent(
+    """
+    import json, warnings
+    warnings.simplefilter("ignore")
+    import pandas as pd
+    import panel as pn
+    from bokeh.document import Document
+    from lumen.pipeline import Pipeline
+    from lumen.sources.base import InMemorySource
+    from lumen.views.base import hvPlotView
+    from panel.io.state import set_curdoc
+    from lumen_ext.views import patching
+
+    patching.install()
+    rides = pd.DataFrame({
+        "borough": ["Bronx", "Bronx", "Queens", "Queens", "EWR"],
+        "service": ["Standard", "XL", "Standard", "XL", "Standard"],
+        "payment": ["Card", "Cash", "Card", "Card", "Cash"],
+        "fare": [10.0, 12.0, 9.0, 14.0, 30.0],
+    })
+    pipeline = Pipeline.from_spec({
+        "source": InMemorySource(tables={"rides": rides}),
+        "table": "rides",
+        "filters": [{"type": "widget", "field": "borough"}],
+    })
+    doc = Document()
+    with set_curdoc(doc):
+        view = hvPlotView(pipeline=pipeline, kind="bar", x="service", y="fare", by=["payment"])
+        doc.add_root(pn.Column(view).get_root(doc))
+        steps = []
+        for value in (["Bronx"], ["Nowhere"], ["Queens"], ["Bronx"], ["Nowhere"], ["Nowhere"], ["Queens"]):
+            pipeline.filters[0].value = value
+            steps.append([value[0], patching.patch_state(view).last, len(pipeline.data)])
+    print(json.dumps(steps))
+    """
+)
+
+
+def test_a_plot_drawn_from_an_empty_frame_is_rebuilt_for_the_next_data():
+    # Drawn without rows, a bar chart's factor axis is numeric: patching categories into it raised a TypeError in
+    # HoloViews' range update (the bench's filter order Brooklyn -> EWR -> Queens found it).
+    steps = run_python(EMPTY_THEN_DATA)
+    assert steps == [
+        ["Bronx", "patched", 2],
+        ["Nowhere", "an element has no rows", 0],
+        ["Queens", "the plot on screen was drawn from an empty frame", 2],
+        ["Bronx", "patched", 2],
+        ["Nowhere", "an element has no rows", 0],
+        ["Nowhere", "an element has no rows", 0],
+        ["Queens", "the plot on screen was drawn from an empty frame", 2],
+    ]
