@@ -38,6 +38,11 @@ class CacheConfig:
     pushdown: bool = True
     """Compile filters and SQL-expressible transforms into the query on DuckDB sources."""
 
+    rollup_max_rows: int = 100_000
+    """Largest rollup cube kept for a pipeline whose query starts with a sum, count, min, max or mean aggregate
+    under widget filters (:mod:`lumen_ext.cache.rollup`): its filter states are then answered from the cube
+    instead of the table. ``0`` turns cubes off."""
+
     file_scan: bool = True
     """Read the Parquet (and, through a copy, CSV) tables of ``file`` sources through DuckDB, with filters and
     SQL-expressible transforms pushed into the query (:mod:`lumen_ext.cache.filescan` says when)."""

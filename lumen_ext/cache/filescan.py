@@ -63,7 +63,7 @@ from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.hashing import stable_hash
 from lumen_ext.cache.pushdown import ROWID, quote
 
-__all__ = ["FileScan", "NotScannable", "file_scan_for", "scan_stats"]
+__all__ = ["FileScan", "NotScannable", "fetch_with", "file_scan_for", "scan_stats"]
 
 _PARQUET = frozenset({"parquet", "parq"})
 _CSV = frozenset({"csv"})
@@ -102,8 +102,12 @@ class FileScan:
 
     def filtered_sql(self, conditions: list[tuple[str, Any]]) -> str:
         """The base query with Lumen's filter ``conditions``; raises :class:`NotScannable`."""
+        return self.base_sql + self.where(conditions)
+
+    def where(self, conditions: list[tuple[str, Any]]) -> str:
+        """The ``WHERE`` clause of Lumen's filter ``conditions`` over this file's columns ("" for none)."""
         where = [c for c in (_condition(self.raw_types, k, v) for k, v in conditions) if c is not None]
-        return self.base_sql + (f" WHERE {' AND '.join(where)}" if where else "")
+        return f" WHERE {' AND '.join(where)}" if where else ""
 
     def types_of(self, sql: str) -> dict[str, str]:
         with self.connection.cursor() as cursor:
@@ -113,12 +117,16 @@ class FileScan:
     def fetch(self, sql: str, targets: dict[str, Any]) -> pd.DataFrame:
         """Run ``sql`` and give each column of the result the dtype in ``targets``."""
         with self.connection.cursor() as cursor:
-            table = cursor.sql(sql).to_arrow_table()
+            df = fetch_with(cursor, sql, targets)
         with _lock:
             _counters["queries"] += 1
-        # What pandas.read_parquet does with the Arrow table (pandas/io/_util.py, pyarrow >= 19).
-        df = table.to_pandas()
-        return restore_dtypes(df, targets)
+        return df
+
+
+def fetch_with(cursor: Any, sql: str, targets: dict[str, Any]) -> pd.DataFrame:
+    """:meth:`FileScan.fetch` on a cursor of the caller's (one with a cube registered, say)."""
+    # What pandas.read_parquet does with the Arrow table (pandas/io/_util.py, pyarrow >= 19).
+    return restore_dtypes(cursor.sql(sql).to_arrow_table().to_pandas(), targets)
 
 
 def restore_dtypes(df: pd.DataFrame, targets: dict[str, Any]) -> pd.DataFrame:

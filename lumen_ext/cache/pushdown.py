@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["PushdownPlan", "compile_pushdown", "quote"]
+__all__ = ["CubeColumns", "PushdownPlan", "aggregate_columns", "clean_value", "compile_pushdown", "quote"]
 
 ROWID = "__lumen_ext_row"
 
@@ -43,6 +43,22 @@ _AGGREGATES: dict[str, str] = {
     "std": "STDDEV_SAMP({v})",
     "var": "VAR_SAMP({v})",
 }
+
+
+@dataclass(frozen=True)
+class CubeColumns:
+    """What a rollup cube (:mod:`lumen_ext.cache.rollup`) holds for the aggregate it was built for.
+
+    A relation carrying one is a cube: one row per group of the aggregate's keys and the filter fields, with
+    partial aggregates of each column; the aggregate then combines the partials instead of reading rows.
+    """
+
+    method: str
+    by: tuple[str, ...]
+    columns: tuple[str, ...]  # the aggregated columns, in the aggregate's order
+    types: tuple[tuple[str, str], ...]  # their types in the source
+    partials: tuple[tuple[str, ...], ...]  # per column: its partial columns in the cube
+    combine: tuple[str, ...]  # per column: the SQL combining them, with {0}, {1} for the partials
 
 
 def quote(name: str) -> str:
@@ -66,6 +82,7 @@ class _Relation:
     order: tuple[str, ...] = ()  # ORDER BY terms fixing the row order; () = insertion order
     order_columns: tuple[str, ...] = ()  # columns the terms read, carried along so outer queries can re-sort
     collations: tuple[tuple[str, str], ...] = ()  # column -> the SQL expression its values sort by
+    cube: CubeColumns | None = None  # set when the relation is a rollup cube of the first aggregate
 
     def sort_key(self, name: str) -> str:
         """What ORDER BY uses for ``name``: the column, or the expression that gives its pandas order."""
@@ -84,7 +101,7 @@ class _Relation:
         return f"SELECT {body} FROM ({self.sql}) AS _lx{suffix}{order}"
 
 
-class _NotExpressible(Exception):
+class _NotExpressible(ValueError):
     """This transform (configuration) has no exact SQL equivalent; stop pushing here."""
 
 
@@ -115,6 +132,7 @@ def compile_pushdown(
     insertion_ordered: bool = True,
     row_labels: bool = False,
     collations: Mapping[str, str] | None = None,
+    cube: CubeColumns | None = None,
 ) -> PushdownPlan:
     """Push the longest expressible prefix of ``transforms`` onto ``base_sql``.
 
@@ -122,7 +140,8 @@ def compile_pushdown(
     the base query carries the frame's index labels in a ``ROWID`` column (a filtered pandas frame keeps
     the labels of the rows it kept), and the result is indexed by them. ``collations`` maps a column to
     the SQL expression whose order is pandas' order of its values (a ``category`` sorts by category
-    position, not alphabetically); grouping and sorting on it use that expression.
+    position, not alphabetically); grouping and sorting on it use that expression. With ``cube``,
+    ``base_sql`` is a rollup cube and the first transform must be the aggregate it was built for.
     """
     types = types_of(base_sql)
     if any(t.startswith("GEOMETRY") for t in types.values()) or (ROWID in types) != row_labels:
@@ -133,7 +152,7 @@ def compile_pushdown(
             base_sql, types, tuple(c for c in types if c != ROWID), index="rowid", collations=sorts
         )
     else:
-        rel = _Relation(base_sql, types, tuple(types), collations=sorts)
+        rel = _Relation(base_sql, types, tuple(types), collations=sorts, cube=cube)
     pushed, reasons = 0, []
     for transform in transforms:
         compiler = _COMPILERS.get(type(transform).__name__) if _is_lumen(transform) else None
@@ -158,8 +177,12 @@ def _is_lumen(transform: Any) -> bool:
 
 
 def _require_columns(rel: _Relation, names: Sequence[str], allow_keys: bool = False) -> None:
-    known = set(rel.visible) | (set(rel.keys) if allow_keys and rel.index == "keys" else set())
-    missing = [n for n in names if n not in known]
+    keys = rel.keys if allow_keys and rel.index == "keys" else ()
+    _require_visible((*rel.visible, *keys), names)
+
+
+def _require_visible(visible: Sequence[str], names: Sequence[str]) -> None:
+    missing = [n for n in names if n not in set(visible)]
     if missing:
         raise _NotExpressible(f"unknown column(s) {missing}")
 
@@ -185,30 +208,55 @@ def _iloc(t: Any, rel: _Relation, ordered: bool) -> tuple[str, _Relation]:
     return sql, replace(rel, offset=rel.offset + start) if rel.index == "range" else rel
 
 
-def _aggregate(t: Any, rel: _Relation, _ordered: bool) -> tuple[str, _Relation]:
-    method = t.method
-    if method not in _AGGREGATES or t.kwargs:
-        raise _NotExpressible(f"method {method!r} with kwargs {t.kwargs!r}")
+def aggregate_columns(
+    t: Any, types: Mapping[str, str], visible: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """The group keys and aggregated columns of Lumen's ``Aggregate`` ``t`` over a frame of these columns, as
+    pandas picks them (every numeric non-key column when none are named); raises ``ValueError`` when the
+    aggregate has no exact SQL form."""
+    if t.method not in _AGGREGATES or t.kwargs:
+        raise _NotExpressible(f"method {t.method!r} with kwargs {t.kwargs!r}")
     by = list(t.by or [])
     if not by or len(set(by)) != len(by):
         raise _NotExpressible("empty group-by")
-    _require_columns(rel, by)
+    _require_visible(visible, by)
     if t.columns:
         cols = list(t.columns)
-        _require_columns(rel, cols)
-        if set(cols) & set(by) or not all(_is_numeric(rel.types[c]) for c in cols):
+        _require_visible(visible, cols)
+        if set(cols) & set(by) or not all(_is_numeric(types[c]) for c in cols):
             raise _NotExpressible("non-numeric or key column aggregated")
     else:
-        cols = [c for c in rel.visible if c not in by and _is_numeric(rel.types[c])]
+        cols = [c for c in visible if c not in by and _is_numeric(types[c])]
     if len(set(cols)) != len(cols):
         raise _NotExpressible("duplicate columns")
+    return by, cols
+
+
+def clean_value(name: str, sql_type: str) -> str:
+    """The column as pandas aggregates it: NaN is missing (DuckDB treats it as a value)."""
+    value = quote(name)
+    return f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END" if sql_type in _FLOAT_TYPES else value
+
+
+def _aggregate(t: Any, rel: _Relation, _ordered: bool) -> tuple[str, _Relation]:
+    method = t.method
+    if rel.cube is not None:  # combine the cube's partials, per group of the keys
+        cube = rel.cube
+        if (method, tuple(t.by or ()), t.kwargs) != (cube.method, cube.by, {}):
+            raise _NotExpressible("not the aggregate the cube was built for")
+        by, cols = list(cube.by), list(cube.columns)
+        types = dict(cube.types)
+        exprs = [
+            combine.format(*(quote(p) for p in partials))
+            for combine, partials in zip(cube.combine, cube.partials, strict=True)
+        ]
+    else:
+        by, cols = aggregate_columns(t, rel.types, rel.visible)
+        types = rel.types
+        exprs = [_AGGREGATES[method].format(v=clean_value(c, types[c])) for c in cols]
     aggs = []
-    for c in cols:
-        value = quote(c)
-        if rel.types[c] in _FLOAT_TYPES:  # pandas skips NaN; DuckDB treats it as a value
-            value = f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END"
-        expr = _AGGREGATES[method].format(v=value)
-        if method == "sum" and rel.types[c] in _INT_TYPES:
+    for c, expr in zip(cols, exprs, strict=True):
+        if rel.cube is None and method == "sum" and types[c] in _INT_TYPES:
             expr = f"CAST({expr} AS BIGINT)"  # SUM widens to HUGEINT, which pandas gets as float
         aggs.append(f"{expr} AS {quote(c)}")
     present = [

@@ -129,16 +129,20 @@ def _plan(pipeline: Any, store: StageStore) -> Plan:
 
 
 def plan_answered_in_memory(pipeline: Any) -> Plan | None:
-    """The plan of ``pipeline``'s current state when the memory tier holds its whole result, else None.
+    """The plan of ``pipeline``'s current state when memory answers it, else None.
 
-    Then computing the data is one lookup. The plan is handed to the next ``_compute_data`` of this pipeline
-    (:data:`PLAN_ATTR`), so it is not built twice.
+    Memory answers when its tier holds the whole result (one lookup), or the rollup cube the source query is
+    answered from (a query over the cube's few rows, then the remaining transforms over the aggregate). The plan
+    is handed to the next ``_compute_data`` of this pipeline (:data:`PLAN_ATTR`), so it is not built twice.
     """
     store = _store
     if store is None or _lumen_rejects(pipeline) or _parent_needs_update(pipeline):
         return None
     plan = _plan(pipeline, store)
-    if plan.final_key is None or not store.memory.holds(plan.final_key):
+    if plan.final_key is None:
+        return None
+    first = plan.stages[0]
+    if not store.memory.holds(plan.final_key) and not (first.from_memory is not None and first.from_memory()):
         return None
     setattr(pipeline, PLAN_ATTR, plan)
     return plan

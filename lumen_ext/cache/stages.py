@@ -18,16 +18,18 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lumen_ext.cache.config import CacheConfig
-from lumen_ext.cache.filescan import NotScannable, file_scan_for
+from lumen_ext.cache.filescan import NotScannable, fetch_with, file_scan_for
 from lumen_ext.cache.fingerprint import source_freshness, source_identity, source_ttl
 from lumen_ext.cache.hashing import Unhashable, combine
 from lumen_ext.cache.plancache import BASE, CompiledQuery, plan_cache, with_base
-from lumen_ext.cache.pushdown import PushdownPlan, compile_pushdown
+from lumen_ext.cache.pushdown import ROWID, PushdownPlan, compile_pushdown
+from lumen_ext.cache.rollup import Rollup, compile_rollup, compile_sql_rollup, is_refused, run_on_cube
+from lumen_ext.cache.rollup import answer as answer_from_cube
 
 if TYPE_CHECKING:
     from lumen.pipeline import Pipeline
@@ -48,6 +50,8 @@ class Stage:
     run: Callable[[Any], Any] = field(repr=False)
     sql: str | None = None
     detail: str = ""
+    # Whether the stage can run now from what the memory tier holds, without reading the source (a rollup cube).
+    from_memory: Callable[[], bool] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -175,32 +179,41 @@ def _compile_shrinking(compile: Callable[[list], PushdownPlan], transforms: list
 def _sql_chain(expr: str, conditions: list, sql_transforms: list) -> str:
     from lumen.transforms.sql import SQLFilter
 
-    sql = expr
-    for st in [SQLFilter(conditions=conditions), *sql_transforms]:
+    return _apply_sql(expr, [SQLFilter(conditions=conditions), *sql_transforms])
+
+
+def _apply_sql(sql: str, sql_transforms: Sequence[Any]) -> str:
+    for st in sql_transforms:
         sql = st.apply(sql)
     return sql
 
 
 def _duckdb_query_stage(
-    pipeline: Pipeline, query: dict, base: str | None, sql_transforms: list, plan: Plan
+    pipeline: Pipeline, query: dict, base: str | None, sql_transforms: list, plan: Plan, config: CacheConfig
 ) -> str | None:
     source, table, transforms = pipeline.source, pipeline.table, list(pipeline.transforms)
+    dims = _filter_fields(pipeline)
     try:
         shape = _shape_key(
             base,
             "duckdb",
             [transform_token(t) for t in sql_transforms],
             [transform_token(t) for t in transforms],
+            dims,
         )
     except Unhashable:
         shape = None
 
     def compile() -> CompiledQuery:
         expr = source.get_sql_expr(table)
-        types_of = with_base(_duckdb_types(source, base or ""), _sql_chain(expr, [], sql_transforms))
+        raw_types = _duckdb_types(source, base or "")
+        projected = _sql_chain(expr, [], sql_transforms)
+        types_of = with_base(raw_types, projected)
         ordered = _insertion_ordered(source)
         push = _compile_shrinking(lambda ts: compile_pushdown(BASE, ts, types_of, ordered), transforms)
-        return CompiledQuery(push.sql, push, tuple(push.reasons), {"expr": expr})
+        over = _CubeSource(expr, raw_types(expr), projected, raw_types, ordered, sql_transforms[1:])
+        rollup = _try_rollup(pipeline, config, push, dims, over)
+        return CompiledQuery(push.sql, push, tuple(push.reasons), {"expr": expr, "rollup": rollup})
 
     try:
         compiled = plan_cache.get_or_compile(shape, compile)
@@ -216,9 +229,140 @@ def _duckdb_query_stage(
     def run_sql(_: Any) -> Any:
         return push.finish(source.fetch(sql))
 
+    def query_cube(cube: Any) -> Any:
+        def sql_for(name: str) -> str:
+            grouped = rollup.query(name, lambda relation: _sql_chain(relation, list(query.items()), []))
+            if pipeline.sql_transforms:  # the cube stands for the first; the others apply to what it gives
+                return compiled.render(_apply_sql(grouped, sql_transforms[1:]))
+            return grouped
+
+        def fetch(cursor: Any, rollup_sql: str) -> Any:
+            return cursor.execute(rollup_sql).fetch_df(date_as_object=True)  # as DuckDBSource.fetch does
+
+        return run_on_cube(source._connection, cube, sql_for, fetch)
+
+    rollup = compiled.extra["rollup"]
     detail = f"{push.pushed} transform(s) pushed into SQL"
-    plan.stages.append(Stage("source query", "sql", key, run_sql, sql=sql, detail=detail))
+    plan.stages.append(
+        _source_query(key, sql, detail, rollup, shape, base, plan, config, source.fetch, query_cube, run_sql)
+    )
     return key
+
+
+def _filter_fields(pipeline: Pipeline) -> tuple[str, ...]:
+    """The columns the pipeline's filters can ever constrain in the source query (a cube's dimensions)."""
+    from lumen.filters.base import ParamFilter
+
+    fields = [
+        f.field
+        for f in pipeline.filters
+        if not isinstance(f, ParamFilter) and f.field and (f.table is None or f.table == pipeline.table)
+    ]
+    return tuple(dict.fromkeys(fields))
+
+
+@dataclass(frozen=True)
+class _CubeSource:
+    """What a rollup cube is built over, and how the direct query reads it."""
+
+    sql: str  # the unfiltered source query
+    types: dict[str, str]  # its columns
+    projected: (
+        str  # the unfiltered query the pushed transforms read (the source query and the SQL transforms)
+    )
+    types_of: Callable[[str], dict[str, str]]
+    ordered: bool  # DuckDB preserves insertion order
+    rest: tuple = ()  # the SQL transforms after a rolled-up ``sql_group_by`` (a projection included)
+    collations: dict[str, str] | None = None
+
+
+def _try_rollup(
+    pipeline: Pipeline, config: CacheConfig, push: PushdownPlan, dims: tuple[str, ...], over: _CubeSource
+) -> Rollup | str:
+    """The pipeline's rollup cube, or why it has none."""
+    if not config.rollup_max_rows:
+        return "rollup cubes are off"
+    try:
+        if pipeline.sql_transforms:
+            first = pipeline.sql_transforms[0]
+            if type(first).__name__ != "SQLGroupBy" or type(first).__module__ != "lumen.transforms.sql":
+                return "the pipeline's SQL transforms do not start with sql_group_by"
+            rollup = compile_sql_rollup(first, over.sql, over.types, dims, push, over.types_of)
+        elif push.pushed:
+            rollup = compile_rollup(
+                pipeline.transforms[0],
+                over.sql,
+                over.types,
+                {
+                    c: t for c, t in over.types_of(over.projected).items() if c != ROWID
+                },  # a file scan's labels
+                dims,
+                pipeline.transforms,
+                push.pushed,
+                over.types_of,
+                insertion_ordered=over.ordered,
+                collations=over.collations,
+            )
+        else:
+            return "no aggregate pushed"
+        # The rollup must give the columns and types the table query gives (DuckDB binds both; nothing runs).
+        grouped = rollup.grouped.replace(BASE, f"SELECT * FROM ({rollup.cube_sql}) AS _cube", 1)
+        if pipeline.sql_transforms:
+            grouped = push.sql.replace(BASE, _apply_sql(grouped, over.rest), 1)
+        direct = push.sql.replace(BASE, over.projected, 1)
+        if list(over.types_of(grouped).items()) != list(over.types_of(direct).items()):
+            return "the rollup's columns or types differ from the table query's"
+        return rollup
+    except (
+        Exception
+    ) as e:  # ValueError: no cube for this pipeline; a binding error: its SQL is not valid here
+        return str(e)
+
+
+def _source_query(
+    key: str | None,
+    sql: str,
+    detail: str,
+    rollup: Rollup | str,
+    shape: str | None,
+    base: str | None,
+    plan: Plan,
+    config: CacheConfig,
+    fetch_cube: Callable[[str], Any],
+    query_cube: Callable[[Any], Any],
+    direct: Callable[[Any], Any],
+) -> Stage:
+    """The stage running the pushed query: ``direct``, or answered from the rollup cube when the pipeline has one."""
+    if isinstance(rollup, str):
+        plan.notes.append(f"no rollup cube: {rollup}")
+        return Stage("source query", "sql", key, direct, sql=sql, detail=detail)
+    refused = is_refused(shape)
+    cube_key = _chain(base, "cube", rollup.cube_sql)
+    if refused or cube_key is None:
+        plan.notes.append(f"no rollup cube: {refused or 'the source is not cacheable'}")
+        return Stage("source query", "sql", key, direct, sql=sql, detail=detail)
+    plan.notes.append(f"rollup cube: {rollup.cube_sql}")
+
+    def run(_: Any) -> Any:
+        return answer_from_cube(
+            rollup,
+            shape=shape,
+            cube_key=cube_key,
+            ttl=plan.ttl,
+            max_rows=config.rollup_max_rows,
+            fetch_cube=fetch_cube,
+            query_cube=query_cube,
+            direct=lambda: direct(None),
+        )
+
+    def from_memory() -> bool:
+        from lumen_ext.cache import runtime
+
+        store = runtime.active_store()
+        return store is not None and store.memory.holds(cube_key) and not is_refused(shape)
+
+    detail += f", answered from a rollup cube by {', '.join(rollup.dims)}"
+    return Stage("source query", "sql", key, run, sql=sql, detail=detail, from_memory=from_memory)
 
 
 def _file_scan_stage(
@@ -235,7 +379,8 @@ def _file_scan_stage(
     try:
         scan = file_scan_for(source, table, config, freshness, read=lambda: raw_get(source, table))
         base_sql = scan.filtered_sql(list(query.items()))
-        shape = _shape_key(base, "file", [transform_token(t) for t in transforms])
+        dims = _filter_fields(pipeline)
+        shape = _shape_key(base, "file", [transform_token(t) for t in transforms], dims)
     except NotScannable as e:
         plan.notes.append(f"read by Lumen's reader: {e}")
         return None
@@ -251,7 +396,11 @@ def _file_scan_stage(
             transforms,
         )
         targets = expected_dtypes(scan.dtypes, transforms[: push.pushed])
-        return CompiledQuery(push.sql, push, tuple(push.reasons), {"targets": targets})
+        over = _CubeSource(
+            scan.base_sql, scan.raw_types, scan.base_sql, scan.types_of, True, (), scan.collations
+        )
+        rollup = _try_rollup(pipeline, config, push, dims, over)
+        return CompiledQuery(push.sql, push, tuple(push.reasons), {"targets": targets, "rollup": rollup})
 
     try:
         compiled = plan_cache.get_or_compile(shape, compile)
@@ -267,8 +416,22 @@ def _file_scan_stage(
     def run_scan(_: Any) -> Any:
         return push.finish(scan.fetch(sql, targets))
 
+    def query_cube(cube: Any) -> Any:
+        def sql_for(name: str) -> str:
+            conditions = scan.where(list(query.items()))
+            return rollup.query(name, lambda relation: f"SELECT * FROM ({relation}) AS _cube{conditions}")
+
+        return run_on_cube(scan.connection, cube, sql_for, lambda c, q: fetch_with(c, q, targets))
+
+    rollup = compiled.extra["rollup"]
     detail = f"DuckDB over {scan.origin}, {push.pushed} transform(s) pushed into SQL"
-    plan.stages.append(Stage("source query", "sql", key, run_scan, sql=sql, detail=detail))
+
+    def fetch_cube(cube_sql: str) -> Any:
+        return scan.fetch(cube_sql, {})
+
+    plan.stages.append(
+        _source_query(key, sql, detail, rollup, shape, base, plan, config, fetch_cube, query_cube, run_scan)
+    )
     return key
 
 
@@ -376,7 +539,7 @@ def _source_stages(pipeline: Pipeline, config: CacheConfig, query: dict, plan: P
         reason = _can_push(pipeline, config)
         if reason is None and not param_filtered:
             key = _duckdb_query_stage(
-                pipeline, query, base, [*sql_transforms, *([projection] if projection else [])], plan
+                pipeline, query, base, [*sql_transforms, *([projection] if projection else [])], plan, config
             )
             if key is not None:
                 return key

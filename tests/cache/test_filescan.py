@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lumen_ext.cache import CacheConfig, install, uninstall
+from lumen_ext.cache import CacheConfig, install, rollup, uninstall
 from lumen_ext.cache.filescan import scan_stats
 from lumen_ext.cache.plancache import plan_cache
 from lumen_ext.cache.runtime import RUNS_ATTR, original_compute_data
@@ -128,22 +128,35 @@ def test_pushed_transforms_equal_lumen(scan_cache, rich_parquet, name):
     assert "GROUP BY" in p._lumen_ext_runs[0].sql or "aggregate" not in name
 
 
-def test_a_new_filter_value_parses_nothing_and_reuses_the_compiled_query(scan_cache, rich_parquet):
+@pytest.mark.parametrize(("rollup_max_rows", "queries"), [(0, 3), (100_000, 0)], ids=["table", "rollup cube"])
+def test_a_new_filter_value_parses_nothing_and_reuses_the_compiled_query(
+    request, rich_parquet, rollup_max_rows, queries
+):
+    # With a rollup cube (lumen_ext.cache.rollup), the first computation grouped the file by the filter fields
+    # too, so a new selection is answered from that cube without reading the file at all.
     from lumen.sources.base import FileSource
 
+    install(CacheConfig(max_bytes=64 * 1024 * 1024, file_scan_min_bytes=0, rollup_max_rows=rollup_max_rows))
+    request.addfinalizer(uninstall)
     p = pipeline(rich_parquet, TRANSFORMS["aggregate by category"])
     _ = p.data
+    assert rollup.wait_for_builds()
     loads, original = [], FileSource._load_table
     FileSource._load_table = lambda self, *a, **k: loads.append(a) or original(self, *a, **k)
     try:
         before_queries, before_plans = scan_stats()["queries"], plan_cache.stats()
+        answers = []
         for value in (["alpha"], ["Mid"], ["Zeta", "alpha"]):
             p.filters[0].value = value
             assert f"IN ({', '.join(repr(v) for v in value)})" in p._lumen_ext_runs[0].sql
+            answers.append((value, p.data))
     finally:
         FileSource._load_table = original
     assert loads == []  # Lumen's reader never ran: no parse of the file
-    assert scan_stats()["queries"] - before_queries == 3
+    assert scan_stats()["queries"] - before_queries == queries
+    for value, data in answers:
+        p.filters[0].value = value
+        assert_same_data(data, original_compute_data(p), exact_dtypes=True)
     plans = plan_cache.stats()
     assert plans["misses"] == before_plans["misses"] and plans["hits"] >= before_plans["hits"] + 3
 
