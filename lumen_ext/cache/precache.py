@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lumen_ext.cache import rollup
 from lumen_ext.security.options import add_policy_argument, policy_from_args
 
 log = logging.getLogger(__name__)
@@ -148,13 +149,16 @@ def precache(spec_path: Path, max_values: int, max_states: int, progress: bool) 
     for planned in report.pipelines:
         pipeline = state.pipelines[planned.name]
         restore = None
-        for qspec in planned.states:
+        for i, qspec in enumerate(planned.states):
             try:
                 previous = pipeline._set_spec(qspec)
                 if restore is None:
                     restore = previous
                 pipeline._update_data(force=True)
                 report.computed += 1
+                if i == 0:
+                    # The first state of a pipeline starts its rollup cube: the other states are answered from it.
+                    rollup.wait_for_builds()
             except Exception as exc:  # one bad state must not stop the others; it is reported
                 report.failed += 1
                 log.warning(
