@@ -67,9 +67,45 @@ def _kind(source: Source) -> str:
 
 
 def source_ttl(source: Source, config: CacheConfig) -> float | None:
-    # A local file is watched through its fingerprint, so by default it needs no time window.
-    default = {"sql": config.sql_ttl, "file": None, "other": config.remote_ttl}[_kind(source)]
+    # A local file is watched through its fingerprint, so by default it needs no time window; nor does an
+    # in-memory DuckDB database whose tables only read local files.
+    kind = _kind(source)
+    if kind == "sql" and _only_reads_local_files(source):
+        kind = "file"
+    default = {"sql": config.sql_ttl, "file": None, "other": config.remote_ttl}[kind]
     return config.ttl_for(getattr(source, "name", None), default)
+
+
+# Table expressions whose result changes with the clock or by chance, files aside.
+_VOLATILE = re.compile(
+    r"\b(now|current_date|current_time|current_timestamp|get_current_time|get_current_timestamp|today|"
+    r"random|uuid|gen_random_uuid|setseed|nextval|currval)\b",
+    re.IGNORECASE,
+)
+# Initializers that configure the connection without creating or changing data.
+_HARMLESS_INIT = re.compile(r"^\s*(SET|RESET|LOAD|INSTALL|PRAGMA)\b", re.IGNORECASE)
+
+
+def _only_reads_local_files(source: Source) -> bool:
+    """Whether every table of this DuckDB source is a query over local files, in a database of its own making.
+
+    Its data then changes only when a file does, which the fingerprint sees; the time window that guards a
+    database we cannot observe (another process writing to it) would only throw its results away.
+    """
+    if type(source).__name__ != "DuckDBSource" or getattr(source, "uri", None) not in ("", ":memory:"):
+        return False
+    if not all(isinstance(i, str) and _HARMLESS_INIT.match(i) for i in getattr(source, "initializers", [])):
+        return False
+    tables = getattr(source, "tables", None)
+    if not isinstance(tables, dict) or not tables:
+        return False
+    for expr in tables.values():
+        if not isinstance(expr, str) or "://" in expr or _VOLATILE.search(expr):
+            return False
+        quoted = [q.replace("''", "'") for q in _QUOTED.findall(expr)]
+        if not any(os.path.exists(q) or (glob.has_magic(q) and glob.glob(q)) for q in quoted):
+            return False  # e.g. a table created elsewhere: nothing says when it changes
+    return True
 
 
 _DIGESTS: OrderedDict[tuple, str] = OrderedDict()
@@ -138,7 +174,7 @@ def source_freshness(source: Source, table: str, config: CacheConfig) -> tuple:
                 # DuckDB resolves relative paths against the working directory, and so do we.
                 for quoted in [*_QUOTED.findall(expr), expr]:
                     files += _files_fingerprint(quoted.replace("''", "'"), config.hash_files_below)
-        return ("sql", files, _window(ttl))
+        return ("sql", files, _window(ttl))  # no window when ``ttl`` is None: only the files say
     return ("other", _window(ttl))
 
 

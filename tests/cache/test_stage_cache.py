@@ -212,3 +212,29 @@ def test_dashboard_built_from_yaml_reuses_stages(cache, sales_files):
     assert_same_data(top.data, original_compute_data(top), sort_keys=["qty"])
     stats = cache.stats()["memory"]
     assert stats["hits"] >= 3 and stats["entries"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("table", "initializers", "windowed"),
+    [
+        ("SELECT * FROM read_parquet('{path}')", [], False),
+        ("SELECT * FROM read_parquet('{path}')", ["SET threads = 1"], False),
+        # the clock, a table made elsewhere, a URL: what the fingerprint cannot see keeps the time window
+        ("SELECT *, now() AS seen FROM read_parquet('{path}')", [], True),
+        ("SELECT * FROM read_parquet('{path}')", ["CREATE TABLE extra AS SELECT 1 AS x"], True),
+        ("SELECT * FROM extra", [], True),
+        ("SELECT * FROM read_parquet('https://example.org/sales.parquet')", [], True),
+    ],
+    ids=["files", "harmless initializer", "clock", "created table", "no file", "url"],
+)
+def test_a_duckdb_database_of_local_files_needs_no_time_window(sales_files, table, initializers, windowed):
+    from lumen.sources.duckdb import DuckDBSource
+
+    from lumen_ext.cache.fingerprint import source_freshness, source_ttl
+
+    config = CacheConfig(sql_ttl=300.0)
+    source = DuckDBSource(
+        tables={"sales": table.format(path=sales_files["parquet"])}, initializers=initializers
+    )
+    assert source_ttl(source, config) == (300.0 if windowed else None)
+    assert (source_freshness(source, "sales", config)[-1] is None) is not windowed
