@@ -192,8 +192,10 @@ def run(args: argparse.Namespace) -> int:
     for planned in report.pipelines:
         more = f" (first {len(planned.states)}; raise --max-states for more)" if planned.truncated else ""
         print(f"{planned.name}: {len(planned.states)} states{more}")
-    second = {k: v for k, v in stats().items() if k not in ("memory", "uncacheable", "second_errors")}
+    second = {k: v for k, v in stats().items() if k != "memory" and isinstance(v, dict)}
+    cubes = rollup.stats()
     print(
-        f"computed {report.computed} states in {report.seconds:.1f} s, {report.failed} failed; tier: {second}"
+        f"computed {report.computed} states in {report.seconds:.1f} s, {report.failed} failed; tier: {second}; "
+        f"rollup cubes: {cubes['cubes_built']} built, {cubes['refused']} refused"
     )
     return 1 if report.failed else 0

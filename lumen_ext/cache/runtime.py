@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumen_ext.cache import instant_updates
+from lumen_ext.cache import instant_updates, rollup
 from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.stages import Plan, build_plan, describe_key
 from lumen_ext.cache.store import StageStore
@@ -87,8 +87,11 @@ def active_store() -> StageStore | None:
 
 
 def stats() -> dict[str, Any]:
-    """Entries, bytes, hits, misses and evictions per tier (empty when not installed)."""
-    return _store.stats() if _store is not None else {}
+    """Entries, bytes, hits, misses and evictions per tier, and the rollup cubes built (empty when not installed)."""
+    if _store is None:
+        return {}
+    cubes = {f"rollup_{name}": value for name, value in rollup.stats().items()}
+    return {**_store.stats(), **cubes}
 
 
 def original_compute_data(pipeline: Any) -> Any:
