@@ -25,6 +25,7 @@ pipeline's shape (source, file versions, transforms, filter fields) and not trie
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -91,6 +92,18 @@ _builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lumen-ext-rollu
 _building: set[str] = set()  # cube keys being built
 _counters = {"cubes_built": 0, "build_seconds": 0.0}
 _building_changed = threading.Condition()
+
+
+def _after_fork_in_child() -> None:
+    # A forked server process (`serve --num-procs`) inherits the executor without its thread, and the keys the
+    # parent was building: it would queue builds that never run.
+    global _builder, _building_changed
+    _builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lumen-ext-rollup")
+    _building_changed = threading.Condition()
+    _building.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 _refusals: OrderedDict[str, str] = OrderedDict()
 _refusals_lock = threading.Lock()

@@ -162,7 +162,9 @@ def test_a_state_answered_from_the_cube_in_memory_shows_no_spinner(cache, sales_
     p = pipeline(sales_parquet, {"method": "sum"}, filters=("region",))
     seen: list[bool] = []
     p._update_widget.param.watch(lambda event: seen.append(event.new), "loading")
-    p.filters[0].value = ["E"]  # the first computation reads the table (and starts the cube): the spinner shows
+    p.filters[0].value = [
+        "E"
+    ]  # the first computation reads the table (and starts the cube): the spinner shows
     assert seen == [True, False]
     assert rollup.wait_for_builds()
     seen.clear()
@@ -193,7 +195,9 @@ SQL_GROUP_BYS = {
 
 
 @pytest.mark.parametrize("aggregates", SQL_GROUP_BYS.values(), ids=SQL_GROUP_BYS)
-def test_sql_group_by_states_equal_lumen_and_read_the_table_once(cache, sales_parquet, monkeypatch, aggregates):
+def test_sql_group_by_states_equal_lumen_and_read_the_table_once(
+    cache, sales_parquet, monkeypatch, aggregates
+):
     # SQL's own semantics: NaN prices are values, the missing region is a group of its own.
     reads = Reads(monkeypatch)
     p = sql_pipeline(
@@ -218,3 +222,20 @@ def test_sql_group_by_states_equal_lumen_and_read_the_table_once(cache, sales_pa
         expected = original_compute_data(p)
         assert expected["region"].isna().any() or products
         pd.testing.assert_frame_equal(data, expected)
+
+
+def test_a_forked_server_process_builds_its_own_cubes():
+    # `serve --num-procs` forks: the child must not inherit an executor whose thread stayed in the parent.
+    import os
+
+    assert rollup._builder.submit(lambda: "parent").result(timeout=10) == "parent"
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            os.write(write, rollup._builder.submit(lambda: b"child").result(timeout=10))
+        finally:
+            os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"child" and status == 0
