@@ -267,9 +267,8 @@ class _CubeSource:
 
     sql: str  # the unfiltered source query
     types: dict[str, str]  # its columns
-    projected: (
-        str  # the unfiltered query the pushed transforms read (the source query and the SQL transforms)
-    )
+    # The unfiltered query the pushed transforms read: the source query and the SQL transforms.
+    projected: str
     types_of: Callable[[str], dict[str, str]]
     ordered: bool  # DuckDB preserves insertion order
     rest: tuple = ()  # the SQL transforms after a rolled-up ``sql_group_by`` (a projection included)
@@ -289,13 +288,13 @@ def _try_rollup(
                 return "the pipeline's SQL transforms do not start with sql_group_by"
             rollup = compile_sql_rollup(first, over.sql, over.types, dims, push, over.types_of)
         elif push.pushed:
+            # What the aggregate sees, without a file scan's row labels.
+            projected = {c: t for c, t in over.types_of(over.projected).items() if c != ROWID}
             rollup = compile_rollup(
                 pipeline.transforms[0],
                 over.sql,
                 over.types,
-                {
-                    c: t for c, t in over.types_of(over.projected).items() if c != ROWID
-                },  # a file scan's labels
+                projected,
                 dims,
                 pipeline.transforms,
                 push.pushed,
@@ -313,9 +312,7 @@ def _try_rollup(
         if list(over.types_of(grouped).items()) != list(over.types_of(direct).items()):
             return "the rollup's columns or types differ from the table query's"
         return rollup
-    except (
-        Exception
-    ) as e:  # ValueError: no cube for this pipeline; a binding error: its SQL is not valid here
+    except Exception as e:  # ValueError: no cube for this pipeline; a binding error: its SQL is invalid here
         return str(e)
 
 
