@@ -14,6 +14,8 @@ session gives one RSS delta and one traced-bytes delta (the median is the "per e
 mean is (during - before) / N). Then all N close, Bokeh destroys them (session lifetime 0.5 s) and the probe
 is read again: "after" should come back to "before". A warm-up session first loads the shared source, so
 the table measures what one more visitor costs. Target (issue 4): at most 5 MB per extra session.
+The server runs on `lumen-ext serve`'s default allocator (since session 4, ``PYTHONMALLOC=malloc`` on glibc:
+:mod:`lumen_ext.serving.allocator`); a ``PYTHONMALLOC`` set in the environment is passed on and respected.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
     python bench/load_test.py [--users 100] [--steady-interactions 10] [--think 2.0] [--procs 1] [--redis]
                               [--rows 200000] [--rounds 1] [--open-concurrency 4] [--per-session-source]
-                              [--panel-busy] [--no-session-cleanup] [--no-memory-release]
-                              [--pythonmalloc malloc] [--profile OUT.txt] [--max-seconds 900]
+                              [--panel-busy] [--no-session-cleanup] [--no-memory-release] [--panel-change-path]
+                              [--allocator pymalloc] [--profile OUT.txt] [--max-seconds 900]
 
 Each user is a raw WebSocket client speaking Bokeh's protocol, as a browser does: it loads the page (which
 creates the session and its token), pulls the document, sends ``document_ready`` (Lumen builds its layout
@@ -32,13 +32,15 @@ baseline, then the crowd. Server RSS (every process of its group) is sampled bef
 warm-up and the baseline, with their sessions destroyed), at its peak and after every session of the crowd
 was destroyed and the server released memory (:mod:`lumen_ext.serving.memory_release`, 2 s after the last
 destroy). ``--rounds`` repeats the crowd to tell a leak (RSS grows every round) from a plateau.
-``--pythonmalloc malloc`` starts the server with ``PYTHONMALLOC=malloc`` (CPython's small objects from
-glibc's malloc instead of pymalloc's arenas), to show how much of "after" is pymalloc fragmentation.
+The server runs on `lumen-ext serve`'s default allocator: it re-executes itself with ``PYTHONMALLOC=malloc``
+(CPython's small objects from glibc's malloc, which ``malloc_trim`` can return; :mod:`lumen_ext.serving.allocator`).
+``--allocator pymalloc`` serves on CPython's pymalloc instead, to show how much of "after" is pymalloc keeping
+its arenas. The header prints the ``PYTHONMALLOC`` the server process runs with.
 The garbage collector's passes in the server (count, total and longest pause) are printed per phase.
 
 The server is `lumen-ext serve` on 127.0.0.1 (started through ``bench/memory_probe.py``, which adds a
 loopback-only probe route, and can leave one of lumen-ext's fixes out for comparison: ``--panel-busy``,
-``--no-session-cleanup``, ``--no-memory-release``), with closed sessions destroyed after 1 s. With
+``--no-session-cleanup``, ``--no-memory-release``, ``--panel-change-path``), with closed sessions destroyed after 1 s. With
 ``--procs 2 --redis`` the two workers share a throwaway redis-server; the warm-up then runs against
 whichever worker the balancer-less kernel hands it, so the table shows each worker's Redis hits: states the
 other worker computed. ``--profile`` records the server with py-spy during the steady state
@@ -99,6 +101,8 @@ layouts:
 """
 # The filter values users cycle through: 15 non-empty subsets of the 4 regions.
 CHOICES = [[r for i, r in enumerate(REGIONS) if mask >> i & 1] for mask in range(1, 16)]
+# Flags that serve without one of lumen-ext's fixes (bench/memory_probe.py leaves it out), for comparisons.
+LEFT_OUT = ("panel_busy", "no_session_cleanup", "no_memory_release", "panel_change_path")
 
 
 def write_project(folder: Path, rows: int, shared: bool = True) -> Path:
@@ -238,6 +242,14 @@ def group_cpu(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def server_environ(pid: int) -> dict[str, str]:
+    """The environment ``pid`` runs with (after its re-exec, if any: the process id stays)."""
+    with contextlib.suppress(OSError):
+        entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        return dict(e.decode(errors="replace").split("=", 1) for e in entries if b"=" in e)
+    return {}
+
+
 def scrape(base: str, attempts: int) -> dict[str, str]:
     """``{process id: metrics text}``; each request lands on one worker, so ask several times."""
     seen: dict[str, str] = {}
@@ -301,10 +313,17 @@ def main() -> int:
         ("--panel-busy", "Panel's process-wide busy indicator (without lumen_ext.serving.busy_indicators)"),
         ("--no-session-cleanup", "without lumen_ext.serving.session_cleanup (the leak it fixes)"),
         ("--no-memory-release", "without lumen_ext.serving.memory_release (allocators keep freed pages)"),
+        (
+            "--panel-change-path",
+            "Panel's per-change path (without design_updates, tabulator_selection, websocket_writes)",
+        ),
     ):
         parser.add_argument(flag, action="store_true", help=f"serve with {what}, for comparison")
     parser.add_argument(
-        "--pythonmalloc", choices=["pymalloc", "malloc"], help="the server's PYTHONMALLOC (default: unset)"
+        "--allocator",
+        choices=["malloc", "pymalloc"],
+        default="malloc",
+        help="the server's --allocator (default: malloc, as lumen-ext serve's default)",
     )
     parser.add_argument(
         "--profile",
@@ -326,8 +345,8 @@ def main() -> int:
         port = free_port()
         cmd = [sys.executable, str(ROOT / "bench" / "memory_probe.py"), str(spec), "--no-data"]
         cmd += ["--session-lifetime", "1000", "--port", str(port), "--num-procs", str(args.procs)]
-        cmd += ["--log-level", "warning"]
-        for flag in ("panel_busy", "no_session_cleanup", "no_memory_release"):
+        cmd += ["--log-level", "warning", "--allocator", args.allocator]
+        for flag in LEFT_OUT:
             if getattr(args, flag):
                 cmd.append("--" + flag.replace("_", "-"))
         if args.redis:
@@ -338,7 +357,8 @@ def main() -> int:
             cmd += ["--redis-url", redis_server.url]
         log = Path(tmp) / "server.log"
         with log.open("wb") as out:
-            env = {**os.environ, "PYTHONMALLOC": args.pythonmalloc} if args.pythonmalloc else None
+            # The operator's PYTHONMALLOC would override --allocator: the run measures the option alone.
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONMALLOC"}
             server = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
             )
@@ -350,6 +370,7 @@ def main() -> int:
                 print(log.read_text(errors="replace"), file=sys.stderr)
                 return 1
             time.sleep(0.2)
+        pythonmalloc = server_environ(server.pid).get("PYTHONMALLOC", "unset")
 
         loop = asyncio.new_event_loop()
         # Every filter value once, quickly: the crowd then finds every state in the stage cache.
@@ -393,7 +414,7 @@ def main() -> int:
             py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
             for _ in range(5):
                 spy = subprocess.Popen(
-                    [py_spy, "record", "-p", str(server.pid), "--nonblocking", "-f", "raw", "-r", "50",
+                    [py_spy, "record", "-p", str(server.pid), "--nonblocking", "-f", "raw", "-r", "200",
                      "-o", str(args.profile), "--subprocesses"],
                     stdout=subprocess.DEVNULL, stderr=args.profile.with_suffix(".log").open("wb"),
                 )  # fmt: skip
@@ -447,9 +468,9 @@ def main() -> int:
                 f"{p95 / base_p95:>9.2f}{quantile(opens, 0.5):>9.2f}{quantile(opens, 0.95):>9.2f}{wall:>8}")  # fmt: skip
 
     source = "per-session source" if args.per_session_source else "shared source"
-    left_out = [f for f in ("panel_busy", "no_session_cleanup", "no_memory_release") if getattr(args, f)]
+    left_out = [f for f in LEFT_OUT if getattr(args, f)]
     print(f"server: {args.procs} process(es){' + redis' if args.redis else ''}; {args.rows:,} rows, {source}; "
-          f"fixes left out: {', '.join(left_out) or 'none'}; PYTHONMALLOC {args.pythonmalloc or 'unset'}; think {args.think} s (uniform 0.5-1.5x); "
+          f"fixes left out: {', '.join(left_out) or 'none'}; --allocator {args.allocator} (PYTHONMALLOC {pythonmalloc}); think {args.think} s (uniform 0.5-1.5x); "
           f"{args.steady_interactions} steady-state changes per user; warm-up errors {len(warm.errors)}")  # fmt: skip
     print(f"{'phase':<20}{'users':>6}{'changes':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'p95/base':>9}"
           f"{'open p50':>9}{'open p95':>9}{'wall s':>8}")  # fmt: skip

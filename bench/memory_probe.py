@@ -1,7 +1,7 @@
 """`lumen-ext serve` with a loopback-only memory probe, for the memory benchmark and tests (never shipped).
 
     python bench/memory_probe.py SPEC.yaml [--no-session-cleanup] [--panel-busy] [--no-memory-release]
-                                 [any lumen-ext serve option...]
+                                 [--panel-change-path] [any lumen-ext serve option...]
 
 Serves exactly as ``lumen-ext serve`` does, plus ``GET /__probe/memory``, which answers JSON about this
 process after a full garbage collection: resident bytes, live Bokeh ``Document`` objects, live objects of
@@ -20,7 +20,11 @@ since the last ``?reset=1``, without collecting: what the load test reports for 
 
 ``--no-session-cleanup`` serves without :mod:`lumen_ext.serving.session_cleanup`, to measure the leak it fixes;
 ``--panel-busy`` without :mod:`lumen_ext.serving.busy_indicators` (Panel's process-wide busy broadcast) and
-``--no-memory-release`` without :mod:`lumen_ext.serving.memory_release`, for the load test's comparisons.
+``--no-memory-release`` without :mod:`lumen_ext.serving.memory_release` and ``--panel-change-path`` without this
+session's per-change fixes (:mod:`~lumen_ext.serving.design_updates`, :mod:`~lumen_ext.serving.tabulator_selection`,
+:mod:`~lumen_ext.serving.websocket_writes`), for the load test's comparisons.
+Run as a script, it re-executes itself under ``PYTHONMALLOC=malloc`` exactly when `lumen-ext serve` would
+(:mod:`lumen_ext.serving.allocator`; ``--allocator pymalloc`` or a ``PYTHONMALLOC`` already set opt out).
 The route exists only in this launcher: a debugging endpoint has no place on a real server. It refuses any
 client that is not on the loopback interface, whatever ``--address`` says.
 """
@@ -228,14 +232,24 @@ class GcPausesHandler(RequestHandler):
 def main(argv: list[str]) -> int:
     from lumen_ext.cli import main as cli_main
     from lumen_ext.scale import endpoints
-    from lumen_ext.serving import busy_indicators, memory_release, session_cleanup
+    from lumen_ext.serving import (
+        busy_indicators,
+        design_updates,
+        memory_release,
+        session_cleanup,
+        tabulator_selection,
+        websocket_writes,
+    )
 
     cleanup = "--no-session-cleanup" not in argv
     if "--panel-busy" in argv:  # Panel's process-wide busy broadcast, for the load test's baseline
         busy_indicators.install = lambda: None
     if "--no-memory-release" in argv:  # allocator memory kept after sessions close, for comparison
         memory_release.install = lambda: None
-    argv = [a for a in argv if a not in ("--no-session-cleanup", "--panel-busy", "--no-memory-release")]
+    if "--panel-change-path" in argv:  # Panel's per-change path as it is, for the load test's CPU per change
+        design_updates.install = websocket_writes.install = tabulator_selection.install = lambda: None
+    left_out = ("--no-session-cleanup", "--panel-busy", "--no-memory-release", "--panel-change-path")
+    argv = [a for a in argv if a not in left_out]
     if not cleanup:  # the leak as it was, for the benchmark's baseline, even once serve installs the fix
         session_cleanup.install = lambda: None
 
@@ -259,4 +273,9 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    from lumen_ext.serving import allocator
+
+    # As `lumen-ext serve` does for its own command line (it never re-executes a caller running it in-process).
+    choice = sys.argv[sys.argv.index("--allocator") + 1] if "--allocator" in sys.argv else "malloc"
+    allocator.reexec_for_malloc(choice, [sys.executable, *sys.orig_argv[1:]])
     sys.exit(main(sys.argv[1:]))

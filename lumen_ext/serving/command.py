@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lumen_ext.scale import processes
 from lumen_ext.security.options import add_policy_argument, policy_from_args
+from lumen_ext.serving import allocator
 from lumen_ext.serving.ports import free_port
 from lumen_ext.sources import cluster as dask_cluster
 
@@ -73,6 +74,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="discard a closed session after this many milliseconds (default: 15000)",
     )
+    parser.add_argument(
+        "--allocator",
+        choices=allocator.CHOICES,
+        default="malloc",
+        help="CPython's allocator for small objects. malloc (default on glibc): the server re-executes itself "
+        "with PYTHONMALLOC=malloc, so memory of closed sessions goes back to the OS; pymalloc: CPython's "
+        "default, which keeps it. A PYTHONMALLOC already set is respected",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
@@ -103,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
     if problem := _check_specs(specs) or processes.problem(args) or dask_cluster.configure_from_args(args):
         print(f"lumen-ext serve: {problem}", file=sys.stderr)
         return 2
+    # First thing after the usage checks: the allocator is chosen at interpreter start (a no-op in-process).
+    allocator.reexec_for_malloc(args.allocator, allocator.own_command_line())
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -135,12 +146,15 @@ def run(args: argparse.Namespace) -> int:
     from lumen_ext.security.runtime import harden
     from lumen_ext.serving import (
         busy_indicators,
+        design_updates,
         gc_freeze,
         lumen_workarounds,
         memory_release,
         session_cleanup,
+        tabulator_selection,
         tabulator_styles,
         tiles,
+        websocket_writes,
         widget_debounce,
     )
     from lumen_ext.serving.app import dashboard_app
@@ -155,6 +169,9 @@ def run(args: argparse.Namespace) -> int:
     reshade.install()  # a colormap change repaints a rasterized plot instead of rebuilding it
     widget_debounce.install()  # a choice in a select/checkbox/picker is acted on in 1 ms, not Panel's 50
     tabulator_styles.install()  # an unstyled table's update skips pandas' Styler and its empty cell styles
+    tabulator_selection.install()  # ... and locating an empty selection in the new frame
+    design_updates.install()  # a parameter change resolves the design's stylesheets only when they change
+    websocket_writes.install()  # each Bokeh message Panel sends goes to the socket in one write, not per frame
     if not args.no_cache:
         # Safe before the fork of --num-procs: the Redis client is made per process, lazily.
         cache.install(processes.cache_config(args))

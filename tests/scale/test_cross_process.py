@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from scale.helpers import expected_by_product, metric_values, serve
 from support.sales import SALES_SPEC
+
+from lumen_ext.serving.memory_release import _malloc_trim
 
 pytestmark = pytest.mark.slow
 
@@ -84,5 +87,16 @@ def test_num_procs_with_a_duckdb_source(project, tmp_path):
             answered.update(_tier_stat(text, "misses", "memory"))
             if len(answered) == 2:
                 break
+        # Where glibc's malloc_trim exists, serve re-executed itself on malloc before it forked its workers.
+        pids = {*answered, str(server.proc.pid)} if _malloc_trim is not None else set()
+        allocators = {pid: _pythonmalloc(int(pid)) for pid in pids}
     assert len(answered) == 2, "both forked workers answered"
     assert "ERROR" not in server.log.read_text(errors="replace")
+    assert all(value == "malloc" for value in allocators.values()), allocators
+
+
+def _pythonmalloc(pid: int) -> str | None:
+    """The PYTHONMALLOC process ``pid`` runs with (its environment after the re-exec: the id stays)."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    found = [e.split(b"=", 1)[1].decode() for e in entries if e.startswith(b"PYTHONMALLOC=")]
+    return found[0] if found else None
