@@ -245,7 +245,14 @@ def server(command: list[str], ready: str, log_path: Path, cwd: Path):
 
 
 def run_target(
-    target: str, spec: Path, path: Path, sequence: list[list[str]], quiet: float, settle: float, work: Path
+    target: str,
+    spec: Path,
+    path: Path,
+    sequence: list[list[str]],
+    quiet: float,
+    settle: float,
+    work: Path,
+    allocator: str = "malloc",
 ):
     from lumen_ext.serving.ports import free_port
 
@@ -262,7 +269,7 @@ def run_target(
         policy = work / "policy.toml"
         policy.write_text(f"allowed_dirs = [{json.dumps(str(path.parent))}]\n")
         command = [sys.executable, "-m", "lumen_ext", "serve", str(spec), "--port", str(port)]
-        command += ["--policy", str(policy)]
+        command += ["--policy", str(policy), "--allocator", allocator]
         ready = "lumen-ext: serving"
     else:
         lumen = str(Path(sys.executable).with_name("lumen"))
@@ -279,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quiet", type=float, default=0.5, help="seconds of silence that end a Bokeh reply")
     parser.add_argument("--targets", nargs="+", default=["lumen-ext", "dash", "lumen"])
+    parser.add_argument(
+        "--allocator",
+        choices=["malloc", "pymalloc"],
+        default="malloc",
+        help="lumen-ext serve's --allocator (its default: malloc)",
+    )
     parser.add_argument(
         "--settle", type=float, default=3.0, help="seconds a viewer looks at the page before the first change"
     )
@@ -303,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         for target in args.targets:
             started = time.perf_counter()
             try:
-                results[target] = run_target(target, spec, path, sequence, args.quiet, args.settle, work)
+                results[target] = run_target(
+                    target, spec, path, sequence, args.quiet, args.settle, work, args.allocator
+                )
             except Exception as exc:  # one failed server must not hide the others' figures
                 print(f"{target}: failed: {exc}", file=sys.stderr)
                 print((work / f"{target}.log").read_text(errors="replace")[-3000:], file=sys.stderr)
