@@ -46,6 +46,7 @@ from lumen_ext.cache.pushdown import (
 )
 
 __all__ = [
+    "CubeSource",
     "Rollup",
     "answer",
     "compile_rollup",
@@ -54,6 +55,8 @@ __all__ = [
     "refusals",
     "refuse",
     "run_on_cube",
+    "stats",
+    "wait_for_builds",
 ]
 
 _INT_TYPES = frozenset(
@@ -288,37 +291,39 @@ def run_on_cube(connection: Any, cube: Any, sql_for: Callable[[str], str], fetch
             cursor.unregister(name)
 
 
-def answer(
-    rollup: Rollup,
-    *,
-    shape: str | None,
-    cube_key: str,
-    ttl: float | None,
-    max_rows: int,
-    fetch_cube: Callable[[str], Any],
-    query_cube: Callable[[Any], Any],
-    direct: Callable[[], Any],
-) -> Any:
+@dataclass(frozen=True)
+class CubeSource:
+    """Where one pipeline state's cube comes from and is kept."""
+
+    rollup: Rollup
+    shape: str | None  # the pipeline shape a refusal is remembered for
+    key: str  # the cube's key in the stage cache
+    ttl: float | None
+    max_rows: int
+    fetch: Callable[[str], Any]  # runs the cube's SQL on the source
+
+
+def answer(cube_source: CubeSource, query_cube: Callable[[Any], Any], direct: Callable[[], Any]) -> Any:
     """The pushed query's frame, from the cube by ``query_cube(cube)``, or ``direct()`` until there is one.
 
-    The cube is built in the background (``fetch_cube(sql)``, then kept in the stage cache under ``cube_key``):
-    grouping the whole table by the filter fields too costs more than one filtered query, and the viewer who
-    caused it should not wait for it. The states asked for meanwhile are answered by the table, as without cubes.
+    The cube is built in the background, then kept in the stage cache: grouping the whole table by the filter
+    fields too costs more than one filtered query, and the viewer who caused it should not wait for it. The states
+    asked for meanwhile are answered by the table, as without cubes.
     """
     from lumen_ext.cache import runtime
 
     store = runtime.active_store()
-    if store is None or is_refused(shape):
+    if store is None or is_refused(cube_source.shape):
         return direct()
-    cube = store.get(cube_key)
+    cube = store.get(cube_source.key)
     if cube is None:
-        _build_in_background(rollup, shape, cube_key, ttl, max_rows, fetch_cube, store)
+        _build_in_background(cube_source, store)
         return direct()
     try:
-        return rollup.push.finish(query_cube(cube))
+        return cube_source.rollup.push.finish(query_cube(cube))
     except Exception as e:  # a cube DuckDB cannot read back as its types: the table answers, as before
         log.warning("rollup cube not used: the rollup query failed: %s", e)
-        refuse(shape, f"the rollup query failed: {e}")
+        refuse(cube_source.shape, f"the rollup query failed: {e}")
         return direct()
 
 
@@ -334,29 +339,22 @@ def wait_for_builds(timeout: float = 60.0) -> bool:
     return True
 
 
-def _build_in_background(
-    rollup: Rollup,
-    shape: str | None,
-    cube_key: str,
-    ttl: float | None,
-    max_rows: int,
-    fetch_cube: Callable[[str], Any],
-    store: Any,
-) -> None:
+def _build_in_background(cube_source: CubeSource, store: Any) -> None:
+    key, shape, max_rows = cube_source.key, cube_source.shape, cube_source.max_rows
     with _building_changed:
-        if cube_key in _building:
+        if key in _building:
             return
-        _building.add(cube_key)
+        _building.add(key)
 
     def build() -> None:
         t0 = time.perf_counter()
         try:
-            cube = fetch_cube(rollup.limited_sql(max_rows))
+            cube = cube_source.fetch(cube_source.rollup.limited_sql(max_rows))
             if len(cube) > max_rows:
                 log.info("rollup cube not used: more than %s rows", f"{max_rows:,}")
                 refuse(shape, f"the cube has more than {max_rows:,} rows")
             else:
-                store.put(cube_key, cube, ttl)
+                store.put(key, cube, cube_source.ttl)
                 with _building_changed:
                     _counters["cubes_built"] += 1
                     _counters["build_seconds"] += time.perf_counter() - t0
@@ -365,7 +363,7 @@ def _build_in_background(
             refuse(shape, f"the cube query failed: {e}")
         finally:
             with _building_changed:
-                _building.discard(cube_key)
+                _building.discard(key)
                 _building_changed.notify_all()
 
     _builder.submit(build)

@@ -28,7 +28,14 @@ from lumen_ext.cache.fingerprint import source_freshness, source_identity, sourc
 from lumen_ext.cache.hashing import Unhashable, combine
 from lumen_ext.cache.plancache import BASE, CompiledQuery, plan_cache, with_base
 from lumen_ext.cache.pushdown import ROWID, PushdownPlan, compile_pushdown
-from lumen_ext.cache.rollup import Rollup, compile_rollup, compile_sql_rollup, is_refused, run_on_cube
+from lumen_ext.cache.rollup import (
+    CubeSource,
+    Rollup,
+    compile_rollup,
+    compile_sql_rollup,
+    is_refused,
+    run_on_cube,
+)
 from lumen_ext.cache.rollup import answer as answer_from_cube
 
 if TYPE_CHECKING:
@@ -340,17 +347,10 @@ def _source_query(
         return Stage("source query", "sql", key, direct, sql=sql, detail=detail)
     plan.notes.append(f"rollup cube: {rollup.cube_sql}")
 
+    cube = CubeSource(rollup, shape, cube_key, plan.ttl, config.rollup_max_rows, fetch_cube)
+
     def run(_: Any) -> Any:
-        return answer_from_cube(
-            rollup,
-            shape=shape,
-            cube_key=cube_key,
-            ttl=plan.ttl,
-            max_rows=config.rollup_max_rows,
-            fetch_cube=fetch_cube,
-            query_cube=query_cube,
-            direct=lambda: direct(None),
-        )
+        return answer_from_cube(cube, query_cube, lambda: direct(None))
 
     def from_memory() -> bool:
         from lumen_ext.cache import runtime
