@@ -23,7 +23,15 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["CubeColumns", "PushdownPlan", "aggregate_columns", "clean_value", "compile_pushdown", "quote"]
+__all__ = [
+    "CubeColumns",
+    "PushdownPlan",
+    "aggregate_columns",
+    "clean_value",
+    "compile_pushdown",
+    "keys_present",
+    "quote",
+]
 
 ROWID = "__lumen_ext_row"
 
@@ -238,6 +246,14 @@ def clean_value(name: str, sql_type: str) -> str:
     return f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END" if sql_type in _FLOAT_TYPES else value
 
 
+def keys_present(by: Sequence[str], types: Mapping[str, str]) -> str:
+    """The SQL condition keeping the rows pandas groups: no key missing (NULL, or NaN in a float key)."""
+    return " AND ".join(
+        f"{quote(k)} IS NOT NULL" + (f" AND NOT isnan({quote(k)})" if types[k] in _FLOAT_TYPES else "")
+        for k in by
+    )
+
+
 def _aggregate(t: Any, rel: _Relation, _ordered: bool) -> tuple[str, _Relation]:
     method = t.method
     if rel.cube is not None:  # combine the cube's partials, per group of the keys
@@ -259,14 +275,10 @@ def _aggregate(t: Any, rel: _Relation, _ordered: bool) -> tuple[str, _Relation]:
         if rel.cube is None and method == "sum" and types[c] in _INT_TYPES:
             expr = f"CAST({expr} AS BIGINT)"  # SUM widens to HUGEINT, which pandas gets as float
         aggs.append(f"{expr} AS {quote(c)}")
-    present = [
-        f"{quote(k)} IS NOT NULL" + (f" AND NOT isnan({quote(k)})" if rel.types[k] in _FLOAT_TYPES else "")
-        for k in by
-    ]
     keys = ", ".join(quote(k) for k in by)
     order = tuple(f"{rel.sort_key(k)} ASC" for k in by)
     sql = (
-        f"SELECT {keys}, {', '.join(aggs)} FROM ({rel.sql}) AS _lx WHERE {' AND '.join(present)} "
+        f"SELECT {keys}, {', '.join(aggs)} FROM ({rel.sql}) AS _lx WHERE {keys_present(by, rel.types)} "
         f"GROUP BY {keys} ORDER BY {', '.join(order)}"
     )
     if t.with_index:

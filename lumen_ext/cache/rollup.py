@@ -42,6 +42,7 @@ from lumen_ext.cache.pushdown import (
     aggregate_columns,
     clean_value,
     compile_pushdown,
+    keys_present,
     quote,
 )
 
@@ -162,7 +163,7 @@ def compile_rollup(
     dims = _dimensions(dims, by, source_types)
     partials = [_partials(transform.method, c, source_types[c], i, pandas=True) for i, c in enumerate(cols)]
     # pandas drops rows with a missing key before grouping: so does the cube (it has fewer rows that way).
-    cube_sql = _cube_sql(source_sql, by, dims, partials, _present(by, source_types))
+    cube_sql = _cube_sql(source_sql, by, dims, partials, keys_present(by, source_types))
     cube = CubeColumns(
         transform.method,
         tuple(by),
@@ -254,13 +255,6 @@ def _partials(
         combine = f"CAST({combine} AS BIGINT)" if pandas else f"CAST({combine} AS HUGEINT)"
     names = tuple(f"__lumen_ext_p{index}_{j}" for j in range(len(exprs)))
     return names, exprs, combine
-
-
-def _present(by: Sequence[str], types: dict[str, str]) -> str:
-    return " AND ".join(
-        f"{quote(k)} IS NOT NULL" + (f" AND NOT isnan({quote(k)})" if types[k] in ("FLOAT", "DOUBLE") else "")
-        for k in by
-    )
 
 
 def _cube_sql(
