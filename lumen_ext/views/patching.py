@@ -31,6 +31,9 @@ What a patch costs, and what is skipped when it is safe to (``bench/bench_cache.
 
 * hvPlot building the HoloViews object: skipped for a state seen before, in any session of the process, by the
   content-keyed :mod:`~lumen_ext.views.plot_memo` (the stage cache's key of the frame plus the view's parameters);
+* HoloViews drawing the frame (``update_frame``: glyph data, ranges, factors): skipped for a frame a plot of the
+  same lineage drew before (same initial HoloViews object), in any session of the process, whose Bokeh values
+  :mod:`~lumen_ext.views.drawings` recorded then and sets now;
 * Bokeh re-collecting every model of the document after HoloViews' update: skipped when the update attached or
   detached no model (:mod:`~lumen_ext.views.model_graph`), which is the usual case for a patch.
 """
@@ -43,6 +46,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from lumen_ext.views import drawings
 from lumen_ext.views.event_order import data_changes_first
 from lumen_ext.views.model_graph import recompute_only_if_changed
 from lumen_ext.views.plot_memo import Entry, PlotMemo, plot_key
@@ -86,10 +90,15 @@ class PatchState:
     # chart's factor axis becomes numeric), so the next frame must be a new plot too.
     drawn_empty: bool = False
     memo_hits: int = 0
+    replays: int = 0  # patches set from a drawing (lumen_ext.views.drawings) instead of drawn by HoloViews
     builds: int = 0  # HoloViews objects hvPlot built for this view (memo misses and uncacheable states)
     # Names the view in the memo, for objects that must stay with it (never an id(): ids are reused).
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
     history: list[str] = field(default_factory=list)
+    # The plot-memo key of the frame the plot on screen was initialised from (its drawings' lineage), and the
+    # patches sent since.
+    lineage: str | None = field(default=None, repr=False)
+    sends: int = 0
 
     def record(self, outcome: str) -> None:
         self.last = outcome
@@ -108,6 +117,7 @@ def install() -> None:
             _original_get_panel = hvPlotView.__dict__["get_panel"]
             hvPlotView._get_params = _patching_get_params
             hvPlotView.get_panel = _building_get_panel
+            drawings.install()
 
 
 def uninstall() -> None:
@@ -121,6 +131,7 @@ def uninstall() -> None:
             hvPlotView.get_panel = _original_get_panel
         _original_get_params = _original_get_panel = None
         memo.clear()
+        drawings.uninstall()
 
 
 def is_installed() -> bool:
@@ -184,7 +195,7 @@ def _patching_get_params(self) -> dict[str, Any]:
         state.signature = state.dmap = state.pipe = None
         return _rebuild(self, state, _original_get_params(self), reason)
 
-    plot, new_signature = _plot_for(self, state)
+    plot, new_signature, key = _plot_for(self, state)
     if new_signature is None:
         state.signature = state.dmap = state.pipe = None
         return _rebuild(self, state, dict(object=plot), f"{type(plot).__name__} is not patchable")
@@ -199,8 +210,12 @@ def _patching_get_params(self) -> dict[str, Any]:
     if on_screen and not state.building and patchable:
         # HoloViews redraws the same plot with the new frame: patches, no new models (so no model walk either).
         documents = [model.document for model, _ in self._panel._models.values()]
+        plots = [hv_plot for hv_plot, _ in self._panel._plots.values()]
         with recompute_only_if_changed(documents), data_changes_first(documents):
-            state.pipe.send(plot)
+            replayed = drawings.send(state.pipe, plot, key, plots, state.lineage, fresh=state.sends == 0)
+        # No plot drawn yet (Lumen may ask while it builds the pane): nothing was sent to one.
+        state.sends += bool(plots)
+        state.replays += replayed
         state.patches += 1
         state.record("patched")
         return {}
@@ -223,18 +238,20 @@ def _patching_get_params(self) -> dict[str, Any]:
         reason = "plot structure changed"
     state.signature = new_signature
     state.drawn_empty = empty
+    state.lineage, state.sends = key, 0
     return _rebuild(self, state, dict(object=state.dmap), reason)
 
 
-def _plot_for(view: Any, state: PatchState) -> tuple[Any, tuple | None]:
-    """The framewise HoloViews object for the view's current data and its signature, from the memo if seen."""
+def _plot_for(view: Any, state: PatchState) -> tuple[Any, tuple | None, str | None]:
+    """The framewise HoloViews object for the view's current data, its signature and its plot-memo key (None when
+    it has none), from the memo if seen."""
     df = view.get_data()
     key = plot_key(view)  # after get_data: a pipeline computing lazily records its key there
     if key is not None:
         entry = memo.get(key, state.owner)
         if entry is not None:
             state.memo_hits += 1
-            return entry.plot, entry.signature
+            return entry.plot, entry.signature, key
     plot = _framewise(view.get_plot(df))
     state.builds += 1
     plot_signature = signature(plot)
@@ -243,7 +260,7 @@ def _plot_for(view: Any, state: PatchState) -> tuple[Any, tuple | None]:
     else:
         nbytes = int(df.memory_usage(index=True, deep=False).sum())
         memo.put(key, state.owner, Entry(plot, plot_signature, nbytes))
-    return plot, plot_signature
+    return plot, plot_signature, key
 
 
 def _rebuild(view: Any, state: PatchState, params: dict[str, Any], reason: str) -> dict[str, Any]:

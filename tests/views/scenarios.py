@@ -72,6 +72,7 @@ def report(views, before: dict[str, str]) -> dict[str, dict]:
         if state is not None:
             entry["outcome"] = state.last
             entry["memo_hits"] = state.memo_hits
+            entry["replays"] = state.replays
             entry["builds"] = state.builds
             rebuilt = rebuilt_figure(view)
             entry["differences"] = differences(describe(model), describe(rebuilt))
