@@ -17,7 +17,7 @@ tip by service and payment) and ``sort`` (by fare, descending). Timed, as median
 chart and a Table rendered into a Bokeh ``Document`` (as in a served session), and a change is timed until
 Lumen's synchronous ``View.update`` returned, i.e. until the document holds the new Figure or the patched
 ColumnDataSource. lumen-ext runs as ``lumen-ext serve`` runs it: the stage cache, ``lumen_ext.views.patching``
-(plots patched in place), ``lumen_workarounds`` (views share the pipeline's buffers instead of deep-copying
+(plots patched in place; a frame drawn before set from its recorded values, ``lumen_ext.views.drawings``), ``lumen_workarounds`` (views share the pipeline's buffers instead of deep-copying
 them), ``tabulator_styles`` (an unstyled table computes no Styler) and ``gc_freeze`` (the start-up heap out of the
 collector's full passes); vanilla Lumen rebuilds the Figure on every change. (``widget_debounce`` acts before the server handles a change, so it shows in ``bench_e2e.py`` only.)
 
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     from lumen_ext.cache import CacheConfig, install, stats
     from lumen_ext.data.synthetic import ensure_synthetic
     from lumen_ext.serving import gc_freeze, lumen_workarounds, tabulator_styles
-    from lumen_ext.views import patching
+    from lumen_ext.views import drawings, patching
 
     rollup_rows = {} if args.rollup_max_rows is None else {"rollup_max_rows": args.rollup_max_rows}
     install(CacheConfig(max_bytes=args.max_bytes, **rollup_rows))
@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"cache statistics: {stats()}")
     print(f"plot memo (HoloViews objects reused by patched views): {patching.memo.stats.as_dict()}")
+    print(f"drawings (frames set without HoloViews' update): {drawings.memo.stats.as_dict()}")
     return 0
 
 

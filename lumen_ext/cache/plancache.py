@@ -19,7 +19,7 @@ from typing import Any
 
 from lumen_ext.cache.pushdown import PushdownPlan
 
-__all__ = ["BASE", "CompiledQuery", "PlanCache", "plan_cache"]
+__all__ = ["BASE", "CompiledQuery", "PlanCache", "plan_cache", "rendered_sql"]
 
 # Stands for the filtered source query in a template. A NUL byte cannot occur in SQL a spec produces,
 # so replacing it can never touch user text; it is never sent to DuckDB (types_of substitutes it first).
@@ -83,3 +83,7 @@ class PlanCache:
 
 
 plan_cache = PlanCache()
+# The filtered source queries themselves, by their inputs (source expression, filter conditions, SQL transforms):
+# Lumen renders a filter through SQLFilter and sqlglot, about a millisecond per change, and a state seen before
+# renders the same text.
+rendered_sql = PlanCache(max_entries=4096)

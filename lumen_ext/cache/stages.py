@@ -26,7 +26,7 @@ from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.filescan import NotScannable, fetch_with, file_scan_for
 from lumen_ext.cache.fingerprint import source_freshness, source_identity, source_ttl
 from lumen_ext.cache.hashing import Unhashable, combine
-from lumen_ext.cache.plancache import BASE, CompiledQuery, plan_cache, with_base
+from lumen_ext.cache.plancache import BASE, CompiledQuery, plan_cache, rendered_sql, with_base
 from lumen_ext.cache.pushdown import ROWID, PushdownPlan, compile_pushdown
 from lumen_ext.cache.rollup import (
     CubeSource,
@@ -186,7 +186,13 @@ def _compile_shrinking(compile: Callable[[list], PushdownPlan], transforms: list
 def _sql_chain(expr: str, conditions: list, sql_transforms: list) -> str:
     from lumen.transforms.sql import SQLFilter
 
-    return _apply_sql(expr, [SQLFilter(conditions=conditions), *sql_transforms])
+    try:
+        key = combine(None, "sql-chain", expr, conditions, [transform_token(t) for t in sql_transforms])
+    except Unhashable:
+        key = None
+    return rendered_sql.get_or_compile(
+        key, lambda: _apply_sql(expr, [SQLFilter(conditions=conditions), *sql_transforms])
+    )
 
 
 def _apply_sql(sql: str, sql_transforms: Sequence[Any]) -> str:

@@ -121,3 +121,26 @@ def test_pushdown_can_be_turned_off(sales_files):
         assert_same_data(p.data, original_compute_data(p))
     finally:
         uninstall()
+
+
+def test_a_revisited_filter_state_reuses_its_rendered_query(cache, sales_files):
+    from lumen.sources.duckdb import DuckDBSource
+
+    from lumen_ext.cache.plancache import rendered_sql
+    from lumen_ext.cache.stages import _sql_chain
+
+    source = DuckDBSource(tables={"sales": f"read_parquet('{sales_files['parquet']}')"})
+    p = _pipeline(source, [dict(AGG, method="sum")], ["E"])
+    first = build_plan(p, cache.config)
+    p.filters[0].value = ["W"]
+    build_plan(p, cache.config)
+    before = rendered_sql.stats()
+    p.filters[0].value = ["E"]
+    again = build_plan(p, cache.config)
+    after = rendered_sql.stats()
+    assert after["misses"] == before["misses"] and after["hits"] > before["hits"]  # no SQLFilter, no sqlglot
+    assert again.final_key == first.final_key
+    # A list is a set of categories and a tuple a range to Lumen: never the same rendered text.
+    assert _sql_chain("SELECT * FROM t", [("x", [1, 5])], []) != _sql_chain(
+        "SELECT * FROM t", [("x", (1, 5))], []
+    )
