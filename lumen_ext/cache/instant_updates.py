@@ -13,14 +13,13 @@ update, and every update without the stage cache, is Lumen's method unchanged.
 
 from __future__ import annotations
 
-import threading
 from functools import partial
 from typing import Any
 
+from lumen_ext.replacement import Replacement
+
 __all__ = ["install", "is_installed", "uninstall"]
 
-_lock = threading.Lock()
-_original: Any = None
 _UPDATING = "_lumen_ext_updating"  # set on a pipeline while this module updates it
 
 
@@ -32,15 +31,15 @@ def _update_data(self, *events: Any, force: bool = False) -> None:
         # whose watchers call this method again, and those calls must return, as they do in Lumen.
         return None
     if self._update_widget is None or self._update_widget.loading:
-        return _original(self, *events, force=force)
+        return _replacement.original(self, *events, force=force)
     if not force and not self.auto_update and not self.update:
-        return _original(self, *events, force=force)
+        return _replacement.original(self, *events, force=force)
     self.__dict__[_UPDATING] = True
     try:
         for f in self.filters + self.transforms + self.sql_transforms:
             f._sync_refs()  # as Lumen does first: the plan must see the current values
         if runtime.plan_answered_in_memory(self) is None:
-            return _original(self, *events, force=force)
+            return _replacement.original(self, *events, force=force)
         _set_data_as_lumen_does(self, self._compute_data())
     finally:
         self.__dict__.pop(runtime.PLAN_ATTR, None)  # never left for a later computation in another state
@@ -64,28 +63,19 @@ def _set_data_as_lumen_does(pipeline: Any, new_data: Any) -> None:
     pipeline._stale = False
 
 
-def install() -> None:
-    """Idempotent."""
-    global _original
-    from lumen.pipeline import Pipeline
+def _reporting_errors(method: Any) -> Any:
+    """Lumen's decorator reports an exception as a notification, as it does for its own method."""
     from lumen.util import catch_and_notify
 
-    with _lock:
-        if _original is None:
-            _original = Pipeline.__dict__["_update_data"]
-            # Lumen's decorator reports an exception as a notification, as it does for its own method.
-            Pipeline._update_data = catch_and_notify(_update_data)
+    return catch_and_notify(method)
 
 
-def uninstall() -> None:
-    global _original
-    from lumen.pipeline import Pipeline
-
-    with _lock:
-        if _original is not None:
-            Pipeline._update_data = _original
-        _original = None
+_replacement = Replacement(
+    "lumen.pipeline:Pipeline", "_update_data", lambda original: _reporting_errors(_update_data)
+)
+install = _replacement.install
+uninstall = _replacement.uninstall
 
 
 def is_installed() -> bool:
-    return _original is not None
+    return _replacement.installed

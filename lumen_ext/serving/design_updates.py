@@ -17,44 +17,28 @@ is a computation with no effect on any model: its only side effect is filling th
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-__all__ = ["install", "is_installed", "uninstall"]
+from lumen_ext.replacement import Replacement
 
-_lock = threading.Lock()
-_original: Any = None
+__all__ = ["install", "is_installed", "uninstall"]
 
 
 def _update_properties_without_unused_design(self, *events: Any, doc: Any) -> dict[str, Any]:
     """``Reactive._update_properties`` that resolves the design only when its stylesheets are needed."""
     if any(event.name == "stylesheets" for event in events):
-        return _original(self, *events, doc=doc)
+        return _replacement.original(self, *events, doc=doc)
     from panel.reactive import Syncable
 
     return Syncable._update_properties(self, *events, doc=doc)
 
 
-def install() -> None:
-    """Idempotent."""
-    global _original
-    from panel.reactive import Reactive
-
-    with _lock:
-        if _original is None:
-            _original = Reactive.__dict__["_update_properties"]
-            Reactive._update_properties = _update_properties_without_unused_design
-
-
-def uninstall() -> None:
-    global _original
-    from panel.reactive import Reactive
-
-    with _lock:
-        if _original is not None:
-            Reactive._update_properties = _original
-        _original = None
+_replacement = Replacement(
+    "panel.reactive:Reactive", "_update_properties", lambda original: _update_properties_without_unused_design
+)
+install = _replacement.install
+uninstall = _replacement.uninstall
 
 
 def is_installed() -> bool:
-    return _original is not None
+    return _replacement.installed

@@ -14,13 +14,11 @@ pagination branches; any other case runs Panel's method unchanged.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-__all__ = ["install", "is_installed", "uninstall"]
+from lumen_ext.replacement import Replacement
 
-_lock = threading.Lock()
-_original: Any = None
+__all__ = ["install", "is_installed", "uninstall"]
 
 
 def _update_selected_unless_empty(self, *events: Any, indices: Any = None) -> None:
@@ -30,29 +28,15 @@ def _update_selected_unless_empty(self, *events: Any, indices: Any = None) -> No
 
         super(Tabulator, self)._update_selected(*events, indices=[])  # the call Panel's method ends with
         return
-    _original(self, *events, indices=indices)
+    _replacement.original(self, *events, indices=indices)
 
 
-def install() -> None:
-    """Idempotent."""
-    global _original
-    from panel.widgets.tables import Tabulator
-
-    with _lock:
-        if _original is None:
-            _original = Tabulator.__dict__["_update_selected"]
-            Tabulator._update_selected = _update_selected_unless_empty
-
-
-def uninstall() -> None:
-    global _original
-    from panel.widgets.tables import Tabulator
-
-    with _lock:
-        if _original is not None:
-            Tabulator._update_selected = _original
-        _original = None
+_replacement = Replacement(
+    "panel.widgets.tables:Tabulator", "_update_selected", lambda original: _update_selected_unless_empty
+)
+install = _replacement.install
+uninstall = _replacement.uninstall
 
 
 def is_installed() -> bool:
-    return _original is not None
+    return _replacement.installed

@@ -15,13 +15,11 @@ The ``value.style`` object Panel keeps for users to style the table (``Tabulator
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-__all__ = ["install", "is_installed", "uninstall"]
+from lumen_ext.replacement import Replacement
 
-_lock = threading.Lock()
-_original_update_style: Any = None
+__all__ = ["install", "is_installed", "uninstall"]
 
 
 def _unstyled(table: Any) -> bool:
@@ -36,29 +34,15 @@ def _update_style_unless_unstyled(self, recompute: bool = True) -> None:
         not (model.cell_styles or {}).get("data") for model, _ in self._models.values()
     ):
         return
-    _original_update_style(self, recompute)
+    _replacement.original(self, recompute)
 
 
-def install() -> None:
-    """Idempotent."""
-    global _original_update_style
-    from panel.widgets.tables import Tabulator
-
-    with _lock:
-        if _original_update_style is None:
-            _original_update_style = Tabulator.__dict__["_update_style"]
-            Tabulator._update_style = _update_style_unless_unstyled
-
-
-def uninstall() -> None:
-    global _original_update_style
-    from panel.widgets.tables import Tabulator
-
-    with _lock:
-        if _original_update_style is not None:
-            Tabulator._update_style = _original_update_style
-        _original_update_style = None
+_replacement = Replacement(
+    "panel.widgets.tables:Tabulator", "_update_style", lambda original: _update_style_unless_unstyled
+)
+install = _replacement.install
+uninstall = _replacement.uninstall
 
 
 def is_installed() -> bool:
-    return _original_update_style is not None
+    return _replacement.installed

@@ -18,13 +18,11 @@ when the combined write completes (or fail with its error), as each frame's woul
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-__all__ = ["install", "is_installed", "uninstall"]
+from lumen_ext.replacement import Replacement
 
-_lock = threading.Lock()
-_original: Any = None
+__all__ = ["install", "is_installed", "uninstall"]
 
 
 class _FrameBatch:
@@ -66,37 +64,21 @@ def _dispatch_in_one_write(conn: Any, events: Any = None, msg: Any = None) -> An
     ws_conn = getattr(conn._socket, "ws_connection", None)
     stream = getattr(ws_conn, "stream", None)
     if stream is None:  # not connected (yet): Panel's function decides what to do
-        return _original(conn, events, msg)
+        return _replacement.original(conn, events, msg)
     batch = _FrameBatch(stream)
     ws_conn.stream = batch
     try:
-        futures = _original(conn, events, msg)
+        futures = _replacement.original(conn, events, msg)
     finally:
         ws_conn.stream = stream
         batch.flush()
     return futures
 
 
-def install() -> None:
-    """Idempotent."""
-    global _original
-    from panel.io import document
-
-    with _lock:
-        if _original is None:
-            _original = document.dispatch_tornado
-            document.dispatch_tornado = _dispatch_in_one_write
-
-
-def uninstall() -> None:
-    global _original
-    from panel.io import document
-
-    with _lock:
-        if _original is not None:
-            document.dispatch_tornado = _original
-        _original = None
+_replacement = Replacement("panel.io.document", "dispatch_tornado", lambda original: _dispatch_in_one_write)
+install = _replacement.install
+uninstall = _replacement.uninstall
 
 
 def is_installed() -> bool:
-    return _original is not None
+    return _replacement.installed

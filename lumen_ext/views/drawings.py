@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import itertools
 import logging
 import threading
@@ -40,6 +41,8 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from lumen_ext.replacement import Replacement
 
 __all__ = ["DrawingMemo", "DrawingStats", "install", "memo", "send", "uninstall"]
 
@@ -293,42 +296,28 @@ class _Update:
 
 # The update being recorded on this thread, if any (HoloViews updates a plot synchronously, on one thread).
 _active = threading.local()
-_lock = threading.Lock()
-_original_setattr: Any = None
 
 
-def install() -> None:
-    """Note the properties set on Bokeh models while an update is recorded. Idempotent.
+def _noting_setattr(self: Any, name: str, value: Any) -> None:
+    """``HasProps.__setattr__`` that notes the properties set on Bokeh models while an update is recorded.
 
     Bokeh sends no event for a property set to the value it has, but HoloViews sets a framewise plot's ranges on
     every update: a range that kept its value in the updates seen so far is still HoloViews' to set, and a drawing
     must hold it. Without this, each such property would be learnt late and make the drawings before it stale.
     """
-    global _original_setattr
-    from bokeh.core.has_props import HasProps
-
-    with _lock:
-        if _original_setattr is None:
-            _original_setattr = HasProps.__dict__["__setattr__"]
-            HasProps.__setattr__ = _noting_setattr
-
-
-def uninstall() -> None:
-    global _original_setattr
-    from bokeh.core.has_props import HasProps
-
-    with _lock:
-        if _original_setattr is not None:
-            HasProps.__setattr__ = _original_setattr
-        _original_setattr = None
-        memo.clear()
-
-
-def _noting_setattr(self: Any, name: str, value: Any) -> None:
     update = getattr(_active, "update", None)
     if update is not None and not name.startswith("_"):
         update.set.append((self, name))
-    _original_setattr(self, name, value)
+    _replacement.original(self, name, value)
+
+
+_replacement = Replacement("bokeh.core.has_props:HasProps", "__setattr__", lambda original: _noting_setattr)
+install = _replacement.install
+
+
+def uninstall() -> None:
+    _replacement.uninstall()
+    memo.clear()
 
 
 @contextlib.contextmanager
@@ -470,6 +459,7 @@ def _detached(value: Any, places: dict[str, tuple[Path, str]]) -> Any:
     in the plot (``places``, model id -> place); Unrecordable for a model outside the plot or an unknown type."""
     import numpy as np
     from bokeh.model import Model
+    from bokeh.util.dataclasses import Unspecified
 
     if isinstance(value, Model):
         place = places.get(value.id)
@@ -491,15 +481,8 @@ def _detached(value: Any, places: dict[str, tuple[Path, str]]) -> Any:
         return value  # Bokeh's value specs are frozen
     if isinstance(value, str | bytes | int | float | bool | complex | np.generic) or value is None:
         return value
-    import datetime
-
-    from bokeh.util.dataclasses import Unspecified
-
-    if value is Unspecified:  # an unset field of a value spec
-        return value
-
-    if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
-        return value
+    if isinstance(value, datetime.date | datetime.time | datetime.timedelta) or value is Unspecified:
+        return value  # Unspecified: an unset field of a value spec
     raise Unrecordable(f"a property holds a {type(value).__name__}")
 
 

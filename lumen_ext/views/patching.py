@@ -41,11 +41,11 @@ What a patch costs, and what is skipped when it is safe to (``bench/bench_cache.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from lumen_ext.replacement import Replacement
 from lumen_ext.views import drawings
 from lumen_ext.views.event_order import data_changes_first
 from lumen_ext.views.model_graph import recompute_only_if_changed
@@ -64,9 +64,6 @@ __all__ = [
 
 log = logging.getLogger("lumen_ext.views")
 
-_lock = threading.Lock()
-_original_get_params: Any = None
-_original_get_panel: Any = None
 
 # Attribute on an hvPlotView holding its PatchState.
 STATE_ATTR = "_lumen_ext_patch"
@@ -108,34 +105,21 @@ class PatchState:
 
 def install() -> None:
     """Make hvPlot views patch new data into their existing plot whenever that is correct. Idempotent."""
-    global _original_get_params, _original_get_panel
-    from lumen.views.base import hvPlotView
-
-    with _lock:
-        if _original_get_params is None:
-            _original_get_params = hvPlotView.__dict__["_get_params"]
-            _original_get_panel = hvPlotView.__dict__["get_panel"]
-            hvPlotView._get_params = _patching_get_params
-            hvPlotView.get_panel = _building_get_panel
-            drawings.install()
+    _get_params.install()
+    _get_panel.install()
+    drawings.install()
 
 
 def uninstall() -> None:
     """Restore Lumen's own ``hvPlotView._get_params``; views built since keep working, and rebuild."""
-    global _original_get_params, _original_get_panel
-    from lumen.views.base import hvPlotView
-
-    with _lock:
-        if _original_get_params is not None:
-            hvPlotView._get_params = _original_get_params
-            hvPlotView.get_panel = _original_get_panel
-        _original_get_params = _original_get_panel = None
-        memo.clear()
-        drawings.uninstall()
+    _get_params.uninstall()
+    _get_panel.uninstall()
+    memo.clear()
+    drawings.uninstall()
 
 
 def is_installed() -> bool:
-    return _original_get_params is not None
+    return _get_params.installed
 
 
 def patch_state(view: Any) -> PatchState | None:
@@ -178,7 +162,7 @@ def _building_get_panel(self) -> Any:
     state = _state(self)
     state.building += 1
     try:
-        return _original_get_panel(self)
+        return _get_panel.original(self)
     finally:
         state.building -= 1
 
@@ -193,7 +177,7 @@ def _patching_get_params(self) -> dict[str, Any]:
     reason = rebuild_reason(self)
     if reason is not None:
         state.signature = state.dmap = state.pipe = None
-        return _rebuild(self, state, _original_get_params(self), reason)
+        return _rebuild(self, state, _get_params.original(self), reason)
 
     plot, new_signature, key = _plot_for(self, state)
     if new_signature is None:
@@ -310,3 +294,7 @@ def _framewise(plot: Any) -> Any:
         plot = plot.map(lambda element: element.opts(framewise=True, clone=True), Element)
         return plot.opts(framewise=True, clone=True)
     return plot
+
+
+_get_params = Replacement("lumen.views.base:hvPlotView", "_get_params", lambda original: _patching_get_params)
+_get_panel = Replacement("lumen.views.base:hvPlotView", "get_panel", lambda original: _building_get_panel)

@@ -45,7 +45,7 @@ def main(spec: str) -> dict:
 
     def rebuilt(view):
         """The Figure Lumen's own ``_get_params`` draws for the view's current state, in a new document."""
-        params = patching._original_get_params(view)
+        params = patching._get_params.original(view)
         pane = view._panel.clone(**params)
         with set_curdoc(Document()):
             pane.get_root(Document())

@@ -41,7 +41,7 @@ def rebuilt_figure(view):
 
     from lumen_ext.views import patching
 
-    params = patching._original_get_params(view)  # Lumen's hvPlotView._get_params: a new HoloViews object
+    params = patching._get_params.original(view)  # Lumen's hvPlotView._get_params: a new HoloViews object
     pane = view._panel.clone(**params)
     doc = Document()
     with set_curdoc(doc):
