@@ -171,10 +171,12 @@ class ReadyHandler(RequestHandler):
 class MetricsHandler(RequestHandler):
     def get(self) -> None:
         from lumen_ext.cache import stats
+        from lumen_ext.views import drawings, patching
 
         app = self.application  # the BokehTornado application the routes were added to
         live = {path.strip("/") or "/": len(app.get_sessions(path)) for path in app.app_paths}
-        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats())
+        views = {"plot_memo": patching.memo.stats.as_dict(), "drawings": drawings.memo.stats.as_dict()}
+        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats(), views)
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.write(text)

@@ -115,9 +115,16 @@ def install_hooks(metrics: ServerMetrics = METRICS) -> None:
 
 
 def render_prometheus(
-    metrics: Mapping[str, Any], live_sessions: Mapping[str, int], cache_stats: Mapping[str, Any]
+    metrics: Mapping[str, Any],
+    live_sessions: Mapping[str, int],
+    cache_stats: Mapping[str, Any],
+    view_stats: Mapping[str, Mapping[str, int]] | None = None,
 ) -> str:
-    """Prometheus text exposition (format 0.0.4) of one process's figures."""
+    """Prometheus text exposition (format 0.0.4) of one process's figures.
+
+    ``view_stats``: counters of the plot patching's memos by name (``plot_memo``: HoloViews objects reused,
+    ``drawings``: frames set without HoloViews' update), rendered as ``lumen_ext_views_<name>_<counter>_total``.
+    """
     proc = f'process="{os.getpid()}"'
     out: list[str] = []
 
@@ -188,6 +195,14 @@ def render_prometheus(
             f"Stage cache {stat.replace('_', ' ')}.",
             [("", value)],
         )
+    for group, counters in sorted((view_stats or {}).items()):
+        for stat, value in sorted(counters.items()):
+            family(
+                f"lumen_ext_views_{group}_{stat}_total",
+                "counter",
+                f"Plot {group.replace('_', ' ')} {stat}.",
+                [("", value)],
+            )
     return "\n".join(out) + "\n"
 
 

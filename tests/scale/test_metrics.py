@@ -18,7 +18,8 @@ def test_histogram_buckets_are_cumulative_and_counters_are_rendered():
         "redis": {"hits": 1, "errors": 0},
         "second_errors": 0,
     }
-    text = render_prometheus(metrics.snapshot(), {"sales": 2}, cache)
+    views = {"drawings": {"replays": 4, "stale": 1}}
+    text = render_prometheus(metrics.snapshot(), {"sales": 2}, cache, views)
 
     buckets = metric_values(text, "lumen_ext_interaction_seconds_bucket")
     by_le = {labels.split('le="')[1].rstrip('"'): v for labels, v in buckets.items()}
@@ -31,4 +32,5 @@ def test_histogram_buckets_are_cumulative_and_counters_are_rendered():
     assert sorted(hits.values()) == [1, 3] and any('tier="redis"' in k for k in hits)
     assert "# TYPE lumen_ext_interaction_seconds histogram" in text
     assert "# TYPE lumen_ext_cache_bytes gauge" in text
+    assert list(metric_values(text, "lumen_ext_views_drawings_replays_total").values()) == [4]
     assert text.endswith("\n")
