@@ -54,6 +54,10 @@ class Replacement:
     def installed(self) -> bool:
         return self._original is not None
 
+    def is_installed(self) -> bool:
+        """``installed``, as the function a module exports beside ``install`` and ``uninstall``."""
+        return self.installed
+
     @property
     def original(self) -> Any:
         """What ``owner.name`` was before install (None when not installed)."""

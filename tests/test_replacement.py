@@ -38,7 +38,7 @@ def test_a_method_is_replaced_and_put_back(owner):
     assert not replacement.installed and replacement.original is None
     replacement.install()
     replacement.install()  # idempotent: not wrapped twice
-    assert Target().size() == 2 and replacement.installed
+    assert Target().size() == 2 and replacement.installed and replacement.is_installed()
     replacement.uninstall()
     replacement.uninstall()
     assert Target().size() == 1 and not replacement.installed

@@ -75,7 +75,4 @@ _replacement = Replacement(
 )
 install = _replacement.install
 uninstall = _replacement.uninstall
-
-
-def is_installed() -> bool:
-    return _replacement.installed
+is_installed = _replacement.is_installed

@@ -78,7 +78,4 @@ def _dispatch_in_one_write(conn: Any, events: Any = None, msg: Any = None) -> An
 _replacement = Replacement("panel.io.document", "dispatch_tornado", lambda original: _dispatch_in_one_write)
 install = _replacement.install
 uninstall = _replacement.uninstall
-
-
-def is_installed() -> bool:
-    return _replacement.installed
+is_installed = _replacement.is_installed
