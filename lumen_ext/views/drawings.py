@@ -96,7 +96,7 @@ class DrawingStats:
     recordings: int = 0
     misses: int = 0  # a frame with no drawing for the plot's lineage
     stale: int = 0  # a drawing older than its lineage's set of changed properties
-    left: int = 0  # plots that left their lineage
+    left: int = 0  # plots HoloViews alone draws from then on (left their lineage, or never joined one)
     evictions: int = 0
 
     def as_dict(self) -> dict[str, int]:
