@@ -84,7 +84,7 @@ def install() -> None:
         def _process_bokeh_event(self, doc: Any, event: Any) -> None:
             # Panel adds the busy event before it makes ``doc`` current; make it current first so the event is
             # attributed to its session.
-            from panel.io.document import set_curdoc
+            from panel.io.state import set_curdoc
 
             with set_curdoc(doc):
                 original_bokeh_event(self, doc, event)

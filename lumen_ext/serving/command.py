@@ -141,46 +141,22 @@ def run(args: argparse.Namespace) -> int:
     import panel as pn
 
     import lumen_ext.sources.dask  # noqa: F401  # defines `type: dask` for Lumen's type lookup
-    from lumen_ext import cache
+    from lumen_ext import hooks
     from lumen_ext.scale import endpoints
-    from lumen_ext.security.runtime import harden
-    from lumen_ext.serving import (
-        busy_indicators,
-        design_updates,
-        gc_freeze,
-        lumen_workarounds,
-        memory_release,
-        session_cleanup,
-        tabulator_selection,
-        tabulator_styles,
-        tiles,
-        websocket_writes,
-        widget_debounce,
-    )
+    from lumen_ext.serving import gc_freeze, tiles
     from lumen_ext.serving.app import dashboard_app
-    from lumen_ext.views import datashader_hook, patching, reshade
 
-    offline.replace_google_fonts()
-    lumen_workarounds.apply()
-    session_cleanup.install()  # a closed session's Lumen state and watchers are released (else ~1.3 MiB each)
-    busy_indicators.install()  # an interaction turns on its own session's spinner, not every session's
-    memory_release.install()  # once closed sessions are released, the allocators give their pages back
-    patching.install()  # hvPlot views patch new data into their plots instead of rebuilding them
-    reshade.install()  # a colormap change repaints a rasterized plot instead of rebuilding it
-    widget_debounce.install()  # a choice in a select/checkbox/picker is acted on in 1 ms, not Panel's 50
-    tabulator_styles.install()  # an unstyled table's update skips pandas' Styler and its empty cell styles
-    tabulator_selection.install()  # ... and locating an empty selection in the new frame
-    design_updates.install()  # a parameter change resolves the design's stylesheets only when they change
-    websocket_writes.install()  # each Bokeh message Panel sends goes to the socket in one write, not per frame
-    if not args.no_cache:
-        # Safe before the fork of --num-procs: the Redis client is made per process, lazily.
-        cache.install(processes.cache_config(args))
-        # Datashader aggregates become cached stages: re-shading and revisited viewports aggregate nothing.
-        datashader_hook.install()
-    harden(policy)  # after the cache: its guards wrap whatever reads sources
+    hooks.install(
+        "serve",
+        hooks.Settings(
+            policy=policy,
+            cache=None if args.no_cache else processes.cache_config(args),
+            public_url=public_url,
+            proxy_tiles=not args.direct_tiles,
+        ),
+    )
     routes = offline.static_routes()
     if not args.direct_tiles:
-        tiles.proxy_tile_sources(public_url)
         routes += tiles.tile_routes()
     routes += endpoints.routes(
         specs, data=not args.no_data_endpoint, validate=not args.no_validate, data_checks=not args.no_data
