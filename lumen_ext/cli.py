@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "show each view's stages, where they run (SQL or pandas) and cache keys",
     ),
     "data": ("lumen_ext.data.command", "generate the synthetic datasets the example specs use"),
+    "doctor": ("lumen_ext.hooks.doctor", "list lumen-ext's run-time hooks and their state on this machine"),
 }
 
 
@@ -54,3 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     return importlib.import_module(args._module).run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -63,11 +63,10 @@ def routes(
 ) -> list[tuple[str, type, dict[str, Any]]]:
     """Tornado routes of the endpoints for the dashboards at ``spec_paths`` (apps are named by file stem).
 
-    Also installs the session and interaction hooks (:func:`lumen_ext.scale.metrics.install_hooks`), so call
-    it before the server starts. ``data=False`` leaves the data endpoint out; ``validate``/``data_checks``
+    The session and interaction counters come from the hooks table's ``serving.metrics`` hooks (the ``serve``
+    profile enables them). ``data=False`` leaves the data endpoint out; ``validate``/``data_checks``
     mirror ``lumen-ext serve --no-validate``/``--no-data``.
     """
-    _metrics.install_hooks()
     specs = {Path(p).stem: Path(p).resolve() for p in spec_paths}
     readiness = _Readiness(specs, ready_timeout, ready_ttl)
     table: list[tuple[str, type, dict[str, Any]]] = [

@@ -21,7 +21,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["METRICS", "LatencyHistogram", "ServerMetrics", "install_hooks", "render_prometheus"]
+__all__ = [
+    "METRICS",
+    "LatencyHistogram",
+    "ServerMetrics",
+    "count_sessions",
+    "render_prometheus",
+    "timing_change_event",
+]
 
 # Seconds; a widget change should feel instant below 0.1 s and is broken above 10 s.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -82,36 +89,39 @@ class ServerMetrics:
 
 
 METRICS = ServerMetrics()
-_installed = False
-_install_lock = threading.Lock()
 
 
-def install_hooks(metrics: ServerMetrics = METRICS) -> None:
-    """Count sessions and time interactions in this process (idempotent; call before the server starts)."""
-    global _installed
-    with _install_lock:
-        if _installed:
+def timing_change_event(original: Any, settings: Any) -> Any:
+    """``Syncable._change_event`` that times each interaction of a served session in :data:`METRICS`."""
+
+    def _change_event(self: Any, doc: Any) -> None:
+        started = time.perf_counter()
+        failed = True
+        try:
+            original(self, doc)
+            failed = False
+        finally:
+            if doc is not None and doc.session_context is not None:  # a served session, not a notebook
+                METRICS.interaction(time.perf_counter() - started, failed)
+
+    return _change_event
+
+
+_counting = False
+_counting_lock = threading.Lock()
+
+
+def count_sessions(settings: Any) -> None:
+    """Count sessions created and destroyed in :data:`METRICS` (idempotent; call before the server starts)."""
+    global _counting
+    with _counting_lock:
+        if _counting:
             return
         import panel as pn
-        from panel.reactive import Syncable
 
-        pn.state.on_session_created(metrics.session_created)
-        pn.state.on_session_destroyed(metrics.session_destroyed)
-        original = Syncable._change_event
-
-        def _change_event(self: Any, doc: Any) -> None:
-            started = time.perf_counter()
-            failed = True
-            try:
-                original(self, doc)
-                failed = False
-            finally:
-                if doc is not None and doc.session_context is not None:  # a served session, not a notebook
-                    metrics.interaction(time.perf_counter() - started, failed)
-
-        _change_event.__wrapped__ = original  # type: ignore[attr-defined]
-        Syncable._change_event = _change_event
-        _installed = True
+        pn.state.on_session_created(METRICS.session_created)
+        pn.state.on_session_destroyed(METRICS.session_destroyed)
+        _counting = True
 
 
 def render_prometheus(

@@ -1,8 +1,8 @@
 """``harden(policy)``: close Lumen 1.4's code-execution, file and SQL paths in the running server process.
 
-Called by ``lumen-ext serve`` before any dashboard is built. Each guard replaces one Lumen function or method in
-memory (site-packages is never edited) and cites the vector it closes (LUMEN-NOTES §5). ``restore()`` puts the
-originals back (tests use it; a server never needs to).
+Each guard is the replacement of one Lumen function or method (site-packages is never edited) and cites the vector it
+closes (LUMEN-NOTES §5). The hooks table (:mod:`lumen_ext.hooks.table`, group ``security``) installs them before any
+dashboard is built; ``harden(policy)`` enables that group on its own and ``restore()`` disables it (tests use them).
 
 ==========  ====================================================================================================
 vector      guard
@@ -28,12 +28,10 @@ faults      ``show_traceback`` off unless ``dev``; failures show a card with an 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 import shutil
-import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -47,16 +45,22 @@ from lumen_ext.security.paths import is_inside, resolve_under, url_scheme
 from lumen_ext.security.policy import Policy
 from lumen_ext.security.templating import RequestValues, SpecLoadRefused, load_spec_text, render_spec_text
 
-__all__ = ["PolicyViolation", "current_policy", "harden", "is_hardened", "restore"]
+__all__ = [
+    "PolicyViolation",
+    "activate_policy",
+    "current_policy",
+    "deactivate_policy",
+    "harden",
+    "is_hardened",
+    "restore",
+]
 
 log = logging.getLogger("lumen_ext.security")
 
-_MISSING = object()
-_lock = threading.RLock()
 _active: Policy | None = None
-_undo: list[tuple[Any, str, Any]] = []
 
-# Lumen modules whose names the guards rebind; imported up front so a later lazy import cannot keep an original.
+# Lumen modules whose names the guards rebind; imported up front so that every module importing a guarded function
+# by name is loaded when the hooks replace it there, and a later lazy import cannot keep an original.
 _LUMEN_MODULES = (
     "lumen.util",
     "lumen.config",
@@ -89,91 +93,61 @@ def is_hardened() -> bool:
     return _active is not None
 
 
-def harden(policy: Policy | None = None) -> Policy:
-    """Install every guard for ``policy`` (default: `Policy()`); idempotent, and re-hardening swaps policies."""
+def activate_policy(settings: Any) -> None:
+    """The first security hook: record the policy in force and load the Lumen modules the guards rebind in."""
     global _active
-    policy = policy or Policy()
-    with _lock:
-        if _active is not None:
-            if _active == policy:
-                return _active
-            restore()
-        import importlib
+    import importlib
 
-        for name in _LUMEN_MODULES:
-            importlib.import_module(name)
-        try:
-            for guard in _GUARDS:
-                guard(policy)
-        except BaseException:
-            restore()
-            raise
-        _active = policy
-        log.info("lumen-ext security policy active%s", f" (from {policy.source})" if policy.source else "")
+    for name in _LUMEN_MODULES:
+        importlib.import_module(name)
+    _active = _policy(settings)
+    log.info("lumen-ext security policy active%s", f" (from {_active.source})" if _active.source else "")
+
+
+def deactivate_policy() -> None:
+    global _active
+    _active = None
+
+
+def harden(policy: Policy | None = None) -> Policy:
+    """Enable every guard of the hooks table for ``policy`` (default: `Policy()`); re-hardening swaps policies."""
+    from lumen_ext import hooks
+
+    policy = policy or Policy()
+    hooks.enable("security", settings=hooks.Settings(policy=policy))
     return policy
 
 
 def restore() -> None:
-    """Remove every guard, restoring Lumen's own functions."""
-    global _active
-    with _lock:
-        while _undo:
-            owner, name, original = _undo.pop()
-            if original is _MISSING:
-                with contextlib.suppress(AttributeError):
-                    delattr(owner, name)
-            else:
-                setattr(owner, name, original)
-        _active = None
+    """Disable every guard, restoring Lumen's own functions."""
+    from lumen_ext import hooks
+
+    hooks.disable("security")
 
 
-def _set(owner: Any, name: str, value: Any) -> None:
-    _undo.append(
-        (owner, name, owner.__dict__.get(name, _MISSING) if hasattr(owner, "__dict__") else _MISSING)
-    )
-    setattr(owner, name, value)
-
-
-def _rebind(name: str, original: Any, replacement: Any) -> None:
-    """Replace ``original`` wherever a Lumen module bound it under ``name`` (``from .util import name``)."""
-    import sys
-
-    for module_name, module in list(sys.modules.items()):
-        if (module_name == "lumen" or module_name.startswith("lumen.")) and getattr(
-            module, name, None
-        ) is original:
-            _set(module, name, replacement)
-
-
-def _module(name: str) -> Any:
-    """The module object itself: ``import lumen.config as x`` would give the ``config`` instance lumen exports."""
-    import importlib
-
-    return importlib.import_module(name)
-
-
-def _wrap(owner: type, name: str, make: Callable[[Callable], Callable]) -> None:
-    # Inherited methods are wrapped on ``owner`` itself, so only its subclasses see the guard.
-    original = owner.__dict__[name] if name in owner.__dict__ else getattr(owner, name)
-    _set(owner, name, make(original))
+def _policy(settings: Any) -> Policy:
+    return settings.policy or Policy()
 
 
 # -- S1 S2 S3 S4 S12 S16: loading ------------------------------------------------------------------------------
 
 
-def _guard_loading(policy: Policy) -> None:
+def _request_values() -> RequestValues:
+    import panel as pn
+
+    return RequestValues(
+        headers=dict(pn.state.headers or {}),
+        cookies=dict(pn.state.cookies or {}),
+        oauth=pn.state.user_info,
+    )
+
+
+def safe_load_yaml(original: Callable, settings: Any) -> Callable:
+    """``lumen.config.load_yaml``: sandboxed Jinja, no ``shell()``, ``yaml.SafeLoader``, request values as data."""
     import yaml
 
-    lauth, lconfig, lutil = _module("lumen.auth"), _module("lumen.config"), _module("lumen.util")
-
-    def request_values() -> RequestValues:
-        import panel as pn
-
-        return RequestValues(
-            headers=dict(pn.state.headers or {}),
-            cookies=dict(pn.state.cookies or {}),
-            oauth=pn.state.user_info,
-        )
+    lconfig = _module("lumen.config")
+    policy = _policy(settings)
 
     def load_yaml(yaml_spec: str, **flags: bool) -> Any:
         flags.pop("getshell", None)  # never available, whatever the caller asks
@@ -182,7 +156,7 @@ def _guard_loading(policy: Policy) -> None:
                 yaml_spec,
                 lconfig.config.template_vars,
                 allowed_env=policy.allowed_env,
-                request=request_values(),
+                request=_request_values(),
                 **flags,
             )
         except SpecLoadRefused as exc:
@@ -193,6 +167,13 @@ def _guard_loading(policy: Policy) -> None:
                     f"the spec uses a Python YAML tag, which lumen-ext never constructs: {exc}"
                 ) from exc
             raise
+
+    return load_yaml
+
+
+def safe_expand_spec(original: Callable, settings: Any) -> Callable:
+    """``lumen.util.expand_spec``: the same sandboxed rendering for values expanded after loading."""
+    policy = _policy(settings)
 
     def expand_spec(
         pars, context=None, getenv=True, getshell=True, getheaders=True, getcookies=True, getoauth=True
@@ -213,7 +194,7 @@ def _guard_loading(policy: Policy) -> None:
                 pars,
                 context,
                 allowed_env=policy.allowed_env,
-                request=request_values(),
+                request=_request_values(),
                 getenv=getenv,
                 getheaders=getheaders,
                 getcookies=getcookies,
@@ -223,10 +204,12 @@ def _guard_loading(policy: Policy) -> None:
             raise PolicyViolation(str(exc)) from exc
         return tokens.substitute(text)
 
-    _rebind("load_yaml", lconfig.load_yaml, load_yaml)
-    _rebind("expand_spec", lutil.expand_spec, expand_spec)
-    # YamlAuthMapperPlugin reads its group file with yaml.Loader (auth.py:77).
-    _set(lauth, "yaml", _SafeYamlModule())
+    return expand_spec
+
+
+def safe_yaml_module(original: Any, settings: Any) -> Any:
+    """``yaml`` as lumen.auth sees it: YamlAuthMapperPlugin reads its group file with ``yaml.Loader`` (auth.py:77)."""
+    return _SafeYamlModule()
 
 
 class _SafeYamlModule:
@@ -247,13 +230,11 @@ class _SafeYamlModule:
 # -- S7 S8 S9: imports -----------------------------------------------------------------------------------------
 
 
-def _guard_imports(policy: Policy) -> None:
+def allowed_module_reference(original: Callable, settings: Any) -> Callable:
+    """``lumen.util.resolve_module_reference``: only allowed modules, and nested objects must be components."""
     import param
-    from lumen.dashboard import Config
 
-    lconfig, lutil = _module("lumen.config"), _module("lumen.util")
-
-    original = lutil.resolve_module_reference
+    policy = _policy(settings)
 
     def resolve_module_reference(reference: str, component_type: type | None = None) -> Any:
         if problem := reference_problem(reference, policy):
@@ -269,21 +250,31 @@ def _guard_imports(policy: Policy) -> None:
             )
         return component
 
-    _rebind("resolve_module_reference", original, resolve_module_reference)
+    return resolve_module_reference
+
+
+def allowed_callback(original: Any, settings: Any) -> Any:
+    """``Config._validate_callback``: ``config.on_*`` callbacks only from ``allowed_callbacks``."""
+    from lumen_ext import hooks
+
+    policy = _policy(settings)
+    resolve = hooks.original("lumen.util:resolve_module_reference")  # a callback is no component: unguarded
 
     def _validate_callback(cls: type, callback: Any) -> Any:
         if isinstance(callback, str):
             if problem := reference_problem(callback, policy, callback=True):
                 raise PolicyViolation(problem)
-            return original(callback)
+            return resolve(callback)
         return callback
 
-    _set(Config, "_validate_callback", classmethod(_validate_callback))
+    return classmethod(_validate_callback)
 
-    config_cls = type(lconfig.config)
-    load_local_modules = config_cls.__dict__["load_local_modules"]
 
-    def guarded_load_local_modules(self: Any) -> None:
+def guarded_local_modules(original: Callable, settings: Any) -> Callable:
+    """``config.load_local_modules``: ``views.py`` and friends beside the spec only with ``allow_local_modules``."""
+    policy = _policy(settings)
+
+    def load_local_modules(self: Any) -> None:
         if not policy.allow_local_modules:
             found = [name for name in LOCAL_MODULES if os.path.isfile(os.path.join(self.root, name))]
             if found:
@@ -291,14 +282,12 @@ def _guard_imports(policy: Policy) -> None:
                     f"{', '.join(found)} beside the spec would be executed; the server's policy does not allow "
                     "local modules (allow_local_modules)"
                 )
-        return load_local_modules(self)
+        return original(self)
 
-    _set(config_cls, "load_local_modules", guarded_load_local_modules)
+    return load_local_modules
 
 
 # -- S5 S6 S13 S14: paths --------------------------------------------------------------------------------------
-
-
 def _check_location(policy: Policy, value: Any, base: Path, what: str) -> None:
     text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
     scheme = None if isinstance(value, os.PathLike) else url_scheme(text)
@@ -333,35 +322,36 @@ def _cache_dir_problem(policy: Policy, source: Any) -> str | None:
     return None
 
 
-def _guard_paths(policy: Policy) -> None:
-    from lumen.sources.base import FileSource, JSONSource, Source
+def guarded_template_vars(original: Callable, settings: Any) -> Callable:
+    """``_resolve_template_vars`` of file and JSON sources: paths (after expansion) inside the project roots."""
+    policy = _policy(settings)
 
-    lconfig, lduckdb = _module("lumen.config"), _module("lumen.sources.duckdb")
+    def _resolve_template_vars(self: Any, table: Any) -> list:
+        paths = original(self, table)
+        for path in paths:
+            _check_location(policy, path, _source_base(self), f"source {self.name!r}")
+        return paths
 
-    def guarded_templates(original: Callable) -> Callable:
-        def _resolve_template_vars(self: Any, table: Any) -> list:
-            paths = original(self, table)
-            for path in paths:
-                _check_location(policy, path, _source_base(self), f"source {self.name!r}")
-            return paths
+    return _resolve_template_vars
 
-        return _resolve_template_vars
 
-    _wrap(FileSource, "_resolve_template_vars", guarded_templates)
-    _wrap(JSONSource, "_resolve_template_vars", guarded_templates)
+def guarded_source_init(original: Callable, settings: Any) -> Callable:
+    """``Source.__init__``: a ``cache_dir`` must be a subfolder of the roots (a reload deletes it)."""
+    policy = _policy(settings)
 
-    def guarded_init(original: Callable) -> Callable:
-        def __init__(self: Any, **params: Any) -> None:
-            original(self, **params)
-            if self.cache_dir and (problem := _cache_dir_problem(policy, self)):
-                raise PolicyViolation(problem)
+    def __init__(self: Any, **params: Any) -> None:
+        original(self, **params)
+        if self.cache_dir and (problem := _cache_dir_problem(policy, self)):
+            raise PolicyViolation(problem)
 
-        return __init__
+    return __init__
 
-    _wrap(Source, "__init__", guarded_init)
+
+def fenced_clear_cache(original: Callable, settings: Any) -> Callable:
+    """``Source.clear_cache``: Lumen's own body (sources/base.py:643-653), with the rmtree fenced in."""
+    policy = _policy(settings)
 
     def clear_cache(self: Any, *events: Any) -> None:
-        # Lumen's own body (sources/base.py:643-653), with the rmtree fenced in.
         self._cache = {}
         self._schema_cache = {}
         self._metadata_cache = {}
@@ -374,22 +364,25 @@ def _guard_paths(policy: Policy) -> None:
         if path.is_dir():
             shutil.rmtree(path)
 
-    _set(Source, "clear_cache", clear_cache)
+    return clear_cache
 
-    def guarded_read_expr(original: Callable) -> Callable:
-        def _create_file_read_expr(self: Any, file_path: str) -> str:
-            # DuckDB (and detect_file_encoding) resolve relative paths against the working directory.
-            _check_location(policy, file_path, Path.cwd(), f"DuckDB source {self.name!r}")
-            return original(self, file_path)
 
-        return _create_file_read_expr
+def guarded_read_expr(original: Callable, settings: Any) -> Callable:
+    """``DuckDBSource._create_file_read_expr``: the files a DuckDB table reads inside the roots."""
+    policy = _policy(settings)
 
-    _wrap(lduckdb.DuckDBSource, "_create_file_read_expr", guarded_read_expr)
-    _set(
-        lduckdb,
-        "duckdb",
-        _SandboxedDuckDB(lduckdb.duckdb, policy, lambda: Path(lconfig.config.root or os.getcwd())),
-    )
+    def _create_file_read_expr(self: Any, file_path: str) -> str:
+        # DuckDB (and detect_file_encoding) resolve relative paths against the working directory.
+        _check_location(policy, file_path, Path.cwd(), f"DuckDB source {self.name!r}")
+        return original(self, file_path)
+
+    return _create_file_read_expr
+
+
+def sandboxed_duckdb(original: Any, settings: Any) -> Any:
+    """``duckdb`` as lumen.sources.duckdb sees it: ``connect`` returns a file-system-sandboxed database."""
+    lconfig = _module("lumen.config")
+    return _SandboxedDuckDB(original, _policy(settings), lambda: Path(lconfig.config.root or os.getcwd()))
 
 
 class _SandboxedDuckDB:
@@ -425,29 +418,32 @@ class _SandboxedDuckDB:
 # -- S10 S11: viewer input stays data --------------------------------------------------------------------------
 
 
-def _guard_expressions(policy: Policy) -> None:
-    import numpy as np
-    from lumen.transforms import sql as lsql
-    from lumen.transforms.base import Eval, Query
+def _expression_guard(attribute: str, assignments: bool) -> Callable[[Callable, Any], Callable]:
+    def make(original: Callable, settings: Any) -> Callable:
+        def apply(self: Any, table: Any) -> Any:
+            if problem := expression_problem(getattr(self, attribute), assignments=assignments):
+                raise PolicyViolation(f"{type(self).__name__.lower()} transform refused: {problem}")
+            return original(self, table)
+
+        return apply
+
+    return make
+
+
+guarded_query = _expression_guard("query", assignments=False)
+guarded_query.__doc__ = (
+    "``Query.apply``: only data expressions (columns, literals, comparisons, column methods)."
+)
+guarded_eval = _expression_guard("expr", assignments=True)
+guarded_eval.__doc__ = "``Eval.apply``: only data expressions, and assignments to columns."
+
+
+def quoted_sql_format(original: Callable, settings: Any) -> Callable:
+    """``SQLFormat.apply`` (transforms/sql.py:267-290), except that a string parameter is always a *quoted*
+    identifier: ``*, (SELECT ...) AS pw`` names a (missing) column instead of becoming SQL."""
     from sqlglot import expressions as exp
 
-    def guarded(attribute: str, assignments: bool) -> Callable[[Callable], Callable]:
-        def make(original: Callable) -> Callable:
-            def apply(self: Any, table: Any) -> Any:
-                if problem := expression_problem(getattr(self, attribute), assignments=assignments):
-                    raise PolicyViolation(f"{type(self).__name__.lower()} transform refused: {problem}")
-                return original(self, table)
-
-            return apply
-
-        return make
-
-    _wrap(Query, "apply", guarded("query", assignments=False))
-    _wrap(Eval, "apply", guarded("expr", assignments=True))
-
-    def sql_format_apply(self: Any, sql_in: str) -> str:
-        # Lumen's SQLFormat.apply (transforms/sql.py:267-290), except that a string parameter is always a
-        # *quoted* identifier: `*, (SELECT ...) AS pw` names a (missing) column instead of becoming SQL.
+    def apply(self: Any, sql_in: str) -> str:
         template = re.sub(r"\{(\w+)\}", r":\1", sql_in)
         expression = self.parse_sql(template)
         if self.parameters:
@@ -458,50 +454,52 @@ def _guard_expressions(policy: Policy) -> None:
             expression = exp.replace_placeholders(expression, **parameters)
         return self.to_sql(expression)
 
-    _set(lsql.SQLFormat, "apply", sql_format_apply)
+    return apply
 
-    def with_booleans(original: Callable) -> Callable:
-        def _build_filter_conditions(self: Any, conditions: list) -> list:
-            # Lumen drops boolean filter values with a warning (transforms/sql.py:706-708, 726-729), so a
-            # checkbox filter silently leaves a SQL table unfiltered; compile them like the other literals.
-            plain, booleans = [], []
-            for col, val in conditions:
-                values = val if isinstance(val, list) else [val]
-                if values and all(isinstance(v, (bool, np.bool_)) for v in values):
-                    column = exp.Column(this=exp.Identifier(this=col, quoted=True))
-                    literals = [exp.Boolean(this=bool(v)) for v in values]
-                    booleans.append(
-                        column.eq(literals[0]) if not isinstance(val, list) else column.isin(*literals)
-                    )
-                else:
-                    plain.append((col, val))
-            return original(self, plain) + booleans
 
-        return _build_filter_conditions
+def boolean_sql_filters(original: Callable, settings: Any) -> Callable:
+    """``SQLFilterBase._build_filter_conditions`` that compiles boolean values: Lumen drops them with a warning
+    (transforms/sql.py:706-708, 726-729), so a checkbox filter silently leaves a SQL table unfiltered."""
+    import numpy as np
+    from sqlglot import expressions as exp
 
-    _wrap(lsql.SQLFilterBase, "_build_filter_conditions", with_booleans)
+    def _build_filter_conditions(self: Any, conditions: list) -> list:
+        plain, booleans = [], []
+        for col, val in conditions:
+            values = val if isinstance(val, list) else [val]
+            if values and all(isinstance(v, (bool, np.bool_)) for v in values):
+                column = exp.Column(this=exp.Identifier(this=col, quoted=True))
+                literals = [exp.Boolean(this=bool(v)) for v in values]
+                booleans.append(
+                    column.eq(literals[0]) if not isinstance(val, list) else column.isin(*literals)
+                )
+            else:
+                plain.append((col, val))
+        return original(self, plain) + booleans
+
+    return _build_filter_conditions
 
 
 # -- S4 S12 S15: secrets, editing, auth ------------------------------------------------------------------------
 
 
-def _guard_session(policy: Policy) -> None:
-    from lumen.dashboard import AuthSpec, Config
-    from lumen.variables.base import Variable
+def hide_secure_values(original: Callable, settings: Any) -> Callable:
+    """``Variable.to_spec``: the value of a ``secure: true`` variable is never exported."""
 
-    def hide_secure(original: Callable) -> Callable:
-        def to_spec(self: Any, context: Any = None) -> dict:
-            spec = original(self, context=context)
-            if self.secure:
-                for key in ("value", "default"):
-                    spec.pop(key, None)
-            return spec
+    def to_spec(self: Any, context: Any = None) -> dict:
+        spec = original(self, context=context)
+        if self.secure:
+            for key in ("value", "default"):
+                spec.pop(key, None)
+        return spec
 
-        return to_spec
+    return to_spec
 
-    _wrap(Variable, "to_spec", hide_secure)
 
-    config_from_spec = Config.__dict__["from_spec"].__func__
+def guarded_config_from_spec(original: Any, settings: Any) -> Any:
+    """``Config.from_spec``: ``editable`` only with ``allow_editable``; tracebacks in the page only with ``dev``."""
+    policy = _policy(settings)
+    config_from_spec = original.__func__
 
     def from_spec(cls: type, spec: Any) -> Any:
         if isinstance(spec, dict):
@@ -513,7 +511,12 @@ def _guard_session(policy: Policy) -> None:
             spec = dict(spec, show_traceback=policy.dev)
         return config_from_spec(cls, spec)
 
-    _set(Config, "from_spec", classmethod(from_spec))
+    return classmethod(from_spec)
+
+
+def failing_closed_auth(original: Any, settings: Any) -> Any:
+    """``AuthSpec.authorized``: a missing claim, or no OAuth provider at all, denies (unless ``dev``)."""
+    policy = _policy(settings)
 
     def authorized(self: Any) -> bool:
         import panel as pn
@@ -538,7 +541,7 @@ def _guard_session(policy: Policy) -> None:
                 return False
         return True
 
-    _set(AuthSpec, "authorized", property(authorized))
+    return property(authorized)
 
 
 # -- faults stay local -----------------------------------------------------------------------------------------
@@ -595,14 +598,14 @@ class FaultLayout:
         return None
 
 
-def _guard_faults(policy: Policy) -> None:
+def fenced_render_dashboard(original: Callable, settings: Any) -> Callable:
+    """``Dashboard._render_dashboard`` (dashboard.py:616-639) with a card and an error id instead of a traceback."""
     import panel as pn
-    from lumen.dashboard import Dashboard, Tabs
-    from lumen.state import state
-    from lumen.views.base import View
+    from lumen.dashboard import Tabs
+
+    policy = _policy(settings)
 
     def _render_dashboard(self: Any) -> None:
-        # Lumen's _render_dashboard (dashboard.py:616-639) without the traceback for viewers.
         try:
             self._materialize_specification()
             self._render()
@@ -615,11 +618,14 @@ def _guard_faults(policy: Policy) -> None:
         if isinstance(self._layout, Tabs) and self.config.sync_with_url:
             pn.state.location.sync(self._layout, {"active": "layout"})
 
-    _set(Dashboard, "_render_dashboard", _render_dashboard)
+    return _render_dashboard
+
+
+def fenced_load_pipelines(original: Callable, settings: Any) -> Callable:
+    """``state.load_pipelines`` (state.py:294-302), one pipeline at a time: a missing or corrupt source fails only
+    the pipelines (and then the layouts) that read it."""
 
     def load_pipelines(self: Any, **kwargs: Any) -> dict:
-        # state.load_pipelines (state.py:294-302), one pipeline at a time: a missing or corrupt source fails
-        # only the pipelines (and then the layouts) that read it.
         from lumen.pipeline import Pipeline
 
         pipelines = self.pipelines
@@ -633,33 +639,40 @@ def _guard_faults(policy: Policy) -> None:
                 pipelines.pop(name, None)
         return pipelines
 
-    _set(type(state), "load_pipelines", load_pipelines)
+    return load_pipelines
 
-    def fenced_layout(original: Callable) -> Callable:
-        def _load_layout(self: Any, layout_spec: dict) -> Any:
-            try:
-                return original(self, layout_spec)
-            except Exception as exc:
-                title = str(layout_spec.get("title", "Layout"))
-                error_id = _failed_cause(layout_spec)
-                if error_id is not None:
-                    # The pipeline's own failure is the story; its error id is the one worth quoting.
-                    log.error("error %s also hides layout %r, which reads that pipeline", error_id, title)
-                else:
-                    error_id = record_error(exc, f"building layout {title!r}")
-                return FaultLayout(
-                    title, error_card_html(f"{title} could not be shown", error_id, exc, policy.dev)
-                )
 
-        return _load_layout
+def fenced_load_layout(original: Callable, settings: Any) -> Callable:
+    """``Dashboard._load_layout``: a layout that fails to build becomes a card in its place."""
+    policy = _policy(settings)
 
-    _wrap(Dashboard, "_load_layout", fenced_layout)
+    def _load_layout(self: Any, layout_spec: dict) -> Any:
+        try:
+            return original(self, layout_spec)
+        except Exception as exc:
+            title = str(layout_spec.get("title", "Layout"))
+            error_id = _failed_cause(layout_spec)
+            if error_id is not None:
+                # The pipeline's own failure is the story; its error id is the one worth quoting.
+                log.error("error %s also hides layout %r, which reads that pipeline", error_id, title)
+            else:
+                error_id = record_error(exc, f"building layout {title!r}")
+            return FaultLayout(
+                title, error_card_html(f"{title} could not be shown", error_id, exc, policy.dev)
+            )
 
-    view_panel = View.__dict__["panel"]
+    return _load_layout
+
+
+def fenced_view_panel(original: property, settings: Any) -> property:
+    """``View.panel``: a view that raises while rendering becomes a card; the other views render."""
+    import panel as pn
+
+    policy = _policy(settings)
 
     def panel(self: Any) -> Any:
         try:
-            return view_panel.fget(self)
+            return original.fget(self)
         except Exception as exc:
             name = self.title or self.name
             error_id = record_error(exc, f"rendering view {name!r}")
@@ -668,14 +681,11 @@ def _guard_faults(policy: Policy) -> None:
                 sizing_mode="stretch_width",
             )
 
-    _set(View, "panel", property(panel))
+    return property(panel)
 
 
-_GUARDS: tuple[Callable[[Policy], None], ...] = (
-    _guard_loading,
-    _guard_imports,
-    _guard_paths,
-    _guard_expressions,
-    _guard_session,
-    _guard_faults,
-)
+def _module(name: str) -> Any:
+    """The module object itself: ``import lumen.config as x`` would give the ``config`` instance lumen exports."""
+    import importlib
+
+    return importlib.import_module(name)

@@ -82,6 +82,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "with PYTHONMALLOC=malloc, so memory of closed sessions goes back to the OS; pymalloc: CPython's "
         "default, which keeps it. A PYTHONMALLOC already set is respected",
     )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        metavar="HOOK",
+        help="leave out a hook or group of lumen-ext's runtime (repeatable; `lumen-ext doctor` lists them), "
+        "keeping the upstream behaviour there, e.g. to compare",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
@@ -153,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             cache=None if args.no_cache else processes.cache_config(args),
             public_url=public_url,
             proxy_tiles=not args.direct_tiles,
+            without=tuple(args.without),
         ),
     )
     routes = offline.static_routes()

@@ -37,7 +37,7 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["install", "release"]
+__all__ = ["release", "release_after_sessions"]
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,9 @@ def release(collect: bool = True) -> dict[str, Any]:
     return done
 
 
-def install(quiet: float = QUIET_SECONDS, longest: float = LONGEST_SECONDS) -> None:
+def release_after_sessions(
+    settings: Any = None, quiet: float = QUIET_SECONDS, longest: float = LONGEST_SECONDS
+) -> None:
     """Release memory after sessions are destroyed, debounced on the server's IOLoop (idempotent)."""
     global _installed
     with _lock:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-__all__ = ["holder_sizes", "install", "release_document"]
+__all__ = ["holder_sizes", "release_document", "release_on_destroy"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ _installed = False
 _install_lock = threading.Lock()
 
 
-def install() -> None:
+def release_on_destroy(settings: Any) -> None:
     """Release each session's leftovers once Bokeh destroyed it (idempotent; call before the server starts)."""
     global _installed
     with _install_lock:

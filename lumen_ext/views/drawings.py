@@ -42,9 +42,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumen_ext.replacement import Replacement
+from lumen_ext import hooks
 
-__all__ = ["DrawingMemo", "DrawingStats", "install", "memo", "send", "uninstall"]
+__all__ = ["DrawingMemo", "DrawingStats", "memo", "noting_setattr", "send"]
 
 log = logging.getLogger("lumen_ext.views")
 
@@ -298,26 +298,21 @@ class _Update:
 _active = threading.local()
 
 
-def _noting_setattr(self: Any, name: str, value: Any) -> None:
+def noting_setattr(original: Any, settings: Any) -> Any:
     """``HasProps.__setattr__`` that notes the properties set on Bokeh models while an update is recorded.
 
     Bokeh sends no event for a property set to the value it has, but HoloViews sets a framewise plot's ranges on
     every update: a range that kept its value in the updates seen so far is still HoloViews' to set, and a drawing
     must hold it. Without this, each such property would be learnt late and make the drawings before it stale.
     """
-    update = getattr(_active, "update", None)
-    if update is not None and not name.startswith("_"):
-        update.set.append((self, name))
-    _replacement.original(self, name, value)
 
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        update = getattr(_active, "update", None)
+        if update is not None and not name.startswith("_"):
+            update.set.append((self, name))
+        original(self, name, value)
 
-_replacement = Replacement("bokeh.core.has_props:HasProps", "__setattr__", lambda original: _noting_setattr)
-install = _replacement.install
-
-
-def uninstall() -> None:
-    _replacement.uninstall()
-    memo.clear()
+    return __setattr__
 
 
 @contextlib.contextmanager
@@ -337,7 +332,6 @@ def _recording(document: Any) -> Iterator[_Update]:
     odd: list[str] = []
     callbacks = document.callbacks
     trigger = callbacks.trigger_on_change  # the bound method, or an enclosing use's wrapper
-    shadowed = "trigger_on_change" in vars(callbacks)
 
     def noting(event: Any) -> None:
         if isinstance(event, ColumnDataChangedEvent | ColumnsPatchedEvent | ColumnsStreamedEvent):
@@ -350,16 +344,12 @@ def _recording(document: Any) -> Iterator[_Update]:
         trigger(event)
 
     outer = getattr(_active, "update", None)
-    callbacks.trigger_on_change = noting
     _active.update = update
     try:
-        yield update
+        with hooks.shadow("views.drawings.document-events", callbacks, noting):
+            yield update
     finally:
         _active.update = outer
-        if shadowed:
-            callbacks.trigger_on_change = trigger
-        else:
-            del callbacks.trigger_on_change
     if odd:
         raise Unrecordable(f"the update sent {', '.join(sorted(set(odd)))}")
 

@@ -108,8 +108,9 @@ def test_pushed_plan_equals_lumen(cache, sales_files, transforms, pushed, sort_k
 
 def test_pushdown_can_be_turned_off(sales_files):
     from lumen.sources.duckdb import DuckDBSource
+    from support.stage_cache import install, uninstall
 
-    from lumen_ext.cache import CacheConfig, install, uninstall
+    from lumen_ext.cache import CacheConfig
 
     store = install(CacheConfig(pushdown=False))
     try:

@@ -7,8 +7,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from support.stage_cache import install, uninstall
 
-from lumen_ext.cache import CacheConfig, install, rollup, uninstall
+from lumen_ext.cache import CacheConfig, rollup
 from lumen_ext.cache.runtime import RUNS_ATTR, original_compute_data
 from lumen_ext.cache.stages import build_plan
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from support.stage_cache import install, uninstall
 
-from lumen_ext.cache import CacheConfig, install, uninstall
+from lumen_ext.cache import CacheConfig
 from lumen_ext.cache.runtime import RUNS_ATTR, original_compute_data
 
 # duckdb's fetch_df and panel call DataFrame methods with inplace=, deprecated in pandas 3.1.
