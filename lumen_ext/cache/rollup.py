@@ -29,12 +29,12 @@ import os
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from lumen_ext.cache.lru import LRU
 from lumen_ext.cache.plancache import BASE, with_base
 from lumen_ext.cache.pushdown import (
     CubeColumns,
@@ -109,9 +109,8 @@ def _after_fork_in_child() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
-_refusals: OrderedDict[str, str] = OrderedDict()
-_refusals_lock = threading.Lock()
-_REFUSALS_MAX = 1024
+# Why a pipeline shape's cube is not used, by shape.
+_refusals: LRU[str, str] = LRU(max_entries=1024)
 
 
 @dataclass(frozen=True)
@@ -365,21 +364,15 @@ def _build_in_background(cube_source: CubeSource, store: Any) -> None:
 
 def refuse(shape: str | None, reason: str) -> None:
     """Remember that the cube of this pipeline shape is not used (too big, or it failed), so it is tried once."""
-    if shape is None:
-        return
-    with _refusals_lock:
-        _refusals[shape] = reason
-        _refusals.move_to_end(shape)
-        while len(_refusals) > _REFUSALS_MAX:
-            _refusals.popitem(last=False)
+    if shape is not None:
+        _refusals.put(shape, reason)
 
 
 def is_refused(shape: str | None) -> str | None:
     """Why this shape's cube was refused, or None."""
-    if shape is None:
-        return None
-    with _refusals_lock:
-        return _refusals.get(shape)
+    # A read renews the refusal: a shape that live dashboards keep planning is the last whose cube should be
+    # tried again.
+    return None if shape is None else _refusals.get(shape)
 
 
 def stats() -> dict[str, Any]:
@@ -390,5 +383,4 @@ def stats() -> dict[str, Any]:
 
 
 def refusals() -> dict[str, str]:
-    with _refusals_lock:
-        return dict(_refusals)
+    return dict(_refusals.items())

@@ -16,8 +16,6 @@ column types) comes from :mod:`lumen_ext.cache.plancache`, and file fingerprints
 from __future__ import annotations
 
 import sys
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,7 @@ from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.filescan import NotScannable, fetch_with, file_scan_for
 from lumen_ext.cache.fingerprint import source_freshness, source_identity, source_ttl
 from lumen_ext.cache.hashing import Unhashable, combine
+from lumen_ext.cache.lru import LRU
 from lumen_ext.cache.plancache import BASE, CompiledQuery, plan_cache, rendered_sql, with_base
 from lumen_ext.cache.pushdown import ROWID, PushdownPlan, compile_pushdown
 from lumen_ext.cache.rollup import (
@@ -114,26 +113,21 @@ def raw_get(source: Any, table: str, **query: Any) -> Any:
     return df.compute()
 
 
-_TYPES_CACHE: OrderedDict[tuple, dict[str, str]] = OrderedDict()
-_TYPES_LOCK = threading.Lock()
-_TYPES_MAX = 2048
+# Column types of a query DuckDB has bound, by the source's data version and the query.
+_TYPES: LRU[tuple, dict[str, str]] = LRU(max_entries=2048)
 
 
 def _duckdb_types(source: Any, freshness_key: str) -> Callable[[str], dict[str, str]]:
     def types_of(sql: str) -> dict[str, str]:
         key = (freshness_key, sql)
-        with _TYPES_LOCK:
-            if key in _TYPES_CACHE:
-                _TYPES_CACHE.move_to_end(key)
-                return _TYPES_CACHE[key]
+        types = _TYPES.get(key)
+        if types is not None:
+            return types
         # Binding a relation plans the query without running it.
         with source._connection.cursor() as cursor:
             rel = cursor.sql(sql)
             types = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
-        with _TYPES_LOCK:
-            _TYPES_CACHE[key] = types
-            while len(_TYPES_CACHE) > _TYPES_MAX:
-                _TYPES_CACHE.popitem(last=False)
+        _TYPES.put(key, types)
         return types
 
     return types_of
