@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lumen_ext.cache.lru import LRU
 from lumen_ext.cache.plancache import BASE, with_base
@@ -45,6 +45,9 @@ from lumen_ext.cache.pushdown import (
     keys_present,
     quote,
 )
+
+if TYPE_CHECKING:
+    from lumen_ext.cache.store import StageStore
 
 __all__ = [
     "CubeSource",
@@ -294,6 +297,7 @@ class CubeSource:
     ttl: float | None
     max_rows: int
     fetch: Callable[[str], Any]  # runs the cube's SQL on the source
+    store: StageStore  # where the cube is kept
 
 
 def answer(cube_source: CubeSource, query_cube: Callable[[Any], Any], direct: Callable[[], Any]) -> Any:
@@ -303,14 +307,11 @@ def answer(cube_source: CubeSource, query_cube: Callable[[Any], Any], direct: Ca
     fields too costs more than one filtered query, and the viewer who caused it should not wait for it. The states
     asked for meanwhile are answered by the table, as without cubes.
     """
-    from lumen_ext.cache import runtime
-
-    store = runtime.active_store()
-    if store is None or is_refused(cube_source.shape):
+    if is_refused(cube_source.shape):
         return direct()
-    cube = store.get(cube_source.key)
+    cube = cube_source.store.get(cube_source.key)
     if cube is None:
-        _build_in_background(cube_source, store)
+        _build_in_background(cube_source)
         return direct()
     try:
         return cube_source.rollup.push.finish(query_cube(cube))
@@ -332,8 +333,8 @@ def wait_for_builds(timeout: float = 60.0) -> bool:
     return True
 
 
-def _build_in_background(cube_source: CubeSource, store: Any) -> None:
-    key, shape, max_rows = cube_source.key, cube_source.shape, cube_source.max_rows
+def _build_in_background(cube_source: CubeSource) -> None:
+    key, shape, max_rows, store = cube_source.key, cube_source.shape, cube_source.max_rows, cube_source.store
     with _building_changed:
         if key in _building:
             return
