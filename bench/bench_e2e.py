@@ -6,7 +6,7 @@ One dashboard, three servers, each started alone on 127.0.0.1 and timed by a cli
 
 * ``lumen-ext``: ``lumen-ext serve`` on a spec with a DuckDB source over the synthetic rides file, a widget filter
   on ``pickup_borough``, ``aggregate`` (sum of fare and tip by service and payment), ``sort`` and an hvPlot bar
-  chart. The client is a real Bokeh WebSocket client (``lumen_ext.scale.bokeh_client``): it loads the page, pulls
+  chart. The client is a real Bokeh WebSocket client (``tests/support/bokeh_client.py``): it loads the page, pulls
   the document, then sends the filter widget's new value as a ``PATCH-DOC`` and times until the **last** reply
   patch arrived (the reply is over when the new data has arrived and nothing more follows for ``--quiet``
   seconds; the quiet wait itself is not counted).
@@ -43,6 +43,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # support.*: shared with the tests, not shipped
 
 from bench_cache import BOROUGHS, direct_sql, filter_values
 
@@ -209,7 +210,7 @@ async def bokeh_change(session, values: list[str], quiet: float) -> tuple[float,
 async def measure_bokeh(
     base: str, app: str, sequence: list[list[str]], quiet: float, settle: float
 ) -> list[tuple[float, float]]:
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     session = Session(base, app)
     await session.open(START_TIMEOUT)  # sends with TCP_NODELAY, as browsers do

@@ -73,9 +73,7 @@ def explain(spec: Path, run: bool = False, pushdown: bool = True, policy: Any = 
         if id(pipeline) in described:
             return described[id(pipeline)]
         cold = getattr(pipeline, RUNS_ATTR, None)
-        plan = build_plan(
-            pipeline, store.config, parent_key(pipeline) if pipeline.pipeline is not None else None
-        )
+        plan = build_plan(pipeline, store, parent_key(pipeline) if pipeline.pipeline is not None else None)
         entry: dict[str, Any] = {
             "pipeline": pipeline.name,
             "table": pipeline.table,

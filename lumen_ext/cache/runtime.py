@@ -123,7 +123,7 @@ def _lumen_rejects(pipeline: Any) -> bool:
 
 
 def _plan(pipeline: Any, store: StageStore) -> Plan:
-    return build_plan(pipeline, store.config, parent_key(pipeline) if pipeline.pipeline is not None else None)
+    return build_plan(pipeline, store, parent_key(pipeline) if pipeline.pipeline is not None else None)
 
 
 def plan_answered_in_memory(pipeline: Any) -> Plan | None:

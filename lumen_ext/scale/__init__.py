@@ -6,7 +6,6 @@
   Tornado routes for the server's ``extra_patterns``.
 * :mod:`~lumen_ext.scale.metrics`: session and interaction counters, in Prometheus text.
 * :mod:`~lumen_ext.scale.pipeline_data`: a named pipeline's result for given filter values.
-* :mod:`~lumen_ext.scale.local_redis`: a throwaway ``redis-server`` on loopback, for tests and benchmarks.
 
 The second cache tier itself (:class:`~lumen_ext.cache.tiers.RedisTier`) lives with the other tiers.
 """

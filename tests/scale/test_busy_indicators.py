@@ -62,7 +62,7 @@ def _spinner_states(events: list[dict]) -> dict[str, list[bool]]:
 
 
 def test_an_interaction_only_patches_its_own_session(served):
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     async def two_tabs() -> tuple[list[dict], list[dict]]:
         a, b = Session(served.url, "sales"), Session(served.url, "sales")
