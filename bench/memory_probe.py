@@ -231,7 +231,7 @@ class GcPausesHandler(RequestHandler):
 
 def main(argv: list[str]) -> int:
     from lumen_ext.cli import main as cli_main
-    from lumen_ext.scale import endpoints
+    from lumen_ext.serving import endpoints
 
     # Baselines for comparison: the hooks `lumen-ext serve --without` leaves out, Lumen's and Panel's own behaviour.
     baselines = {

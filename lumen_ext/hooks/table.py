@@ -803,7 +803,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="serving.metrics.sessions",
         target="panel.io.state:_state.on_session_created",
-        use="lumen_ext.scale.metrics:count_sessions",
+        use="lumen_ext.serving.metrics:count_sessions",
         why="/metrics counts sessions created and destroyed",
         upstream=PANEL,
         written_against=AGAINST[PANEL],
@@ -814,7 +814,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="serving.metrics.interactions",
         target="panel.reactive:Syncable._change_event",
-        use="lumen_ext.scale.metrics:timing_change_event",
+        use="lumen_ext.serving.metrics:timing_change_event",
         why="/metrics times each interaction",
         upstream=PANEL,
         written_against=AGAINST[PANEL],

@@ -39,8 +39,7 @@ from typing import Any
 
 from lumen_ext.security.errors import error_card_html, record_error
 from lumen_ext.security.expressions import expression_problem
-from lumen_ext.security.imports import reference_problem
-from lumen_ext.security.lint import LOCAL_MODULES
+from lumen_ext.security.imports import LOCAL_MODULES, reference_problem
 from lumen_ext.security.paths import is_inside, resolve_under, url_scheme
 from lumen_ext.security.policy import Policy
 from lumen_ext.security.templating import RequestValues, SpecLoadRefused, load_spec_text, render_spec_text

@@ -9,9 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from lumen_ext.scale import processes
 from lumen_ext.security.options import add_policy_argument, policy_from_args
-from lumen_ext.serving import allocator
+from lumen_ext.serving import allocator, processes
 from lumen_ext.serving.ports import free_port
 from lumen_ext.sources import cluster as dask_cluster
 
@@ -150,8 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
     import lumen_ext.sources.dask  # noqa: F401  # defines `type: dask` for Lumen's type lookup
     from lumen_ext import hooks
-    from lumen_ext.scale import endpoints
-    from lumen_ext.serving import gc_freeze, tiles
+    from lumen_ext.serving import endpoints, gc_freeze, tiles
     from lumen_ext.serving.app import dashboard_app
 
     hooks.install(

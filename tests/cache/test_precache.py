@@ -26,7 +26,7 @@ CONSUMER = textwrap.dedent(
     from lumen_ext import hooks
     from lumen_ext.cache import CacheConfig, stats
     hooks.enable("cache", settings=hooks.Settings(cache=CacheConfig(disk_dir=cache_dir)))
-    from lumen_ext.cache.precache import _load_pipelines
+    from lumen_ext.serving.precache import _load_pipelines
     pipeline = _load_pipelines(spec)["by_product"]
     pipeline.traverse("filters")[0].value = [region]
     pipeline._update_data(force=True)

@@ -8,7 +8,7 @@
   tier (Redis, or the cache directory) answers; 503 with the reasons otherwise. JSON either way. A spec
   Lumen rejects is listed under ``invalid_specs`` but does not make the process unready: its page shows
   the diagnostics, and the other apps keep serving.
-* ``GET /metrics``: Prometheus text (:mod:`lumen_ext.scale.metrics`), open sessions from Bokeh's own
+* ``GET /metrics``: Prometheus text (:mod:`lumen_ext.serving.metrics`), open sessions from Bokeh's own
   bookkeeping and the stage cache's ``stats()``.
 * ``GET /data/{app}/{pipeline}?format=json|csv|parquet&{field}={value}...``: the pipeline's current result
   with those filter values (repeat a field for multi-select; ``lo,hi`` for a range). It asks for the same
@@ -37,7 +37,7 @@ from typing import Any
 from bokeh.server.views.auth_request_handler import AuthRequestHandler
 from tornado.web import RequestHandler, authenticated
 
-from lumen_ext.scale import metrics as _metrics
+from lumen_ext.serving import metrics as _metrics
 
 __all__ = ["routes"]
 
@@ -96,7 +96,7 @@ class _Readiness:
         self._last: tuple[float, dict[str, Any]] | None = None
 
     def check(self) -> dict[str, Any]:
-        from lumen_ext.scale.pipeline_data import check_sources
+        from lumen_ext.serving.pipeline_data import check_sources
 
         with self._lock:
             if self._last is not None and time.monotonic() - self._last[0] < self.ttl:
@@ -192,7 +192,7 @@ class DataHandler(AuthRequestHandler):
 
     @authenticated  # the same login as the page: the server's auth provider decides
     async def get(self, app: str, pipeline: str) -> None:
-        from lumen_ext.scale.pipeline_data import DataRequestError, pipeline_frame
+        from lumen_ext.serving.pipeline_data import DataRequestError, pipeline_frame
 
         self.set_header("Cache-Control", "no-store")
         spec = self.specs.get(app)
