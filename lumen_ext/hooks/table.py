@@ -55,7 +55,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.load-yaml",
         target="lumen.config:load_yaml",
-        use="lumen_ext.security.runtime:safe_load_yaml",
+        use="lumen_ext.security.guards.loading:safe_load_yaml",
         why="S1 S2 S3 S16: the spec loader runs shell() in Jinja and PyYAML's unsafe Loader",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -67,7 +67,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.expand-spec",
         target="lumen.util:expand_spec",
-        use="lumen_ext.security.runtime:safe_expand_spec",
+        use="lumen_ext.security.guards.loading:safe_expand_spec",
         why="S2 S4 S16: values expanded after loading run the same unsandboxed Jinja",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -79,7 +79,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.auth-yaml",
         target="lumen.auth:yaml",
-        use="lumen_ext.security.runtime:safe_yaml_module",
+        use="lumen_ext.security.guards.loading:safe_yaml_module",
         why="S1: the auth YAML plugin reads its group file with yaml.Loader",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -91,7 +91,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.module-reference",
         target="lumen.util:resolve_module_reference",
-        use="lumen_ext.security.runtime:allowed_module_reference",
+        use="lumen_ext.security.guards.components:allowed_module_reference",
         why="S7 S8: any dotted type: path is imported and any object instantiated",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -103,7 +103,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.callbacks",
         target="lumen.dashboard:Config._validate_callback",
-        use="lumen_ext.security.runtime:allowed_callback",
+        use="lumen_ext.security.guards.components:allowed_callback",
         why="S8: config.on_* names any callable to call",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -114,7 +114,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.local-modules",
         target="lumen.config:_config.load_local_modules",
-        use="lumen_ext.security.runtime:guarded_local_modules",
+        use="lumen_ext.security.guards.components:guarded_local_modules",
         why="S9: views.py/sources.py beside the spec are executed every session",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -125,7 +125,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.file-paths",
         target="lumen.sources.base:FileSource._resolve_template_vars",
-        use="lumen_ext.security.runtime:guarded_template_vars",
+        use="lumen_ext.security.guards.paths:guarded_template_vars",
         why="S5 S13: file sources read any path or file:// URL",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -136,7 +136,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.json-paths",
         target="lumen.sources.base:JSONSource._resolve_template_vars",
-        use="lumen_ext.security.runtime:guarded_template_vars",
+        use="lumen_ext.security.guards.paths:guarded_template_vars",
         why="S5 S13: JSON sources read any path or URL",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -147,7 +147,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.cache-dir",
         target="lumen.sources.base:Source.__init__",
-        use="lumen_ext.security.runtime:guarded_source_init",
+        use="lumen_ext.security.guards.paths:guarded_source_init",
         why="S14: a reload deletes the source's cache_dir, wherever it points",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -158,7 +158,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.clear-cache",
         target="lumen.sources.base:Source.clear_cache",
-        use="lumen_ext.security.runtime:fenced_clear_cache",
+        use="lumen_ext.security.guards.paths:fenced_clear_cache",
         why="S14: clear_cache rmtree()s cache_dir without a check",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -169,7 +169,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.duckdb-paths",
         target="lumen.sources.duckdb:DuckDBSource._create_file_read_expr",
-        use="lumen_ext.security.runtime:guarded_read_expr",
+        use="lumen_ext.security.guards.paths:guarded_read_expr",
         why="S5 S6: DuckDB tables read any file",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -180,7 +180,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.duckdb-sandbox",
         target="lumen.sources.duckdb:duckdb",
-        use="lumen_ext.security.runtime:sandboxed_duckdb",
+        use="lumen_ext.security.guards.paths:sandboxed_duckdb",
         why="S6: initializers and table SQL reach files, extensions and the network",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -192,7 +192,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.query",
         target="lumen.transforms.base:Query.apply",
-        use="lumen_ext.security.runtime:guarded_query",
+        use="lumen_ext.security.guards.expressions:guarded_query",
         why="S10: a viewer-controlled query runs pandas eval (Python)",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -203,7 +203,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.eval",
         target="lumen.transforms.base:Eval.apply",
-        use="lumen_ext.security.runtime:guarded_eval",
+        use="lumen_ext.security.guards.expressions:guarded_eval",
         why="S10: a viewer-controlled expr runs pandas eval (Python)",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -214,7 +214,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.sql-format",
         target="lumen.transforms.sql:SQLFormat.apply",
-        use="lumen_ext.security.runtime:quoted_sql_format",
+        use="lumen_ext.security.guards.expressions:quoted_sql_format",
         why="S11: sql_format parameters are pasted into SQL (injection)",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -225,7 +225,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.boolean-filters",
         target="lumen.transforms.sql:SQLFilterBase._build_filter_conditions",
-        use="lumen_ext.security.runtime:boolean_sql_filters",
+        use="lumen_ext.security.guards.expressions:boolean_sql_filters",
         why="boolean filters on SQL sources are silently dropped",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -236,7 +236,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.secure-variables",
         target="lumen.variables.base:Variable.to_spec",
-        use="lumen_ext.security.runtime:hide_secure_values",
+        use="lumen_ext.security.guards.session:hide_secure_values",
         why="S4: secure: true values are exported with the spec",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -247,7 +247,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.config",
         target="lumen.dashboard:Config.from_spec",
-        use="lumen_ext.security.runtime:guarded_config_from_spec",
+        use="lumen_ext.security.guards.session:guarded_config_from_spec",
         why="S12: editable: true lets viewers edit and run the spec; tracebacks reach viewers",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -258,7 +258,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.auth",
         target="lumen.dashboard:AuthSpec.authorized",
-        use="lumen_ext.security.runtime:failing_closed_auth",
+        use="lumen_ext.security.guards.session:failing_closed_auth",
         why="S15: a missing claim, or no OAuth provider, lets everyone in",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -269,7 +269,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.render-dashboard",
         target="lumen.dashboard:Dashboard._render_dashboard",
-        use="lumen_ext.security.runtime:fenced_render_dashboard",
+        use="lumen_ext.security.guards.faults:fenced_render_dashboard",
         why="a failing dashboard shows its traceback to every viewer",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -280,7 +280,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.load-pipelines",
         target="lumen.state:_session_state.load_pipelines",
-        use="lumen_ext.security.runtime:fenced_load_pipelines",
+        use="lumen_ext.security.guards.faults:fenced_load_pipelines",
         why="one failing source blanks the whole dashboard",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -291,7 +291,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.load-layout",
         target="lumen.dashboard:Dashboard._load_layout",
-        use="lumen_ext.security.runtime:fenced_load_layout",
+        use="lumen_ext.security.guards.faults:fenced_load_layout",
         why="a layout that fails to build takes the dashboard down",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
@@ -302,7 +302,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="security.view-panel",
         target="lumen.views.base:View.panel",
-        use="lumen_ext.security.runtime:fenced_view_panel",
+        use="lumen_ext.security.guards.faults:fenced_view_panel",
         why="a view that raises while rendering takes the dashboard down",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],

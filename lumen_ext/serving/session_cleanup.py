@@ -126,9 +126,9 @@ def _unwatch_variables(variables: Any) -> int:
 
 
 def _release_fault_records(doc: Any) -> int:
-    from lumen_ext.security import runtime
+    from lumen_ext.security.guards import faults
 
-    return int(runtime._FAILED.pop(doc, None) is not None)
+    return int(faults.FAILED.pop(doc, None) is not None)
 
 
 def _drop_stale_fake_roots() -> int:
@@ -147,7 +147,7 @@ def holder_sizes() -> dict[str, int]:
     import panel as pn
     from lumen.state import state as lumen_state
 
-    from lumen_ext.security import runtime
+    from lumen_ext.security.guards import faults
     from lumen_ext.serving import busy_indicators
 
     sizes = {f"lumen.state.{name}": len(getattr(type(lumen_state), name)) for name in LUMEN_PER_DOCUMENT}
@@ -156,7 +156,7 @@ def holder_sizes() -> dict[str, int]:
     if lumen_state._variable is not None:
         for name, variable in lumen_state._variable._vars.items():
             sizes[f"lumen.global_variables[{name}].watchers"] = _watcher_count(variable)
-    sizes["lumen_ext.security.failed_pipelines"] = len(runtime._FAILED)
+    sizes["lumen_ext.security.failed_pipelines"] = len(faults.FAILED)
     for name in ("_views", "_fake_roots", "_handles", "_sessions", "_rest_endpoints", "_indicators"):
         sizes[f"panel.state.{name}"] = len(getattr(pn.state, name))
     for name in (
