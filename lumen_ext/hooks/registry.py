@@ -39,6 +39,7 @@ log = logging.getLogger("lumen_ext.hooks")
 _MISSING = object()
 _lock = threading.RLock()
 _enabled: dict[str, Settings] = {}  # hook name -> the settings it was enabled with
+_registered: set[str] = set()  # register hooks without an undo that ran: they stay registered for the process
 _slots: dict[str, _Slot] = {}  # target -> what was there before the first hook on it
 _last_settings = Settings()
 
@@ -233,7 +234,12 @@ def _apply(decisions: list[Decision], settings: Settings, *, quiet: bool) -> lis
             previous = _enabled.get(hook.name)
             _enabled[hook.name] = settings
             if hook.kind == "register":
-                if previous != settings:  # ``use`` is idempotent per settings; new settings reconfigure
+                if hook.undo is None:
+                    # No way to remove it (Panel keeps session callbacks for good): register once per process.
+                    if hook.name not in _registered:
+                        resolve_callable(hook.use)(settings)
+                        _registered.add(hook.name)
+                elif previous != settings:  # new settings reconfigure (e.g. another cache configuration)
                     resolve_callable(hook.use)(settings)
             elif hook.kind == "replace" and previous != settings and hook.target not in touched:
                 touched.append(hook.target)

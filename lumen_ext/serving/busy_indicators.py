@@ -47,7 +47,6 @@ _owners: dict[str, Any] = {}
 # Documents that currently have at least one running event.
 _busy: set[Any] = set()
 _lock = threading.RLock()
-_following = False
 
 
 def add_busy_event_for_session(original: Any, settings: Any) -> Any:
@@ -99,16 +98,12 @@ def process_bokeh_event_in_session(original: Any, settings: Any) -> Any:
 
 
 def follow_sessions(settings: Any) -> None:
-    """Set each session's indicators when its own busy state changes; forget destroyed sessions (idempotent)."""
-    global _following
-    with _lock:
-        if _following:
-            return
-        import panel as pn
+    """Set each session's indicators when its own busy state changes; forget destroyed sessions (the hooks
+    registry calls it once per process)."""
+    import panel as pn
 
-        pn.state.param.watch(_on_busy_counter, "_busy_counter")
-        pn.state.on_session_destroyed(_forget_document)
-        _following = True
+    pn.state.param.watch(_on_busy_counter, "_busy_counter")
+    pn.state.on_session_destroyed(_forget_document)
 
 
 def _session_document(state: Any) -> Any:

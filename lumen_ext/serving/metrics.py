@@ -107,21 +107,12 @@ def timing_change_event(original: Any, settings: Any) -> Any:
     return _change_event
 
 
-_counting = False
-_counting_lock = threading.Lock()
-
-
 def count_sessions(settings: Any) -> None:
-    """Count sessions created and destroyed in :data:`METRICS` (idempotent; call before the server starts)."""
-    global _counting
-    with _counting_lock:
-        if _counting:
-            return
-        import panel as pn
+    """Count sessions created and destroyed in :data:`METRICS` (the hooks registry calls it once per process)."""
+    import panel as pn
 
-        pn.state.on_session_created(METRICS.session_created)
-        pn.state.on_session_destroyed(METRICS.session_destroyed)
-        _counting = True
+    pn.state.on_session_created(METRICS.session_created)
+    pn.state.on_session_destroyed(METRICS.session_destroyed)
 
 
 def render_prometheus(

@@ -30,7 +30,6 @@ the high-water mark of the busiest moment but no longer grows with every session
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
@@ -42,20 +41,12 @@ log = logging.getLogger(__name__)
 # lumen.state._session_state's per-Document WeakKeyDictionary attributes (lumen/state.py:31-52).
 LUMEN_PER_DOCUMENT = ("_configs", "_specs", "_loadings", "_sources", "_pipelines", "_filters", "_variables")
 
-_installed = False
-_install_lock = threading.Lock()
-
 
 def release_on_destroy(settings: Any) -> None:
-    """Release each session's leftovers once Bokeh destroyed it (idempotent; call before the server starts)."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        import panel as pn
+    """Release each session's leftovers once Bokeh destroyed it (the hooks registry calls it once per process)."""
+    import panel as pn
 
-        pn.state.on_session_destroyed(_on_session_destroyed)
-        _installed = True
+    pn.state.on_session_destroyed(_on_session_destroyed)
 
 
 # Bokeh checks the callback's parameter name: it must be exactly `session_context`.

@@ -31,39 +31,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = [
-    "DEBOUNCE_MS",
-    "DISCRETE_WIDGETS",
-    "PANEL_DEBOUNCE_MS",
-    "discrete_widget_classes",
-    "one_millisecond",
-]
+__all__ = ["DEBOUNCE_MS", "PANEL_DEBOUNCE_MS", "one_millisecond"]
 
 # Panel's own value (panel/reactive.py, ``Syncable._debounce``); the tests pin it.
 PANEL_DEBOUNCE_MS = 50
 # What discrete widgets get instead (see the module docstring for why not 0).
 DEBOUNCE_MS = 1
 
-# Widgets whose browser changes are each one finished choice, by module: Panel's own (what a Lumen ``Widget``
-# variable's ``kind`` names) and panel-material-ui's (what Lumen 1.4's filters build, through its JSONSchema pane).
-_CHOICES = ("Select", "MultiSelect", "MultiChoice", "CheckBoxGroup", "CheckButtonGroup", "RadioBoxGroup")
-_CHOICES += ("RadioButtonGroup", "Checkbox", "Switch", "Toggle", "DatePicker", "DateRangePicker")
-DISCRETE_WIDGETS: dict[str, tuple[str, ...]] = {
-    "panel.widgets": _CHOICES,
-    "panel_material_ui.widgets": (*_CHOICES, "Pill", "MultiPill"),
-}
+# The widget classes are listed in the hooks table (lumen_ext.hooks.table.DISCRETE_WIDGETS).
 
 
 def one_millisecond(original: Any, settings: Any) -> int:
     """The ``_debounce`` a discrete widget class gets instead of Panel's."""
     return DEBOUNCE_MS
-
-
-def discrete_widget_classes() -> list[type]:
-    import importlib
-
-    return [
-        getattr(importlib.import_module(module), name)
-        for module, names in DISCRETE_WIDGETS.items()
-        for name in names
-    ]
