@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
     import lumen_ext.sources.dask  # noqa: F401  # defines `type: dask` for Lumen's type lookup
     from lumen_ext import hooks
-    from lumen_ext.serving import endpoints, gc_freeze, tiles
+    from lumen_ext.serving import endpoints, gc_freeze, shutdown, tiles
     from lumen_ext.serving.app import dashboard_app
 
     hooks.install(
@@ -173,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
         for spec in specs
     }
     origins = args.allow_websocket_origin or [f"{args.address}:{port}", f"localhost:{port}"]
+    parent = os.getpid()
+    if args.num_procs != 1:
+        shutdown.forward_to_workers()  # before Bokeh forks: one signal to this PID stops every worker
     server = pn.serve(
         apps,
         port=port,
@@ -189,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
     # Bokeh's periodic jobs: discarding closed sessions (without it every session stays in memory) and
     # keep-alive pings. (With --num-procs, Bokeh forked the processes when pn.serve built the server.)
     server.start()
+    # SIGTERM/SIGINT (and, in a worker, its parent's exit): close frames, in-flight callbacks finished, exit 0.
+    shutdown.stop_on_signals(server, parent if os.getpid() != parent else None)
     # Each process's start-up heap leaves the collector's full passes (they ran ~1 s apiece with 30 sessions).
     gc_freeze.freeze_startup_heap()
     for name in apps:
@@ -196,6 +201,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"lumen-ext: serving {name} at http://{args.address}:{port}/{name}", flush=True)
     if args.show and args.num_procs == 1:
         server.show("/" + next(iter(apps)))
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops the server
+    with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C before the handlers are in place
         server.io_loop.start()
-    return 0
+    shutdown.exit_after_stop()  # the loop returns only once a signal stopped the server
