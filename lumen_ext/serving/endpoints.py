@@ -4,10 +4,13 @@
 
 * ``GET /healthz``: liveness. 200 as long as the IOLoop answers; nothing else is checked, so an
   orchestrator restarts the process only when it is truly stuck.
-* ``GET /readyz``: readiness. 200 when every spec's sources list their tables and the stage cache's second
-  tier (Redis, or the cache directory) answers; 503 with the reasons otherwise. JSON either way. A spec
-  Lumen rejects is listed under ``invalid_specs`` but does not make the process unready: its page shows
-  the diagnostics, and the other apps keep serving.
+* ``GET /readyz``: readiness of this worker to serve its dashboards. 200 when every table of every spec's
+  sources can be opened (a Parquet footer, a CSV's first bytes, DuckDB's ``DESCRIBE``); 503 with the reasons
+  otherwise. JSON either way. A shared cache tier that does not answer (Redis down) is *not* unreadiness: the
+  worker serves from its own memory tier meanwhile, so the report says ``"cache": {"degraded": ...}`` and
+  ``/metrics`` has ``lumen_ext_cache_second_tier_up 0``, and a load balancer keeps the pool. A spec Lumen rejects
+  is listed under ``invalid_specs`` but does not make the process unready: its page shows the diagnostics, and
+  the other apps keep serving.
 * ``GET /metrics``: Prometheus text (:mod:`lumen_ext.serving.metrics`), open sessions from Bokeh's own
   bookkeeping and the stage cache's ``stats()``.
 * ``GET /data/{app}/{pipeline}?format=json|csv|parquet&{field}={value}...``: the pipeline's current result
@@ -116,8 +119,6 @@ class _Readiness:
             except Exception as exc:  # an unreadable spec file
                 problems[app] = _plain(f"{type(exc).__name__}: {exc}")
         cache = _cache_status()
-        if cache.get("error"):
-            problems["cache"] = cache["error"]
         result = {"ready": not problems, "problems": problems, "invalid_specs": invalid, "cache": cache}
         with self._lock:
             self._last = (time.monotonic(), result)
@@ -143,9 +144,12 @@ def _cache_status() -> dict[str, Any]:
     }
     if hasattr(second, "ping"):
         if not second.ping():
-            status["error"] = "the Redis cache tier does not answer"
+            status["degraded"] = (
+                "the Redis cache tier does not answer; serving from this process's memory tier"
+            )
     elif hasattr(second, "directory") and not os.access(second.directory, os.W_OK | os.X_OK):
-        status["error"] = f"cache directory {second.directory} is not writable"
+        status["degraded"] = f"cache directory {second.directory} is not writable; serving from memory"
+    status["second_tier_up"] = "degraded" not in status
     return status
 
 
@@ -175,7 +179,9 @@ class MetricsHandler(RequestHandler):
         app = self.application  # the BokehTornado application the routes were added to
         live = {path.strip("/") or "/": len(app.get_sessions(path)) for path in app.app_paths}
         views = {"plot_memo": patching.memo.stats.as_dict(), "drawings": drawings.memo.stats.as_dict()}
-        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats(), views)
+        cache = _cache_status()
+        up = {"second_tier_up": int(cache["second_tier_up"])} if "second_tier_up" in cache else {}
+        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats(), views, up)
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.write(text)

@@ -120,11 +120,13 @@ def render_prometheus(
     live_sessions: Mapping[str, int],
     cache_stats: Mapping[str, Any],
     view_stats: Mapping[str, Mapping[str, int]] | None = None,
+    cache_gauges: Mapping[str, int] | None = None,
 ) -> str:
     """Prometheus text exposition (format 0.0.4) of one process's figures.
 
     ``view_stats``: counters of the plot patching's memos by name (``plot_memo``: HoloViews objects reused,
     ``drawings``: frames set without HoloViews' update), rendered as ``lumen_ext_views_<name>_<counter>_total``.
+    ``cache_gauges``: e.g. ``second_tier_up`` (1 while the shared tier answers), as ``lumen_ext_cache_<name>``.
     """
     proc = f'process="{os.getpid()}"'
     out: list[str] = []
@@ -196,6 +198,8 @@ def render_prometheus(
             f"Stage cache {stat.replace('_', ' ')}.",
             [("", value)],
         )
+    for gauge, value in sorted((cache_gauges or {}).items()):
+        family(f"lumen_ext_cache_{gauge}", "gauge", f"Stage cache {gauge.replace('_', ' ')}.", [("", value)])
     for group, counters in sorted((view_stats or {}).items()):
         for stat, value in sorted(counters.items()):
             family(
