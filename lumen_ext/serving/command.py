@@ -82,6 +82,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "default, which keeps it. A PYTHONMALLOC already set is respected",
     )
     parser.add_argument(
+        "--websocket-max-message-size",
+        type=int,
+        default=4 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest message a browser may send (default: 4 MiB; Bokeh's own is 20 MiB). A dashboard's widget "
+        "changes are a few hundred bytes; a larger message closes that session's connection (code 1009)",
+    )
+    parser.add_argument(
         "--without",
         action="append",
         default=[],
@@ -187,6 +195,7 @@ def run(args: argparse.Namespace) -> int:
         extra_patterns=routes,
         num_procs=args.num_procs,
         unused_session_lifetime_milliseconds=args.session_lifetime,
+        websocket_max_message_size=args.websocket_max_message_size,
         check_unused_sessions_milliseconds=min(args.session_lifetime, 17_000),
     )
     # Bokeh's periodic jobs: discarding closed sessions (without it every session stays in memory) and

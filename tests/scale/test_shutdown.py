@@ -80,9 +80,12 @@ def test_a_single_process_closes_its_sessions_on_sigterm(project, tmp_path):
             ws_url = server.url.replace("http", "ws") + "/sales/ws"
             ws = await websocket_connect(ws_url, subprotocols=["bokeh", token.group(1).decode()])
             server.proc.send_signal(signal.SIGTERM)
-            while (await ws.read_message()) is not None:
-                pass  # the server's pending messages, then the close frame
-            return ws.close_code, ws.close_reason
+            try:
+                while (await ws.read_message()) is not None:
+                    pass  # the server's pending messages, then the close frame
+                return ws.close_code, ws.close_reason
+            finally:
+                ws.close()
 
         code, reason = asyncio.run(asyncio.wait_for(connect_then_stop(), 20))
         server.proc.wait(15)
@@ -101,3 +104,35 @@ def test_no_stray_server_process_is_left(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_message_over_the_size_limit_closes_only_that_connection(project, tmp_path):
+    """A browser message past --websocket-max-message-size (default 4 MiB) is refused by Tornado before Bokeh
+    reads it: Tornado sends 1009 (message too big) and aborts the socket, so the client sees 1009 or, when the
+    abort wins, no code; a message Bokeh read and rejected would close with its protocol-error code 10001 and log
+    it. The server keeps serving."""
+    from tornado.websocket import websocket_connect
+
+    with serve([project["sales"]], "--websocket-max-message-size", "65536", log_dir=tmp_path) as server:
+        page = server.get("/sales")[2]
+        token = re.search(rb'"token":\s*"([^"]+)"', page)
+        assert token is not None
+
+        async def flood() -> int | None:
+            ws = await websocket_connect(
+                server.url.replace("http", "ws") + "/sales/ws",
+                subprotocols=["bokeh", token.group(1).decode()],
+            )
+            try:
+                await ws.write_message(b"x" * 100_000, binary=True)
+                while (await ws.read_message()) is not None:
+                    pass  # until the server drops the connection (else wait_for times out)
+                return ws.close_code
+            finally:
+                ws.close()
+
+        assert asyncio.run(asyncio.wait_for(flood(), 20)) in (1009, None)
+        assert server.get("/healthz")[0] == 200 and server.get("/sales")[0] == 200
+        log = server.log.read_text()
+    assert "websocket_max_message_size set to 65536 bytes" in log
+    assert "protocol error" not in log
