@@ -40,6 +40,7 @@ from typing import Any
 from bokeh.server.views.auth_request_handler import AuthRequestHandler
 from tornado.web import RequestHandler, authenticated
 
+from lumen_ext.security.errors import record_error
 from lumen_ext.serving import metrics as _metrics
 
 __all__ = ["routes"]
@@ -194,7 +195,13 @@ class DataHandler(AuthRequestHandler):
     def _error(self, status: int, message: str, **extra: Any) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.write(json.dumps({"error": message, **extra}, default=str))
+        self.write(json.dumps({"error": message, "status": status, **extra}, default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Whatever escaped ``get`` (Tornado's default is an HTML page): JSON with an error id."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        error_id = record_error(exc, "answering /data") if exc is not None else None
+        self._error(status_code, self._reason, error_id=error_id)
 
     @authenticated  # the same login as the page: the server's auth provider decides
     async def get(self, app: str, pipeline: str) -> None:
@@ -220,6 +227,14 @@ class DataHandler(AuthRequestHandler):
             frame = await loop.run_in_executor(_executor, pipeline_frame, spec, pipeline, values)
         except DataRequestError as exc:
             return self._error(exc.status, str(exc))
+        except OSError as exc:  # a data file missing or unreadable: the data, not the request, is at fault
+            error_id = record_error(exc, f"reading pipeline {pipeline!r} of {app!r} for /data")
+            return self._error(503, "the pipeline's data cannot be read right now", error_id=error_id)
+        except (
+            Exception
+        ) as exc:  # a corrupt file, a failing query: JSON with the id the log repeats, never HTML
+            error_id = record_error(exc, f"computing pipeline {pipeline!r} of {app!r} for /data")
+            return self._error(500, "the pipeline could not be computed", error_id=error_id)
         if frame is None:
             return self._error(500, f"pipeline {pipeline!r} produced no data")
         if len(frame) > self.max_rows:

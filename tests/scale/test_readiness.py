@@ -52,6 +52,11 @@ def test_a_broken_data_file_makes_the_worker_unready_until_it_is_back(parquet_pr
         report = _ready(server, False)
         assert report["ready"] is False, report
         assert list(report["problems"]) == ["sales.sources.sales"], report
+        # The data endpoint answers in JSON with a status and the error id the server log repeats.
+        status, headers, body = server.get("/data/sales/by_product?region=East&format=json")
+        answer = json.loads(body)
+        assert status in (500, 503) and headers["Content-Type"] == "application/json", body
+        assert answer["status"] == status and answer["error_id"] in server.log.read_text(), answer
         shutil.copy(kept, data)
         assert _ready(server, True)["ready"] is True
 

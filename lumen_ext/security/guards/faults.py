@@ -89,7 +89,7 @@ def fenced_render_dashboard(original: Callable, settings: Any) -> Callable:
         except Exception as exc:
             error_id = record_error(exc, f"rendering the dashboard {self._yaml_file}")
             self._main.loading = False
-            html = error_card_html("The dashboard could not be loaded", error_id, exc, policy.dev)
+            html = error_card_html("The dashboard could not be loaded", error_id, exc, policy.dev, whole=True)
             self._main[:] = [pn.pane.HTML(html, sizing_mode="stretch_width")]
         if isinstance(self._layout, Tabs) and self.config.sync_with_url:
             pn.state.location.sync(self._layout, {"active": "layout"})
