@@ -61,6 +61,7 @@ __all__ = [
     "public_url_for",
     "rest_provider",
     "serve_command",
+    "with_absolute_paths",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,26 @@ _MAIN_MODULES = {"lumen.command", "lumen.command.ai"}
 _YAML = (".yaml", ".yml")
 _APP_SUFFIXES = (".py", ".ipynb", ".md", ".html")  # what `panel serve` would serve instead of a spec
 _DEFAULT_PORT = 5006  # Bokeh's
+# Bokeh's and Panel's `serve` options whose value is a path (bokeh/command/subcommands/serve.py,
+# panel/command/serve.py); --dev and --static-dirs take several.
+_PATH_OPTIONS = frozenset(
+    {
+        "--log-file",
+        "--use-config",
+        "--ico-path",
+        "--ssl-certfile",
+        "--ssl-keyfile",
+        "--auth-module",
+        "--index",
+        "--basic-auth",
+        "--oauth-error-template",
+        "--auth-template",
+        "--logout-template",
+        "--basic-login-template",
+        "--setup",
+    }
+)
+_MULTI_PATH_OPTIONS = frozenset({"--dev", "--static-dirs"})
 
 _active = False
 
@@ -209,7 +230,55 @@ def _with_port(tokens: list[str], port: int) -> list[str]:
     return out
 
 
-def _reexec(public_url: str, chosen_port: int | None) -> None:
+def _absolute(value: str, cwd: Path) -> str:
+    """``value`` as an absolute path when it names something that exists relative to ``cwd``."""
+    path = Path(value).expanduser()
+    if path.is_absolute() or not (cwd / path).exists():
+        return value
+    return str((cwd / path).resolve())
+
+
+def with_absolute_paths(tokens: list[str], specs: tuple[Path, ...], cwd: Path) -> list[str]:
+    """``tokens`` (after ``serve``) with the specs and the values of Bokeh's and Panel's path options absolute.
+
+    The server moves to the specs' folder; a relative path typed for the folder it was started from must keep
+    naming the same file. Only paths that exist are rewritten, so nothing else changes meaning.
+    """
+    spec_set = set(specs)
+    out, option = [], None
+    for token in tokens:
+        if token == "--args":  # the rest belongs to the app, untouched
+            return out + tokens[len(out) :]
+        if token.startswith("-"):
+            name, eq, value = token.partition("=")
+            option = name if name in _PATH_OPTIONS | _MULTI_PATH_OPTIONS else None
+            if eq and option:
+                token, option = f"{name}={_path_value(name, value, cwd)}", None
+            out.append(token)
+            continue
+        if option is not None:
+            out.append(_path_value(option, token, cwd))
+            option = option if option in _MULTI_PATH_OPTIONS else None
+        elif (cwd / token).resolve() in spec_set:
+            out.append(str((cwd / token).resolve()))
+        else:
+            out.append(token)
+    return out
+
+
+def _path_value(option: str, value: str, cwd: Path) -> str:
+    if option == "--static-dirs":  # ROUTE=DIRECTORY
+        route, eq, folder = value.partition("=")
+        return f"{route}={_absolute(folder, cwd)}" if eq else value
+    return _absolute(value, cwd)
+
+
+def _spec_folder(command: ServeCommand) -> Path | None:
+    folders = {spec.parent for spec in command.specs}
+    return folders.pop() if len(folders) == 1 else None
+
+
+def _reexec(command: ServeCommand, public_url: str, chosen_port: int | None) -> None:
     """Replace this process by the same command with lumen-ext's environment and routes (never returns)."""
     from lumen_ext.serving import allocator, offline
 
@@ -220,8 +289,27 @@ def _reexec(public_url: str, chosen_port: int | None) -> None:
     head = sys.orig_argv[1 : len(sys.orig_argv) - len(tail)]  # interpreter options and the script or -m
     if chosen_port is not None:
         tail = _with_port(tail, chosen_port)
-    argv = [sys.executable, *head, "serve", "--rest-provider", PROVIDER, *tail[1:]]
     env = dict(os.environ)
+    folder = _spec_folder(command)
+    if folder is not None:
+        # As `lumen-ext serve` does: DuckDB resolves relative paths against the working directory (LUMEN-NOTES
+        # §6.2 #17), so running in the spec's folder makes them mean what they mean for `file` sources and for
+        # the validator. Paths typed for the old folder are made absolute first.
+        cwd = Path.cwd()
+        tail = ["serve", *with_absolute_paths(tail[1:], command.specs, cwd)]
+        for name in (POLICY_ENV, CACHE_DIR_ENV, "LUMEN_EXT_TILE_CACHE"):
+            if env.get(name):
+                env[name] = str((cwd / env[name]).resolve())
+        if env.get("PYTHONPATH") is not None:  # "" and "." name the old folder
+            env["PYTHONPATH"] = os.pathsep.join(
+                str((cwd / p).resolve()) for p in env["PYTHONPATH"].split(os.pathsep)
+            )
+        os.chdir(folder)
+    else:
+        print(
+            "lumen-ext: specs in several folders; DuckDB paths resolve against this folder", file=sys.stderr
+        )
+    argv = [sys.executable, *head, "serve", "--rest-provider", PROVIDER, *tail[1:]]
     env.update(
         {
             # What offline.use_local_cdn sets in `lumen-ext serve`, read by Panel when it is imported.
@@ -359,7 +447,7 @@ def _open_door() -> None:
             f"lumen-ext: behind a Unix socket set {PUBLIC_URL_ENV}; serving as vanilla Lumen", file=sys.stderr
         )
         return
-    _reexec(public_url, chosen_port)
+    _reexec(command, public_url, chosen_port)
 
 
 _open_door()

@@ -26,7 +26,7 @@ import pytest
 from scale.helpers import metric_values, write_project
 from support.probe import run_python
 
-from lumen_ext.serving.lumen_serve import ServeCommand, public_url_for, serve_command
+from lumen_ext.serving.lumen_serve import ServeCommand, public_url_for, serve_command, with_absolute_paths
 from lumen_ext.serving.ports import free_port
 
 LUMEN = Path(sys.executable).with_name("lumen")
@@ -135,6 +135,39 @@ def test_command_line_options_are_read_in_both_spellings(folder, monkeypatch):
     )
 
 
+def test_paths_typed_for_the_start_folder_keep_naming_the_same_files(folder):
+    """The server moves to the spec's folder; paths on its command line are made absolute before."""
+    (folder / "assets").mkdir()
+    (folder / "info").write_text("")  # a file named like a --log-level value: not a path option, kept
+    tokens = [
+        "a.yaml",
+        "--setup",
+        "setup.py",
+        "--static-dirs",
+        "x=assets",
+        "y=missing",
+        "--log-level",
+        "info",
+    ]
+    tokens += ["--index=index.html", "--port", "5006", "--args", "app.py"]
+    absolute = with_absolute_paths(tokens, (folder / "a.yaml",), folder)
+    assert absolute == [
+        str(folder / "a.yaml"),
+        "--setup",
+        str(folder / "setup.py"),
+        "--static-dirs",
+        f"x={folder / 'assets'}",
+        "y=missing",
+        "--log-level",
+        "info",
+        f"--index={folder / 'index.html'}",
+        "--port",
+        "5006",
+        "--args",
+        "app.py",
+    ]
+
+
 def test_importing_panel_installs_nothing():
     """A notebook or script importing Panel (even its server and CLI modules) gets no lumen-ext runtime."""
     facts = run_python(
@@ -194,17 +227,18 @@ class Lumen:
 
 
 @contextlib.contextmanager
-def lumen_serve(spec: Path, env: dict[str, str] | None = None, wait: bool = True) -> Iterator[Lumen]:
-    """``lumen serve SPEC`` from the spec's folder on a free loopback port, until the block exits."""
+def lumen_serve(
+    spec: Path, env: dict[str, str] | None = None, wait: bool = True, cwd: Path | None = None
+) -> Iterator[Lumen]:
+    """``lumen serve SPEC`` from ``cwd`` (the spec's folder) on a free loopback port, until the block exits."""
     port = free_port()
-    log_path = spec.with_name(f"{spec.stem}-{port}.log")
-    command = [str(LUMEN), "serve", spec.name, "--port", str(port), "--address", "127.0.0.1"]
+    cwd = cwd or spec.parent
+    log_path = cwd / f"{spec.stem}-{port}.log"
+    command = [str(LUMEN), "serve", os.path.relpath(spec, cwd), "--port", str(port), "--address", "127.0.0.1"]
     command += ["--allow-websocket-origin", f"127.0.0.1:{port}"]
     environ = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=spec.parent
-        )
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=cwd)
     served = Lumen(f"http://127.0.0.1:{port}", process, log_path)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -290,6 +324,52 @@ def test_opting_out_gives_vanilla_lumen(tmp_path):
         assert served.get("/healthz")[0] == 404  # no lumen-ext routes
         assert served.get("/metrics")[0] == 404
         assert RUNTIME_LINE not in served.log()
+
+
+# DuckDB reads `sales.csv` relative to the working directory (LUMEN-NOTES §6.2 #17).
+DUCKDB_SPEC = """\
+sources:
+  sales:
+    type: duckdb
+    uri: ":memory:"
+    tables:
+      sales: "SELECT * FROM read_csv_auto('sales.csv')"
+pipelines:
+  by_region:
+    source: sales
+    table: sales
+    filters:
+      - type: widget
+        field: region
+layouts:
+  - title: Sales
+    pipeline: by_region
+    views:
+      - type: table
+"""
+
+
+@pytest.mark.slow
+def test_duckdb_paths_resolve_against_the_spec_folder(tmp_path):
+    """Started from another folder, the spec's relative DuckDB path still finds its file, as under lumen-ext serve."""
+    from lumen_ext.scale.bokeh_client import Session
+
+    project = tmp_path / "project"
+    write_project(project)
+    spec = project / "duck.yaml"
+    spec.write_text(DUCKDB_SPEC)
+
+    async def open_session(url: str) -> None:
+        session = Session(url, "duck")
+        try:
+            await session.open(90)  # returns once the table holds data
+        finally:
+            session.close()
+            await asyncio.sleep(0.3)
+
+    with lumen_serve(spec, cwd=tmp_path) as served:
+        asyncio.run(open_session(served.url))
+        assert "Traceback" not in served.log(), served.log()[-3000:]
 
 
 SHELL_SPEC = """\
