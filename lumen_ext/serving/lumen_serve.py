@@ -19,25 +19,32 @@ modules load, so this module is imported in every ``lumen serve`` process:
   serve app.py``, ``lumen-ext validate`` or ``lumen-ext serve`` (which installs the profile "serve" itself)
   may import this module, and it then does nothing. ``LUMEN_EXT_RUNTIME=0`` turns it off everywhere.
 
+The plugin is a real REST provider (:func:`rest_provider` returns lumen-ext's routes); that Panel imports it
+at the start of every server is the earliest moment Panel offers a plugin, and no ``.pth`` file or
+``sitecustomize`` is involved, so no other Python process is touched.
+
 Panel's CDN and npm roots are import-time constants (``panel/io/resources.py`` reads ``PANEL_CDN_ROOT``
 once), and Panel is imported before any plugin can run. So the door acts in two steps, both within the
 one process id:
 
 1. the process Lumen started (Panel loaded with its internet CDN roots) replaces itself (``os.execve``) by the
    same command with the environment ``lumen-ext serve`` sets before importing Panel (the CDN roots pointed at
-   this server, Bokeh's resources from the server, ``PYTHONMALLOC=malloc``) and ``--rest-provider lumen-ext``
-   inserted after ``serve``: Panel's public option for a plugin's routes. That costs one more import of
-   Lumen and Panel at start-up (about 2-4 s here), nothing per session;
+   this server, Bokeh's resources from the server, ``PYTHONMALLOC=malloc`` unless set), in the spec's folder
+   (DuckDB resolves relative paths against the working directory; paths on the command line are made
+   absolute first), with ``--rest-provider lumen-ext`` (Panel's public option for a plugin's routes) and,
+   when nothing asks for other hosts, ``--address 127.0.0.1`` inserted after ``serve``. That costs one more
+   import of Lumen and Panel at start-up (about 2-4 s here), nothing per session;
 2. the re-executed process, seeing :data:`_STAGE`, installs ``hooks.install("lumen-serve", ...)`` and prints the
    spec's diagnostics; later Panel calls :func:`rest_provider` for the routes (Panel's bundled files and the
    vendored fonts, the tile proxy, ``/healthz``, ``/readyz``, ``/metrics``, ``/data``) and the start-up heap
    is frozen.
 
 What it cannot reach (README, "lumen-ext serve versus lumen serve"): Lumen's own ``YamlHandler`` builds each
-session, so a spec with errors still gets Lumen's blank page (the diagnostics go to the terminal only); the
-working directory stays where the analyst started (DuckDB relative paths resolve as Lumen documents); the
-bind address is Bokeh's default; a ``--rest-provider`` of the analyst's own, or a Unix socket without
-``LUMEN_EXT_PUBLIC_URL``, leaves the process vanilla (the routes, or the public URL, would be missing).
+session, so a spec with errors still gets Lumen's blank page (the diagnostics go to the terminal only), and a
+spec the guards refuse to load stops the server at start (Lumen reads it there) instead of showing its
+diagnostics page; specs from several folders keep the start folder; a ``--rest-provider`` of the analyst's own,
+or a Unix socket without ``LUMEN_EXT_PUBLIC_URL``, leaves the process vanilla (the routes, or the public URL,
+would be missing).
 
 Environment: ``LUMEN_EXT_RUNTIME`` (``0``/``false``/``no``/``off``: vanilla Lumen), ``LUMEN_EXT_POLICY``
 (the ``--policy`` file of ``lumen-ext serve``), ``LUMEN_EXT_PUBLIC_URL`` (its ``--public-url``),
@@ -58,6 +65,7 @@ __all__ = [
     "SWITCH_ENV",
     "ServeCommand",
     "is_active",
+    "loopback_by_default",
     "public_url_for",
     "rest_provider",
     "serve_command",
@@ -182,24 +190,43 @@ def serve_command(argv: list[str], main_module: str | None = None) -> ServeComma
     )
 
 
+def _origins(command: ServeCommand, environ: dict[str, str]) -> list[str]:
+    """The hosts Bokeh accepts pages from: ``--allow-websocket-origin``, else ``BOKEH_ALLOW_WS_ORIGIN``."""
+    if command.origins:
+        return list(command.origins)
+    return [o.strip() for o in environ.get("BOKEH_ALLOW_WS_ORIGIN", "").split(",") if o.strip()]
+
+
 def public_url_for(command: ServeCommand, environ: dict[str, str]) -> str | None:
     """Where browsers reach the server, which Panel's CDN roots must name absolutely (see ``offline``).
 
-    ``LUMEN_EXT_PUBLIC_URL`` when set; else the first ``--allow-websocket-origin`` (Bokeh accepts pages
-    only from those hosts); else the bind address and port, ``localhost`` for all interfaces, as Bokeh
-    prints it. None behind a Unix socket: no URL can be derived.
+    ``LUMEN_EXT_PUBLIC_URL`` when set; else the first allowed WebSocket origin without a wildcard (Bokeh
+    accepts pages only from those hosts); else the bind address and port, ``localhost`` when no address was
+    typed or it is all interfaces, as Bokeh prints it. None behind a Unix socket: no URL can be derived.
     """
     if environ.get(PUBLIC_URL_ENV):
         return environ[PUBLIC_URL_ENV].rstrip("/")
     if command.unix_socket:
         return None
     scheme = "https" if command.https else "http"
-    if command.origins:
-        return f"{scheme}://{command.origins[0]}{command.prefix}"
+    for origin in _origins(command, environ):
+        if "*" not in origin:
+            return f"{scheme}://{origin}{command.prefix}"
     host = command.address if command.address not in (None, "", "0.0.0.0", "::") else "localhost"
     if ":" in host:
         host = f"[{host}]"  # an IPv6 literal
     return f"{scheme}://{host}:{command.port}{command.prefix}"
+
+
+def loopback_by_default(command: ServeCommand, environ: dict[str, str]) -> bool:
+    """Whether the door binds 127.0.0.1, as ``lumen-ext serve`` does, where Bokeh would bind every interface.
+
+    Only when nothing asks for other hosts: no ``--address``, no allowed WebSocket origin (without one Bokeh
+    accepts pages from ``localhost`` only, so a browser elsewhere could load the page but never use it), no
+    Unix socket. What binding every interface would add then is only exposure: the page's HTML and
+    lumen-ext's ``/data`` and ``/metrics`` routes to the network.
+    """
+    return command.address is None and not command.unix_socket and not _origins(command, environ)
 
 
 def is_active() -> bool:
@@ -309,7 +336,11 @@ def _reexec(command: ServeCommand, public_url: str, chosen_port: int | None) -> 
         print(
             "lumen-ext: specs in several folders; DuckDB paths resolve against this folder", file=sys.stderr
         )
-    argv = [sys.executable, *head, "serve", "--rest-provider", PROVIDER, *tail[1:]]
+    # Inserted right after `serve`: whatever follows `--args` belongs to the app.
+    inserted = ["--rest-provider", PROVIDER]
+    if loopback_by_default(command, env):
+        inserted += ["--address", "127.0.0.1"]
+    argv = [sys.executable, *head, "serve", *inserted, *tail[1:]]
     env.update(
         {
             # What offline.use_local_cdn sets in `lumen-ext serve`, read by Panel when it is imported.

@@ -26,7 +26,13 @@ import pytest
 from scale.helpers import metric_values, write_project
 from support.probe import run_python
 
-from lumen_ext.serving.lumen_serve import ServeCommand, public_url_for, serve_command, with_absolute_paths
+from lumen_ext.serving.lumen_serve import (
+    ServeCommand,
+    loopback_by_default,
+    public_url_for,
+    serve_command,
+    with_absolute_paths,
+)
 from lumen_ext.serving.ports import free_port
 
 LUMEN = Path(sys.executable).with_name("lumen")
@@ -107,10 +113,26 @@ def _command(**changes) -> ServeCommand:
         ({"origins": ("dash.example.org",), "https": True}, {}, "https://dash.example.org"),
         ({"address": "127.0.0.1"}, {"LUMEN_EXT_PUBLIC_URL": "https://x.org/d/"}, "https://x.org/d"),
         ({"unix_socket": True}, {}, None),
+        ({}, {"BOKEH_ALLOW_WS_ORIGIN": "*, dash.example.org:8080"}, "http://dash.example.org:8080"),
+        ({"origins": ("*",), "address": "127.0.0.1"}, {}, "http://127.0.0.1:5006"),
     ],
 )
 def test_public_url(changes, environ, url):
     assert public_url_for(_command(**changes), environ) == url
+
+
+@pytest.mark.parametrize(
+    ("changes", "environ", "loopback"),
+    [
+        ({}, {}, True),  # Bokeh would bind every interface, yet accept pages from localhost only
+        ({"address": "0.0.0.0"}, {}, False),
+        ({"origins": ("dash.example.org",)}, {}, False),
+        ({}, {"BOKEH_ALLOW_WS_ORIGIN": "dash.example.org"}, False),
+        ({"unix_socket": True}, {}, False),
+    ],
+)
+def test_loopback_unless_other_hosts_are_asked_for(changes, environ, loopback):
+    assert loopback_by_default(_command(**changes), environ) is loopback
 
 
 def test_command_line_options_are_read_in_both_spellings(folder, monkeypatch):
@@ -228,14 +250,22 @@ class Lumen:
 
 @contextlib.contextmanager
 def lumen_serve(
-    spec: Path, env: dict[str, str] | None = None, wait: bool = True, cwd: Path | None = None
+    spec: Path,
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+    cwd: Path | None = None,
+    on_loopback: bool = True,
 ) -> Iterator[Lumen]:
-    """``lumen serve SPEC`` from ``cwd`` (the spec's folder) on a free loopback port, until the block exits."""
+    """``lumen serve SPEC`` from ``cwd`` (the spec's folder) on a free port, until the block exits.
+
+    ``on_loopback=False`` types neither ``--address`` nor ``--allow-websocket-origin``, as an analyst would.
+    """
     port = free_port()
     cwd = cwd or spec.parent
     log_path = cwd / f"{spec.stem}-{port}.log"
-    command = [str(LUMEN), "serve", os.path.relpath(spec, cwd), "--port", str(port), "--address", "127.0.0.1"]
-    command += ["--allow-websocket-origin", f"127.0.0.1:{port}"]
+    command = [str(LUMEN), "serve", os.path.relpath(spec, cwd), "--port", str(port)]
+    if on_loopback:
+        command += ["--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"]
     environ = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=cwd)
@@ -312,6 +342,16 @@ def test_lumen_serve_runs_the_runtime(tmp_path):
             f"the repeated state was computed again: (hits, misses) {west} then {east_again}"
         )
         assert "Traceback" not in served.log(), served.log()[-3000:]
+
+
+@pytest.mark.slow
+def test_lumen_serve_binds_loopback_unless_told(tmp_path):
+    """`lumen serve SPEC` with no address: 127.0.0.1, as `lumen-ext serve` (Bokeh alone: every interface)."""
+    spec = write_project(tmp_path)["sales"]
+    with lumen_serve(spec, on_loopback=False) as served:
+        port = served.url.rsplit(":", 1)[1]
+        assert f"Bokeh app running at: http://127.0.0.1:{port}/sales" in served.log(), served.log()[-2000:]
+        assert served.get("/healthz")[0] == 200
 
 
 @pytest.mark.slow
