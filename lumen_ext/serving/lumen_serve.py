@@ -413,6 +413,13 @@ def _install(command: ServeCommand, public_url: str) -> None:
         sys.stderr.write(f"lumen serve: error: {exc}\n")
         raise SystemExit(2) from None
     import lumen_ext.sources.dask  # noqa: F401  # `type: dask`, as under lumen-ext serve
+    from lumen_ext.sources import cluster
+
+    try:  # LUMEN_EXT_DASK_SCHEDULER: a bad value fails at start, as `--dask-scheduler` does
+        cluster.configure(None)
+    except ValueError as exc:
+        sys.stderr.write(f"lumen serve: error: {exc}\n")
+        raise SystemExit(2) from None
     from lumen_ext.serving import offline
 
     # Step 1 set the environment that offline.use_local_cdn() sets, but that function refuses to run once

@@ -355,6 +355,15 @@ def test_lumen_serve_binds_loopback_unless_told(tmp_path):
 
 
 @pytest.mark.slow
+def test_an_unusable_policy_stops_the_server(tmp_path):
+    """``LUMEN_EXT_POLICY`` is read before anything is served, like ``lumen-ext serve --policy``."""
+    spec = write_project(tmp_path)["sales"]
+    with lumen_serve(spec, env={"LUMEN_EXT_POLICY": str(tmp_path / "missing.toml")}, wait=False) as served:
+        assert served.process.wait(timeout=STARTUP_TIMEOUT) == 2
+        assert "lumen serve: error:" in served.log() and "missing.toml" in served.log(), served.log()[-2000:]
+
+
+@pytest.mark.slow
 def test_opting_out_gives_vanilla_lumen(tmp_path):
     spec = write_project(tmp_path)["sales"]
     with lumen_serve(spec, env={"LUMEN_EXT_RUNTIME": "0"}) as served:
