@@ -459,6 +459,35 @@ def test_shell_in_a_spec_is_refused_before_lumen_reads_it(tmp_path, runtime):
             assert "error[jinja-code-execution]" in served.log()  # the diagnostics, on the terminal
 
 
+def test_the_upstream_code_the_door_relies_on():
+    """What Panel and Lumen do that makes the door work; an upgrade that changes it fails here, by name."""
+    facts = run_python(
+        "import inspect, json, re\n"
+        "import lumen.command, panel.command.serve as serve, panel.io.rest as rest, panel.io.resources as res\n"
+        "lumen_src = inspect.getsource(lumen.command)\n"
+        "serve_src = inspect.getsource(serve)\n"
+        "print(json.dumps({\n"
+        # Panel imports (loads) every panel.io.rest plugin when panel.io.rest is imported ...
+        "  'rest_loads_plugins': \"entry_points_for('panel.io.rest')\" in inspect.getsource(rest)\n"
+        "      and 'entry_point.load()' in inspect.getsource(rest),\n"
+        # ... which panel/command/serve.py does at its top, and it calls the chosen provider with the files ...
+        "  'serve_imports_rest': 'from ..io.rest import REST_PROVIDERS' in serve_src,\n"
+        "  'provider_called': 'REST_PROVIDERS[args.rest_provider](files, args.rest_endpoint)' in serve_src,\n"
+        # ... Lumen's command module imports panel.command before it binds load_yaml (the guards rebind it) ...
+        "  'lumen_order': lumen_src.index('from panel.command import') < lumen_src.index('load_yaml'),\n"
+        # ... and Panel's CDN root is read once, at import (hence the re-execution).
+        "  'cdn_at_import': bool(re.search(r'^CDN_ROOT = config.cdn_root$', inspect.getsource(res), re.M)),\n"
+        "}))"
+    )
+    assert facts == {
+        "rest_loads_plugins": True,
+        "serve_imports_rest": True,
+        "provider_called": True,
+        "lumen_order": True,
+        "cdn_at_import": True,
+    }, "Panel or Lumen changed what lumen_ext/serving/lumen_serve.py relies on: review its docstring"
+
+
 def test_entry_point_is_registered():
     """The door is a plugin of Panel's REST-provider group (pip install -e . registers it)."""
     from importlib.metadata import entry_points
