@@ -72,8 +72,6 @@ __all__ = [
     "with_absolute_paths",
 ]
 
-log = logging.getLogger(__name__)
-
 SWITCH_ENV = "LUMEN_EXT_RUNTIME"
 POLICY_ENV = "LUMEN_EXT_POLICY"
 PUBLIC_URL_ENV = "LUMEN_EXT_PUBLIC_URL"
