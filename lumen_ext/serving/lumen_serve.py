@@ -321,6 +321,8 @@ def _reexec(command: ServeCommand, public_url: str, chosen_port: int | None) -> 
         # §6.2 #17), so running in the spec's folder makes them mean what they mean for `file` sources and for
         # the validator. Paths typed for the old folder are made absolute first.
         cwd = Path.cwd()
+        # The script too: `.venv/bin/lumen serve ...` typed with a relative path.
+        head = [token if token.startswith("-") else _absolute(token, cwd) for token in head]
         tail = ["serve", *with_absolute_paths(tail[1:], command.specs, cwd)]
         for name in (POLICY_ENV, CACHE_DIR_ENV, "LUMEN_EXT_TILE_CACHE"):
             if env.get(name):

@@ -255,15 +255,18 @@ def lumen_serve(
     wait: bool = True,
     cwd: Path | None = None,
     on_loopback: bool = True,
+    relative_script: bool = False,
 ) -> Iterator[Lumen]:
     """``lumen serve SPEC`` from ``cwd`` (the spec's folder) on a free port, until the block exits.
 
-    ``on_loopback=False`` types neither ``--address`` nor ``--allow-websocket-origin``, as an analyst would.
+    ``on_loopback=False`` types neither ``--address`` nor ``--allow-websocket-origin``, as an analyst would;
+    ``relative_script=True`` names the ``lumen`` script by a path relative to ``cwd`` (``.venv/bin/lumen``).
     """
     port = free_port()
     cwd = cwd or spec.parent
     log_path = cwd / f"{spec.stem}-{port}.log"
-    command = [str(LUMEN), "serve", os.path.relpath(spec, cwd), "--port", str(port)]
+    script = os.path.relpath(LUMEN, cwd) if relative_script else str(LUMEN)
+    command = [script, "serve", os.path.relpath(spec, cwd), "--port", str(port)]
     if on_loopback:
         command += ["--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"]
     environ = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
@@ -400,7 +403,10 @@ layouts:
 
 @pytest.mark.slow
 def test_duckdb_paths_resolve_against_the_spec_folder(tmp_path):
-    """Started from another folder, the spec's relative DuckDB path still finds its file, as under lumen-ext serve."""
+    """Started from another folder, the spec's relative DuckDB path still finds its file, as under lumen-ext serve.
+
+    The script is named relatively too: the server re-executes it from the spec's folder.
+    """
     from lumen_ext.scale.bokeh_client import Session
 
     project = tmp_path / "project"
@@ -416,7 +422,7 @@ def test_duckdb_paths_resolve_against_the_spec_folder(tmp_path):
             session.close()
             await asyncio.sleep(0.3)
 
-    with lumen_serve(spec, cwd=tmp_path) as served:
+    with lumen_serve(spec, cwd=tmp_path, relative_script=True) as served:
         asyncio.run(open_session(served.url))
         assert "Traceback" not in served.log(), served.log()[-3000:]
 
