@@ -33,7 +33,7 @@ one process id:
    (DuckDB resolves relative paths against the working directory; paths on the command line are made
    absolute first), with ``--rest-provider lumen-ext`` (Panel's public option for a plugin's routes) and,
    when nothing asks for other hosts, ``--address 127.0.0.1`` inserted after ``serve``. That costs one more
-   import of Lumen and Panel at start-up (about 2-4 s here), nothing per session;
+   import of Lumen and Panel at start-up (about 2.5 s here), nothing per session;
 2. the re-executed process, seeing :data:`_STAGE`, installs ``hooks.install("lumen-serve", ...)`` and prints the
    spec's diagnostics; later Panel calls :func:`rest_provider` for the routes (Panel's bundled files and the
    vendored fonts, the tile proxy, ``/healthz``, ``/readyz``, ``/metrics``, ``/data``) and the start-up heap
