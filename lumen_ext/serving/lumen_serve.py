@@ -374,8 +374,8 @@ def _reexec(command: ServeCommand, public_url: str, chosen_port: int | None) -> 
 def _settings(command: ServeCommand, public_url: str) -> Any:
     from lumen_ext import hooks
     from lumen_ext.cache import CacheConfig
-    from lumen_ext.serving.processes import REDIS_URL_ENV
     from lumen_ext.security.policy import load_policy
+    from lumen_ext.serving.processes import REDIS_URL_ENV
 
     cache_dir = os.environ.get(CACHE_DIR_ENV)
     return hooks.Settings(
@@ -439,8 +439,7 @@ def rest_provider(files: list[str], endpoint: str | None) -> list[tuple]:
     forks): the start-up heap is complete then, so it is frozen here (``serving/gc_freeze.py``).
     ``endpoint`` (``--rest-endpoint``) is not used: each route has the path ``lumen-ext serve`` gives it.
     """
-    from lumen_ext.serving import endpoints
-    from lumen_ext.serving import gc_freeze, offline, tiles
+    from lumen_ext.serving import endpoints, gc_freeze, offline, tiles
 
     routes = offline.static_routes() + tiles.tile_routes()
     specs = [f for f in files if f.lower().endswith(_YAML)]

@@ -307,7 +307,7 @@ def _memory_tier(served: Lumen) -> tuple[float, ...]:
 
 def _choose_three_times(served: Lumen) -> list[tuple[float, ...]]:
     """East, West, then East again in one session; the memory tier's (hits, misses) after each answer."""
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     async def run() -> list[tuple[float, ...]]:
         session = Session(served.url, "sales")
@@ -407,7 +407,7 @@ def test_duckdb_paths_resolve_against_the_spec_folder(tmp_path):
 
     The script is named relatively too: the server re-executes it from the spec's folder.
     """
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     project = tmp_path / "project"
     write_project(project)
