@@ -213,7 +213,9 @@ def _select(names: Iterable[str]) -> list[Hook]:
 # -- enabling -------------------------------------------------------------------------------------------------
 
 
-def _apply(decisions: list[Decision], settings: Settings, *, quiet: bool) -> list[Decision]:
+def _apply(decisions: list[Decision], settings: Settings, *, for_profile: bool) -> list[Decision]:
+    """Enable what ``decisions`` say. ``for_profile``: a profile's installation, which logs each skipped hook and
+    leaves deferred hooks to the hook that needs them; a test's ``enable`` does neither."""
     global _last_settings
     with _lock:
         _last_settings = settings
@@ -221,7 +223,7 @@ def _apply(decisions: list[Decision], settings: Settings, *, quiet: bool) -> lis
         for decision in decisions:
             hook = decision.hook
             if decision.state != "enable":
-                if decision.state == "skipped" and not quiet:
+                if decision.state == "skipped" and for_profile:
                     log.warning(
                         "lumen-ext hook %s skipped: %s; %s keeps its own behaviour",
                         hook.name,
@@ -229,7 +231,7 @@ def _apply(decisions: list[Decision], settings: Settings, *, quiet: bool) -> lis
                         hook.target,
                     )
                 continue
-            if hook.deferred and hook.name not in _enabled and not quiet:
+            if hook.deferred and hook.name not in _enabled and for_profile:
                 continue  # enabled later, by the hook that needs it (see enable_deferred)
             previous = _enabled.get(hook.name)
             _enabled[hook.name] = settings
@@ -251,7 +253,7 @@ def _apply(decisions: list[Decision], settings: Settings, *, quiet: bool) -> lis
 def install(profile: str, settings: Settings) -> list[Decision]:
     """Enable every hook of ``profile`` that applies to ``settings``, in table order; log each one skipped."""
     hooks = [hook for hook in _table() if profile in hook.profiles]
-    decisions = _apply(decide(hooks, settings), settings, quiet=False)
+    decisions = _apply(decide(hooks, settings), settings, for_profile=True)
     enabled_count = sum(1 for d in decisions if d.hook.name in _enabled)
     log.info("lumen-ext runtime: %d hooks enabled for %s", enabled_count, profile)
     return decisions
@@ -264,7 +266,7 @@ def enable(*names: str, settings: Settings | None = None) -> list[Decision]:
     """
     settings = settings if settings is not None else _last_settings
     decisions = decide(_select(names), settings)
-    return _apply(decisions, settings, quiet=True)
+    return _apply(decisions, settings, for_profile=False)
 
 
 def enable_deferred(name: str) -> bool:
@@ -274,7 +276,7 @@ def enable_deferred(name: str) -> bool:
             return True
         hook = _by_name()[name]
         decisions = decide(_select([name]), _last_settings)
-        _apply(decisions, _last_settings, quiet=True)
+        _apply(decisions, _last_settings, for_profile=False)
         if hook.name not in _enabled:
             log.warning("lumen-ext hook %s not enabled: %s", name, decisions[-1].reason)
         return hook.name in _enabled
