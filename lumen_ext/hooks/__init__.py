@@ -23,6 +23,7 @@ def install(profile: str, settings: Settings) -> None:
         memory_release,
         offline,
         session_cleanup,
+        spec_defaults,
         tabulator_selection,
         tabulator_styles,
         tiles,
@@ -33,6 +34,7 @@ def install(profile: str, settings: Settings) -> None:
 
     offline.replace_google_fonts()
     lumen_workarounds.apply()
+    spec_defaults.install()
     session_cleanup.install()
     busy_indicators.install()
     memory_release.install()
