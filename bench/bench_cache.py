@@ -225,16 +225,21 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(kind, Path(path), args.repeats)))
         return 0
 
-    from lumen_ext.cache import CacheConfig, install, stats
+    from lumen_ext import hooks
+    from lumen_ext.cache import CacheConfig, stats
     from lumen_ext.data.synthetic import ensure_synthetic
-    from lumen_ext.serving import gc_freeze, lumen_workarounds, tabulator_styles
+    from lumen_ext.serving import gc_freeze
     from lumen_ext.views import drawings, patching
 
     rollup_rows = {} if args.rollup_max_rows is None else {"rollup_max_rows": args.rollup_max_rows}
-    install(CacheConfig(max_bytes=args.max_bytes, **rollup_rows))
-    patching.install()
-    lumen_workarounds.apply()  # as `lumen-ext serve` does
-    tabulator_styles.install()
+    # As `lumen-ext serve` installs them: the stage cache, patched plots, Lumen's fixes, the Tabulator's styles.
+    hooks.enable(
+        "cache",
+        "views.patching",
+        "serving.lumen-fixes",
+        "serving.tabulator.styles",
+        settings=hooks.Settings(cache=CacheConfig(max_bytes=args.max_bytes, **rollup_rows)),
+    )
 
     # As `lumen-ext serve` does before its first session: the start-up heap leaves the full GC passes, which
     # otherwise walk it during the updates measured here (about 7 ms per update in a profiled repeat).

@@ -62,9 +62,11 @@ def run_worker(mode: str, path: Path, values: int) -> dict:
 
     warnings.simplefilter("ignore")  # pandas deprecation notices from Lumen and dask are not what we measure
     if mode != "vanilla":
-        from lumen_ext.cache import CacheConfig, install
+        from lumen_ext import hooks
+        from lumen_ext.cache import CacheConfig
 
-        install(CacheConfig(csv_copies=mode == "parquet copy", csv_copy_dir=Path(tempfile.mkdtemp())))
+        config = CacheConfig(csv_copies=mode == "parquet copy", csv_copy_dir=Path(tempfile.mkdtemp()))
+        hooks.enable("cache", settings=hooks.Settings(cache=config))
     from lumen.pipeline import Pipeline
     from lumen.sources.base import FileSource
 

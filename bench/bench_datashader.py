@@ -3,8 +3,8 @@
     python bench/bench_datashader.py [--spec specs/rides_density.yaml] [--repeats 5] [--no-duckdb]
 
 Builds the spec's first hvPlot ``rasterize``/``datashade`` view into a Bokeh document in a fresh interpreter per
-mode (``cached``: as ``lumen-ext serve`` runs it, ``lumen_workarounds.apply()``, the views' ``patching`` and
-``reshade``, ``lumen_ext.cache.install()`` and ``lumen_ext.views.datashader_hook.install()``; ``vanilla``: Lumen
+mode (``cached``: as ``lumen-ext serve`` runs it, the hooks of Lumen's fixes, the views (patching, reshading, the
+cached Datashader aggregation) and the stage cache; ``vanilla``: Lumen
 1.4 as installed) and times, server side,
 until the document holds the new plot: the first render, a colormap change, a ``cnorm`` change, a pan/zoom to a viewport seen for the first time (a ``RangeXY`` event, as the
 browser sends) and a revisit of one. ``reads`` counts DuckDB queries fetched, ``aggs`` Datashader aggregations
@@ -108,17 +108,12 @@ def run_worker(mode: str, spec: Path, repeats: int) -> dict:
 
     logging.getLogger("param").setLevel(logging.ERROR)  # hvPlot's sizing notices are not what we measure
     if mode == "cached":
-        from lumen_ext import cache
-        from lumen_ext.serving import lumen_workarounds
-        from lumen_ext.views import datashader_hook, patching, reshade
+        from lumen_ext import hooks
+        from lumen_ext.cache import CacheConfig
 
         # As `lumen-ext serve` does: Lumen fixes (views share the frame instead of deep-copying it), patched and
         # repainted plots, the stage cache, and the cached aggregation, loaded on first use.
-        lumen_workarounds.apply()
-        patching.install()
-        reshade.install()
-        cache.install()
-        datashader_hook.install()
+        hooks.enable("serving.lumen-fixes", "cache", "views", settings=hooks.Settings(cache=CacheConfig()))
     from bokeh.document import Document
     from lumen.dashboard import Dashboard
     from lumen.state import state

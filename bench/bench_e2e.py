@@ -1,19 +1,22 @@
 """End to end: what a user feels between changing a filter and the plot's last update arriving in the browser.
 
-    python bench/bench_e2e.py [--rows 10000000] [--repeats 5] [--targets lumen-ext dash lumen]
+    python bench/bench_e2e.py [--rows 10000000] [--repeats 5] [--targets lumen-ext dash lumen lumen-vanilla]
 
-One dashboard, three servers, each started alone on 127.0.0.1 and timed by a client that speaks its protocol:
+One dashboard, four servers, each started alone on 127.0.0.1 and timed by a client that speaks its protocol:
 
 * ``lumen-ext``: ``lumen-ext serve`` on a spec with a DuckDB source over the synthetic rides file, a widget filter
   on ``pickup_borough``, ``aggregate`` (sum of fare and tip by service and payment), ``sort`` and an hvPlot bar
-  chart. The client is a real Bokeh WebSocket client (``lumen_ext.scale.bokeh_client``): it loads the page, pulls
+  chart. The client is a real Bokeh WebSocket client (``tests/support/bokeh_client.py``): it loads the page, pulls
   the document, then sends the filter widget's new value as a ``PATCH-DOC`` and times until the **last** reply
   patch arrived (the reply is over when the new data has arrived and nothing more follows for ``--quiet``
   seconds; the quiet wait itself is not counted).
 * ``dash``: a minimal Plotly Dash app doing the same DuckDB query (``bench_cache.direct_sql``) and a ``px.bar``
   figure in a callback, timed over HTTP: one ``POST /_dash-update-component`` until its last byte arrived, which
   is what Dash's browser client waits for before redrawing.
-* ``lumen``: vanilla ``lumen serve`` on the same spec, with the same Bokeh client.
+* ``lumen``: Lumen's own ``lumen serve`` on the same spec, with the same Bokeh client. With lumen-ext installed it
+  runs lumen-ext's runtime (``lumen_ext.serving.lumen_serve``), given the same operator policy through
+  ``LUMEN_EXT_POLICY``.
+* ``lumen-vanilla``: ``lumen serve`` with ``LUMEN_EXT_RUNTIME=0``: Lumen 1.4 as installed.
 
 Timed: a filter value the server has not seen ("new value") and, after those, the same values again ("repeated
 value"), medians of ``--repeats``; the first change is sent ``--settle`` seconds after the page opened, as a
@@ -43,6 +46,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # support.*: shared with the tests, not shipped
 
 from bench_cache import BOROUGHS, direct_sql, filter_values
 
@@ -209,7 +213,7 @@ async def bokeh_change(session, values: list[str], quiet: float) -> tuple[float,
 async def measure_bokeh(
     base: str, app: str, sequence: list[list[str]], quiet: float, settle: float
 ) -> list[tuple[float, float]]:
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     session = Session(base, app)
     await session.open(START_TIMEOUT)  # sends with TCP_NODELAY, as browsers do
@@ -224,8 +228,8 @@ async def measure_bokeh(
 
 
 @contextlib.contextmanager
-def server(command: list[str], ready: str, log_path: Path, cwd: Path):
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore")
+def server(command: list[str], ready: str, log_path: Path, cwd: Path, env: dict[str, str] | None = None):
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore", **(env or {}))
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     try:
@@ -264,10 +268,11 @@ def run_target(
         with server(command, "dash: serving", log, work):
             time.sleep(1.0)  # the print precedes Flask's listen by a moment
             return measure_dash(base, sequence, settle)
+    # The served spec lives in a temporary folder; the operator policy lets it read the data folder.
+    policy = work / "policy.toml"
+    policy.write_text(f"allowed_dirs = [{json.dumps(str(path.parent))}]\n")
+    env = {}
     if target == "lumen-ext":
-        # The served spec lives in a temporary folder; the operator policy lets it read the data folder.
-        policy = work / "policy.toml"
-        policy.write_text(f"allowed_dirs = [{json.dumps(str(path.parent))}]\n")
         command = [sys.executable, "-m", "lumen_ext", "serve", str(spec), "--port", str(port)]
         command += ["--policy", str(policy), "--allocator", allocator]
         ready = "lumen-ext: serving"
@@ -276,7 +281,10 @@ def run_target(
         command = [lumen, "serve", str(spec), "--port", str(port), "--address", "127.0.0.1"]
         command += ["--allow-websocket-origin", f"127.0.0.1:{port}"]
         ready = "Bokeh app running at"
-    with server(command, ready, log, work):
+        # `lumen`: through lumen-ext's door (lumen_ext/serving/lumen_serve.py), which reads the policy from
+        # the environment; `lumen-vanilla`: the door switched off.
+        env = {"LUMEN_EXT_POLICY": str(policy)} if target == "lumen" else {"LUMEN_EXT_RUNTIME": "0"}
+    with server(command, ready, log, work, env):
         return asyncio.run(measure_bokeh(base, spec.stem, sequence, quiet, settle))
 
 
@@ -285,7 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quiet", type=float, default=0.5, help="seconds of silence that end a Bokeh reply")
-    parser.add_argument("--targets", nargs="+", default=["lumen-ext", "dash", "lumen"])
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        choices=["lumen-ext", "dash", "lumen", "lumen-vanilla"],
+        default=["lumen-ext", "dash", "lumen", "lumen-vanilla"],
+    )
     parser.add_argument(
         "--allocator",
         choices=["malloc", "pymalloc"],
@@ -327,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     n = args.repeats
     dash = results.get("dash")
     header = (
-        f"{'server':<10} {'scenario':<15} {'median ms':>9} {'min ms':>7} {'max ms':>7} {'n':>3} {'vs dash':>8}"
+        f"{'server':<13} {'scenario':<15} {'median ms':>9} {'min ms':>7} {'max ms':>7} {'n':>3} {'vs dash':>8}"
         f" {'first reply ms':>14}"
     )
     print(f"{args.rows:,} rows; Bokeh replies end after {args.quiet} s of silence (not counted)")
@@ -344,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
                 ratio = f"{'-':>8}"
             first = statistics.median(first * 1000 for _, first in part)
             print(
-                f"{target:<10} {label:<15} {median:>9.1f} {min(ms):>7.1f} {max(ms):>7.1f} {len(ms):>3} {ratio}"
+                f"{target:<13} {label:<15} {median:>9.1f} {min(ms):>7.1f} {max(ms):>7.1f} {len(ms):>3} {ratio}"
                 f" {first:>14.1f}"
             )
     return 0

@@ -7,7 +7,7 @@ The server is `lumen-ext serve` through ``bench/memory_probe.py`` (its loopback-
 documents and :mod:`tracemalloc`'s traced bytes after a full garbage collection). The spec: a ``duckdb``
 source with ``shared: true`` over the synthetic rides Parquet file (``lumen-ext data``), a multi-select filter
 on ``pickup_borough``, ``aggregate`` and ``sort`` transforms, a table. Each session is a real Bokeh WebSocket
-client (``lumen_ext.scale.bokeh_client``) that loads the page and changes the filter once, as a visitor does.
+client (``tests/support/bokeh_client.py``) that loads the page and changes the filter once, as a visitor does.
 
 For each count N, sessions open one after another and stay open; after each one the probe is read, so every
 session gives one RSS delta and one traced-bytes delta (the median is the "per extra session" figure; the
@@ -36,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing it
+sys.path.insert(0, str(ROOT / "tests"))  # support.*: helpers shared with the tests, not shipped
 
 from lumen_ext.serving.ports import free_port  # noqa: E402
 
@@ -124,7 +125,7 @@ class Server:
 
 
 async def open_session(url: str, n: int, timeout: float):
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     session = Session(url, "rides")
     await session.open(timeout)

@@ -4,7 +4,7 @@ Every example goes through
 
 * ``lumen_ext.security.templating.load_spec_text`` (the loader ``lumen-ext serve`` gives Lumen): it may refuse
   with ``SpecLoadRefused``, a YAML error or a Jinja syntax error, and nothing else;
-* ``lumen_ext.security.lint.unsafe_constructs`` on the safely loaded data: it never raises;
+* ``lumen_ext.validation.security.unsafe_constructs`` on the safely loaded data: it never raises;
 * ``lumen_ext.validation.validate_text`` (``lumen-ext validate`` without data checks): it never raises.
 
 An uncaught exception or an example slower than ``--hang-seconds`` is a failure. Examples come from hypothesis:
@@ -224,8 +224,8 @@ def check_loader_and_lint(text: str) -> None:
     """The safe loader refuses only with its documented errors; the lint never raises on what it loads."""
     import jinja2
 
-    from lumen_ext.security.lint import unsafe_constructs
     from lumen_ext.security.templating import SpecLoadRefused, load_spec_text
+    from lumen_ext.validation.security import unsafe_constructs
 
     try:
         data = load_spec_text(text)

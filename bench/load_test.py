@@ -73,6 +73,7 @@ from lumen_ext.serving.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing it
+sys.path.insert(0, str(ROOT / "tests"))  # support.*: helpers shared with the tests, not shipped
 REGIONS = ["East", "North", "South", "West"]
 SPEC = """\
 sources:
@@ -135,7 +136,7 @@ class Results:
 
 
 async def user(n: int, crowd_: Crowd) -> None:
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     args, results = crowd_.args, crowd_.results
     rng = random.Random(n)
@@ -350,7 +351,7 @@ def main() -> int:
             if getattr(args, flag):
                 cmd.append("--" + flag.replace("_", "-"))
         if args.redis:
-            from lumen_ext.scale.local_redis import LocalRedis
+            from support.local_redis import LocalRedis
 
             redis_server = LocalRedis(maxmemory="512mb").start()
             stack.callback(redis_server.stop)

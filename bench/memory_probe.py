@@ -231,27 +231,22 @@ class GcPausesHandler(RequestHandler):
 
 def main(argv: list[str]) -> int:
     from lumen_ext.cli import main as cli_main
-    from lumen_ext.scale import endpoints
-    from lumen_ext.serving import (
-        busy_indicators,
-        design_updates,
-        memory_release,
-        session_cleanup,
-        tabulator_selection,
-        websocket_writes,
-    )
+    from lumen_ext.serving import endpoints
 
-    cleanup = "--no-session-cleanup" not in argv
-    if "--panel-busy" in argv:  # Panel's process-wide busy broadcast, for the load test's baseline
-        busy_indicators.install = lambda: None
-    if "--no-memory-release" in argv:  # allocator memory kept after sessions close, for comparison
-        memory_release.install = lambda: None
-    if "--panel-change-path" in argv:  # Panel's per-change path as it is, for the load test's CPU per change
-        design_updates.install = websocket_writes.install = tabulator_selection.install = lambda: None
-    left_out = ("--no-session-cleanup", "--panel-busy", "--no-memory-release", "--panel-change-path")
-    argv = [a for a in argv if a not in left_out]
-    if not cleanup:  # the leak as it was, for the benchmark's baseline, even once serve installs the fix
-        session_cleanup.install = lambda: None
+    # Baselines for comparison: the hooks `lumen-ext serve --without` leaves out, Lumen's and Panel's own behaviour.
+    baselines = {
+        "--no-session-cleanup": ["serving.session-release"],  # the leak as it was
+        "--panel-busy": ["serving.busy"],  # Panel's process-wide busy broadcast
+        "--no-memory-release": ["serving.memory-release"],  # allocator memory kept after sessions close
+        # Panel's per-change path as it is, for the load test's CPU per change
+        "--panel-change-path": [
+            "serving.design-updates",
+            "serving.websocket-writes",
+            "serving.tabulator.selection",
+        ],
+    }
+    without = [f"--without={hook}" for flag, hooks in baselines.items() if flag in argv for hook in hooks]
+    argv = [a for a in argv if a not in baselines] + without
 
     original_routes = endpoints.routes
 
@@ -259,8 +254,6 @@ def main(argv: list[str]) -> int:
         import panel as pn  # imported by now: serve calls this after its offline set-up
 
         pn.state.on_session_destroyed(_remember_destroyed)
-        if cleanup:
-            session_cleanup.install()  # idempotent: a no-op once `lumen-ext serve` installs it itself
         return [
             *original_routes(*args, **kwargs),
             (PROBE_PATH, MemoryProbeHandler, {}),

@@ -18,14 +18,15 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("lumen_ext.spec.command", "print the JSON Schema of lumen-ext specs"),
     "serve": ("lumen_ext.serving.command", "validate a spec, then serve it as a Panel app"),
     "precache": (
-        "lumen_ext.cache.precache",
+        "lumen_ext.serving.precache",
         "compute a dashboard's likely states into the shared cache tier",
     ),
     "explain": (
-        "lumen_ext.cache.explain",
+        "lumen_ext.serving.explain",
         "show each view's stages, where they run (SQL or pandas) and cache keys",
     ),
     "data": ("lumen_ext.data.command", "generate the synthetic datasets the example specs use"),
+    "doctor": ("lumen_ext.serving.doctor", "list lumen-ext's run-time hooks and their state on this machine"),
 }
 
 
@@ -54,3 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     return importlib.import_module(args._module).run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -50,7 +50,6 @@ import datetime as dt
 import math
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,16 +60,17 @@ import pandas as pd
 
 from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.hashing import stable_hash
+from lumen_ext.cache.lru import LRU
 from lumen_ext.cache.pushdown import ROWID, quote
 
 __all__ = ["FileScan", "NotScannable", "fetch_with", "file_scan_for", "scan_stats"]
 
 _PARQUET = frozenset({"parquet", "parq"})
 _CSV = frozenset({"csv"})
-_CONNECTIONS_MAX = 16
 
-_lock = threading.Lock()
-_scans: OrderedDict[tuple, FileScan] = OrderedDict()
+_lock = threading.Lock()  # guards the counters
+# The open scans by (path, file version, dask): one DuckDB database each, the last 16 kept open.
+_scans: LRU[tuple, FileScan] = LRU(max_entries=16)
 _counters = {"queries": 0, "scans_opened": 0, "csv_parses": 0}
 
 
@@ -150,11 +150,9 @@ def file_scan_for(
         raise NotScannable(f"{size} bytes, under file_scan_min_bytes: pandas parses it in a few ms")
     dask = bool(getattr(source, "use_dask", False))
     key = (path, stable_hash(fingerprint), dask)
-    with _lock:
-        scan = _scans.get(key)
-        if scan is not None:
-            _scans.move_to_end(key)
-            return scan
+    scan = _scans.get(key)
+    if scan is not None:
+        return scan
     try:
         if csv:
             copy = _csv_copy(path, fingerprint, config, read)
@@ -165,16 +163,15 @@ def file_scan_for(
         raise
     except Exception as e:  # whatever pyarrow, dask or DuckDB cannot read here, Lumen's reader may
         raise NotScannable(f"{type(e).__name__}: {e}") from e
-    with _lock:
-        _scans[key] = scan
-        _counters["scans_opened"] += 1
+    with _scans.lock:
         # Older versions of the same file are dead: drop them now rather than when the LRU gets to them.
         # Not closed here: a plan computing in another session may still hold one; the database closes
         # when the last reference goes.
         for stale in [k for k in _scans if k[0] == path and k != key]:
-            del _scans[stale]
-        while len(_scans) > _CONNECTIONS_MAX:
-            _scans.popitem(last=False)
+            _scans.pop(stale)
+        _scans.put(key, scan)
+    with _lock:
+        _counters["scans_opened"] += 1
     return scan
 
 

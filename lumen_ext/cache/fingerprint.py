@@ -12,14 +12,13 @@ import glob
 import hashlib
 import os
 import re
-import threading
 import time
-from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.hashing import Unhashable, stable_hash
+from lumen_ext.cache.lru import LRU
 
 if TYPE_CHECKING:
     from lumen.sources.base import Source
@@ -108,9 +107,8 @@ def _only_reads_local_files(source: Source) -> bool:
     return True
 
 
-_DIGESTS: OrderedDict[tuple, str] = OrderedDict()
-_DIGESTS_MAX = 4096
-_DIGESTS_LOCK = threading.Lock()
+# Content digests of small files by their exact stat.
+_DIGESTS: LRU[tuple, str] = LRU(max_entries=4096)
 
 
 def file_fingerprint(path: str | os.PathLike, hash_below: int) -> tuple:
@@ -126,17 +124,11 @@ def file_fingerprint(path: str | os.PathLike, hash_below: int) -> tuple:
     stat = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     digest = None
     if st.st_size <= hash_below:
-        with _DIGESTS_LOCK:
-            digest = _DIGESTS.get(stat)
-            if digest is not None:
-                _DIGESTS.move_to_end(stat)
+        digest = _DIGESTS.get(stat)
         if digest is None:
             with open(path, "rb") as fh:
                 digest = hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
-            with _DIGESTS_LOCK:
-                _DIGESTS[stat] = digest
-                while len(_DIGESTS) > _DIGESTS_MAX:
-                    _DIGESTS.popitem(last=False)
+            _DIGESTS.put(stat, digest)
     return (*stat, digest)
 
 

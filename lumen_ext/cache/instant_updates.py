@@ -16,35 +16,40 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from lumen_ext.replacement import Replacement
-
-__all__ = ["install", "is_installed", "uninstall"]
+__all__ = ["update_data_from_memory"]
 
 _UPDATING = "_lumen_ext_updating"  # set on a pipeline while this module updates it
 
 
-def _update_data(self, *events: Any, force: bool = False) -> None:
+def update_data_from_memory(original: Any, settings: Any) -> Any:
+    """``Pipeline._update_data`` that sets a result already in memory at once, without the loading spinner."""
+    from lumen.util import catch_and_notify  # Lumen's decorator reports an exception as for its own method
+
     from lumen_ext.cache import runtime
 
-    if self.__dict__.get(_UPDATING):
-        # Lumen's ``loading`` flag is also its re-entrancy guard: syncing the references below sets parameters
-        # whose watchers call this method again, and those calls must return, as they do in Lumen.
+    @catch_and_notify
+    def _update_data(self, *events: Any, force: bool = False) -> None:
+        if self.__dict__.get(_UPDATING):
+            # Lumen's ``loading`` flag is also its re-entrancy guard: syncing the references below sets parameters
+            # whose watchers call this method again, and those calls must return, as they do in Lumen.
+            return None
+        if self._update_widget is None or self._update_widget.loading:
+            return original(self, *events, force=force)
+        if not force and not self.auto_update and not self.update:
+            return original(self, *events, force=force)
+        self.__dict__[_UPDATING] = True
+        try:
+            for f in self.filters + self.transforms + self.sql_transforms:
+                f._sync_refs()  # as Lumen does first: the plan must see the current values
+            if runtime.plan_answered_in_memory(self) is None:
+                return original(self, *events, force=force)
+            _set_data_as_lumen_does(self, self._compute_data())
+        finally:
+            self.__dict__.pop(runtime.PLAN_ATTR, None)  # never left for a later computation in another state
+            self.__dict__.pop(_UPDATING, None)
         return None
-    if self._update_widget is None or self._update_widget.loading:
-        return _replacement.original(self, *events, force=force)
-    if not force and not self.auto_update and not self.update:
-        return _replacement.original(self, *events, force=force)
-    self.__dict__[_UPDATING] = True
-    try:
-        for f in self.filters + self.transforms + self.sql_transforms:
-            f._sync_refs()  # as Lumen does first: the plan must see the current values
-        if runtime.plan_answered_in_memory(self) is None:
-            return _replacement.original(self, *events, force=force)
-        _set_data_as_lumen_does(self, self._compute_data())
-    finally:
-        self.__dict__.pop(runtime.PLAN_ATTR, None)  # never left for a later computation in another state
-        self.__dict__.pop(_UPDATING, None)
-    return None
+
+    return _update_data
 
 
 def _set_data_as_lumen_does(pipeline: Any, new_data: Any) -> None:
@@ -61,18 +66,3 @@ def _set_data_as_lumen_does(pipeline: Any, new_data: Any) -> None:
     if state.config and state.config.on_update:
         pn.state.execute(partial(state.config.on_update, pipeline))
     pipeline._stale = False
-
-
-def _reporting_errors(method: Any) -> Any:
-    """Lumen's decorator reports an exception as a notification, as it does for its own method."""
-    from lumen.util import catch_and_notify
-
-    return catch_and_notify(method)
-
-
-_replacement = Replacement(
-    "lumen.pipeline:Pipeline", "_update_data", lambda original: _reporting_errors(_update_data)
-)
-install = _replacement.install
-uninstall = _replacement.uninstall
-is_installed = _replacement.is_installed

@@ -11,12 +11,11 @@ filtered source query into the template.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lumen_ext.cache.lru import LRU
 from lumen_ext.cache.pushdown import PushdownPlan
 
 __all__ = ["BASE", "CompiledQuery", "PlanCache", "plan_cache", "rendered_sql"]
@@ -51,35 +50,25 @@ class PlanCache:
 
     def __init__(self, max_entries: int = 1024):
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, CompiledQuery] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self._entries: LRU[str, CompiledQuery] = LRU(max_entries=max_entries)
 
     def get_or_compile(self, key: str | None, compile: Callable[[], CompiledQuery]) -> CompiledQuery:
         if key is None:  # unkeyable shape: compile every time, as before
             return compile()
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return entry
-            self.misses += 1
+        entry = self._entries.get(key)
+        if entry is not None:
+            return entry
         # Compiled outside the lock: two sessions racing on a new shape both compile, and agree.
         entry = compile()
-        with self._lock:
-            self._entries[key] = entry
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        self._entries.put(key, entry)
         return entry
 
     def stats(self) -> dict[str, int]:
-        with self._lock:
-            return {"entries": len(self._entries), "hits": self.hits, "misses": self.misses}
+        counts = self._entries.stats()
+        return {"entries": counts.entries, "hits": counts.hits, "misses": counts.misses}
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
 
 plan_cache = PlanCache()

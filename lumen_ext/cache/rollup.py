@@ -29,12 +29,12 @@ import os
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from lumen_ext.cache.lru import LRU
 from lumen_ext.cache.plancache import BASE, with_base
 from lumen_ext.cache.pushdown import (
     CubeColumns,
@@ -45,6 +45,9 @@ from lumen_ext.cache.pushdown import (
     keys_present,
     quote,
 )
+
+if TYPE_CHECKING:
+    from lumen_ext.cache.store import StageStore
 
 __all__ = [
     "CubeSource",
@@ -109,9 +112,8 @@ def _after_fork_in_child() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
-_refusals: OrderedDict[str, str] = OrderedDict()
-_refusals_lock = threading.Lock()
-_REFUSALS_MAX = 1024
+# Why a pipeline shape's cube is not used, by shape.
+_refusals: LRU[str, str] = LRU(max_entries=1024)
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,7 @@ class CubeSource:
     ttl: float | None
     max_rows: int
     fetch: Callable[[str], Any]  # runs the cube's SQL on the source
+    store: StageStore  # where the cube is kept
 
 
 def answer(cube_source: CubeSource, query_cube: Callable[[Any], Any], direct: Callable[[], Any]) -> Any:
@@ -304,14 +307,11 @@ def answer(cube_source: CubeSource, query_cube: Callable[[Any], Any], direct: Ca
     fields too costs more than one filtered query, and the viewer who caused it should not wait for it. The states
     asked for meanwhile are answered by the table, as without cubes.
     """
-    from lumen_ext.cache import runtime
-
-    store = runtime.active_store()
-    if store is None or is_refused(cube_source.shape):
+    if is_refused(cube_source.shape):
         return direct()
-    cube = store.get(cube_source.key)
+    cube = cube_source.store.get(cube_source.key)
     if cube is None:
-        _build_in_background(cube_source, store)
+        _build_in_background(cube_source)
         return direct()
     try:
         return cube_source.rollup.push.finish(query_cube(cube))
@@ -333,8 +333,8 @@ def wait_for_builds(timeout: float = 60.0) -> bool:
     return True
 
 
-def _build_in_background(cube_source: CubeSource, store: Any) -> None:
-    key, shape, max_rows = cube_source.key, cube_source.shape, cube_source.max_rows
+def _build_in_background(cube_source: CubeSource) -> None:
+    key, shape, max_rows, store = cube_source.key, cube_source.shape, cube_source.max_rows, cube_source.store
     with _building_changed:
         if key in _building:
             return
@@ -365,21 +365,15 @@ def _build_in_background(cube_source: CubeSource, store: Any) -> None:
 
 def refuse(shape: str | None, reason: str) -> None:
     """Remember that the cube of this pipeline shape is not used (too big, or it failed), so it is tried once."""
-    if shape is None:
-        return
-    with _refusals_lock:
-        _refusals[shape] = reason
-        _refusals.move_to_end(shape)
-        while len(_refusals) > _REFUSALS_MAX:
-            _refusals.popitem(last=False)
+    if shape is not None:
+        _refusals.put(shape, reason)
 
 
 def is_refused(shape: str | None) -> str | None:
     """Why this shape's cube was refused, or None."""
-    if shape is None:
-        return None
-    with _refusals_lock:
-        return _refusals.get(shape)
+    # A read renews the refusal: a shape that live dashboards keep planning is the last whose cube should be
+    # tried again.
+    return None if shape is None else _refusals.get(shape)
 
 
 def stats() -> dict[str, Any]:
@@ -390,5 +384,4 @@ def stats() -> dict[str, Any]:
 
 
 def refusals() -> dict[str, str]:
-    with _refusals_lock:
-        return dict(_refusals)
+    return dict(_refusals.items())

@@ -1,7 +1,7 @@
-"""Run Lumen pipelines through the stage cache: ``install()`` and the replacement ``_compute_data``.
+"""Run Lumen pipelines through the stage cache: the process's store and the replacement ``_compute_data``.
 
-``install`` swaps ``lumen.pipeline.Pipeline._compute_data`` for :func:`cached_compute_data` at run time
-(site-packages is never edited). Everything else in Lumen is untouched: ``_update_data`` still decides
+The hooks table starts the store (:func:`start`) and swaps ``lumen.pipeline.Pipeline._compute_data`` for
+:func:`cached_compute_data` at run time (site-packages is never edited). Everything else in Lumen is untouched: ``_update_data`` still decides
 when to recompute, syncs references, sets ``Pipeline.data`` and fires ``on_update``; only *how* the data
 is computed changes. Subclasses that override ``_compute_data`` keep their own.
 """
@@ -14,17 +14,27 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumen_ext.cache import instant_updates, rollup
+from lumen_ext import hooks
+from lumen_ext.cache import rollup
 from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.stages import Plan, build_plan, describe_key
 from lumen_ext.cache.store import StageStore
 
-__all__ = ["StageRun", "active_store", "cached_compute_data", "install", "is_installed", "stats", "uninstall"]
+__all__ = [
+    "StageRun",
+    "active_store",
+    "cached_compute_data",
+    "caching_compute_data",
+    "start",
+    "stats",
+    "stop",
+]
 
 log = logging.getLogger("lumen_ext.cache")
 
+COMPUTE_DATA = "lumen.pipeline:Pipeline._compute_data"
+
 _lock = threading.Lock()
-_original: Any = None
 _store: StageStore | None = None
 
 # Attribute set on a Pipeline: (key, frame) of the data this module last computed for it, so a chained
@@ -47,39 +57,27 @@ class StageRun:
     sql: str | None = field(default=None, repr=False)
 
 
-def install(config: CacheConfig | None = None) -> StageStore:
-    """Make every Lumen ``Pipeline`` compute its data through the process-wide stage cache.
-
-    Idempotent: calling it again keeps the installed store, unless ``config`` differs from the installed
-    one, in which case the store is replaced (and emptied).
-    """
-    global _original, _store
-    from lumen.pipeline import Pipeline
-
+def start(settings: Any) -> StageStore:
+    """The process-wide stage store for ``settings.cache``: the one running, unless its configuration differs,
+    in which case it is replaced (and emptied)."""
+    global _store
+    config: CacheConfig = settings.cache
     with _lock:
-        if _store is None or (config is not None and config != _store.config):
+        if _store is None or config != _store.config:
             _store = StageStore(config)
-        if _original is None:
-            _original = Pipeline.__dict__["_compute_data"]
-            Pipeline._compute_data = cached_compute_data
-        instant_updates.install()  # a result already in memory: no spinner flash on the views
         return _store
 
 
-def uninstall() -> None:
-    """Restore Lumen's own ``_compute_data`` and drop the cache."""
-    global _original, _store
-    from lumen.pipeline import Pipeline
-
+def stop() -> None:
+    """Drop the store (Lumen's own ``_compute_data`` is back once the hooks on it are disabled)."""
+    global _store
     with _lock:
-        if _original is not None:
-            Pipeline._compute_data = _original
-        instant_updates.uninstall()
-        _original, _store = None, None
+        _store = None
 
 
-def is_installed() -> bool:
-    return _original is not None
+def caching_compute_data(original: Any, settings: Any) -> Any:
+    """The replacement of ``Pipeline._compute_data``: :func:`cached_compute_data`."""
+    return cached_compute_data
 
 
 def active_store() -> StageStore | None:
@@ -96,10 +94,7 @@ def stats() -> dict[str, Any]:
 
 def original_compute_data(pipeline: Any) -> Any:
     """Lumen's own computation, bypassing the stage cache (used by tests and the benchmark)."""
-    from lumen.pipeline import Pipeline
-
-    compute = _original if _original is not None else Pipeline.__dict__["_compute_data"]
-    return compute(pipeline)
+    return hooks.original(COMPUTE_DATA)(pipeline)
 
 
 def parent_key(pipeline: Any) -> str | None:
@@ -128,7 +123,7 @@ def _lumen_rejects(pipeline: Any) -> bool:
 
 
 def _plan(pipeline: Any, store: StageStore) -> Plan:
-    return build_plan(pipeline, store.config, parent_key(pipeline) if pipeline.pipeline is not None else None)
+    return build_plan(pipeline, store, parent_key(pipeline) if pipeline.pipeline is not None else None)
 
 
 def plan_answered_in_memory(pipeline: Any) -> Plan | None:

@@ -16,8 +16,6 @@ column types) comes from :mod:`lumen_ext.cache.plancache`, and file fingerprints
 from __future__ import annotations
 
 import sys
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,7 @@ from lumen_ext.cache.config import CacheConfig
 from lumen_ext.cache.filescan import NotScannable, fetch_with, file_scan_for
 from lumen_ext.cache.fingerprint import source_freshness, source_identity, source_ttl
 from lumen_ext.cache.hashing import Unhashable, combine
+from lumen_ext.cache.lru import LRU
 from lumen_ext.cache.plancache import BASE, CompiledQuery, plan_cache, rendered_sql, with_base
 from lumen_ext.cache.pushdown import ROWID, PushdownPlan, compile_pushdown
 from lumen_ext.cache.rollup import (
@@ -40,6 +39,8 @@ from lumen_ext.cache.rollup import answer as answer_from_cube
 
 if TYPE_CHECKING:
     from lumen.pipeline import Pipeline
+
+    from lumen_ext.cache.store import StageStore
 
 __all__ = ["Plan", "Stage", "build_plan", "transform_token"]
 
@@ -114,26 +115,21 @@ def raw_get(source: Any, table: str, **query: Any) -> Any:
     return df.compute()
 
 
-_TYPES_CACHE: OrderedDict[tuple, dict[str, str]] = OrderedDict()
-_TYPES_LOCK = threading.Lock()
-_TYPES_MAX = 2048
+# Column types of a query DuckDB has bound, by the source's data version and the query.
+_TYPES: LRU[tuple, dict[str, str]] = LRU(max_entries=2048)
 
 
 def _duckdb_types(source: Any, freshness_key: str) -> Callable[[str], dict[str, str]]:
     def types_of(sql: str) -> dict[str, str]:
         key = (freshness_key, sql)
-        with _TYPES_LOCK:
-            if key in _TYPES_CACHE:
-                _TYPES_CACHE.move_to_end(key)
-                return _TYPES_CACHE[key]
+        types = _TYPES.get(key)
+        if types is not None:
+            return types
         # Binding a relation plans the query without running it.
         with source._connection.cursor() as cursor:
             rel = cursor.sql(sql)
             types = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
-        with _TYPES_LOCK:
-            _TYPES_CACHE[key] = types
-            while len(_TYPES_CACHE) > _TYPES_MAX:
-                _TYPES_CACHE.popitem(last=False)
+        _TYPES.put(key, types)
         return types
 
     return types_of
@@ -202,9 +198,10 @@ def _apply_sql(sql: str, sql_transforms: Sequence[Any]) -> str:
 
 
 def _duckdb_query_stage(
-    pipeline: Pipeline, query: dict, base: str | None, sql_transforms: list, plan: Plan, config: CacheConfig
+    pipeline: Pipeline, query: dict, base: str | None, sql_transforms: list, plan: Plan, store: StageStore
 ) -> str | None:
     source, table, transforms = pipeline.source, pipeline.table, list(pipeline.transforms)
+    config = store.config
     dims = _filter_fields(pipeline)
     try:
         shape = _shape_key(
@@ -257,7 +254,7 @@ def _duckdb_query_stage(
     rollup = compiled.extra["rollup"]
     detail = f"{push.pushed} transform(s) pushed into SQL"
     plan.stages.append(
-        _source_query(key, sql, detail, rollup, shape, base, plan, config, source.fetch, query_cube, run_sql)
+        _source_query(key, sql, detail, rollup, shape, base, plan, store, source.fetch, query_cube, run_sql)
     )
     return key
 
@@ -337,7 +334,7 @@ def _source_query(
     shape: str | None,
     base: str | None,
     plan: Plan,
-    config: CacheConfig,
+    store: StageStore,
     fetch_cube: Callable[[str], Any],
     query_cube: Callable[[Any], Any],
     direct: Callable[[Any], Any],
@@ -353,16 +350,13 @@ def _source_query(
         return Stage("source query", "sql", key, direct, sql=sql, detail=detail)
     plan.notes.append(f"rollup cube: {rollup.cube_sql}")
 
-    cube = CubeSource(rollup, shape, cube_key, plan.ttl, config.rollup_max_rows, fetch_cube)
+    cube = CubeSource(rollup, shape, cube_key, plan.ttl, store.config.rollup_max_rows, fetch_cube, store)
 
     def run(_: Any) -> Any:
         return answer_from_cube(cube, query_cube, lambda: direct(None))
 
     def from_memory() -> bool:
-        from lumen_ext.cache import runtime
-
-        store = runtime.active_store()
-        return store is not None and store.memory.holds(cube_key) and not is_refused(shape)
+        return store.memory.holds(cube_key) and not is_refused(shape)
 
     detail += f", answered from a rollup cube by {', '.join(rollup.dims)}"
     return Stage("source query", "sql", key, run, sql=sql, detail=detail, from_memory=from_memory)
@@ -370,14 +364,14 @@ def _source_query(
 
 def _file_scan_stage(
     pipeline: Pipeline,
-    config: CacheConfig,
+    store: StageStore,
     query: dict,
     freshness: tuple,
     base: str,
     plan: Plan,
     pushable: bool,
 ) -> str | None:
-    source, table = pipeline.source, pipeline.table
+    source, table, config = pipeline.source, pipeline.table, store.config
     transforms = list(pipeline.transforms) if pushable else []
     try:
         scan = file_scan_for(source, table, config, freshness, read=lambda: raw_get(source, table))
@@ -433,7 +427,7 @@ def _file_scan_stage(
         return scan.fetch(cube_sql, {})
 
     plan.stages.append(
-        _source_query(key, sql, detail, rollup, shape, base, plan, config, fetch_cube, query_cube, run_scan)
+        _source_query(key, sql, detail, rollup, shape, base, plan, store, fetch_cube, query_cube, run_scan)
     )
     return key
 
@@ -469,14 +463,18 @@ def expected_dtypes(dtypes: dict[str, Any], transforms: list) -> dict[str, Any]:
     return targets
 
 
-def build_plan(pipeline: Pipeline, config: CacheConfig, parent_key: str | None = None) -> Plan:
-    """The stages computing ``pipeline.data``; ``parent_key`` is the key of the parent's current data."""
+def build_plan(pipeline: Pipeline, store: StageStore, parent_key: str | None = None) -> Plan:
+    """The stages computing ``pipeline.data``; ``parent_key`` is the key of the parent's current data.
+
+    ``store`` is the stage store the plan will run against: its configuration shapes the plan, and the stages
+    answered from a rollup cube read and build the cube there.
+    """
     from lumen.filters.base import ParamFilter
 
     plan = Plan([])
     query = pipeline._filter_query()
     if pipeline.pipeline is None:
-        key = _source_stages(pipeline, config, query, plan)
+        key = _source_stages(pipeline, store, query, plan)
     else:
         parent = pipeline.pipeline
         key = parent_key
@@ -502,11 +500,11 @@ def build_plan(pipeline: Pipeline, config: CacheConfig, parent_key: str | None =
     return plan
 
 
-def _source_stages(pipeline: Pipeline, config: CacheConfig, query: dict, plan: Plan) -> str | None:
+def _source_stages(pipeline: Pipeline, store: StageStore, query: dict, plan: Plan) -> str | None:
     from lumen.filters.base import ParamFilter
     from lumen.sources.base import FileSource
 
-    source, table = pipeline.source, pipeline.table
+    source, table, config = pipeline.source, pipeline.table, store.config
     plan.ttl = source_ttl(source, config)
     freshness = None
     try:
@@ -526,7 +524,7 @@ def _source_stages(pipeline: Pipeline, config: CacheConfig, query: dict, plan: P
             pass  # Lumen rejects these on a file source; its own path raises the error
         elif config.file_scan and config.pushdown and base is not None:
             # ParamFilters run in pandas between the source and the transforms: push no transform then.
-            key = _file_scan_stage(pipeline, config, query, freshness, base, plan, not param_filtered)
+            key = _file_scan_stage(pipeline, store, query, freshness, base, plan, not param_filtered)
             if key is not None:
                 return key
         # Parse the file once per version and filter the parsed frame; Lumen re-reads the whole file
@@ -542,7 +540,7 @@ def _source_stages(pipeline: Pipeline, config: CacheConfig, query: dict, plan: P
         reason = _can_push(pipeline, config)
         if reason is None and not param_filtered:
             key = _duckdb_query_stage(
-                pipeline, query, base, [*sql_transforms, *([projection] if projection else [])], plan, config
+                pipeline, query, base, [*sql_transforms, *([projection] if projection else [])], plan, store
             )
             if key is not None:
                 return key

@@ -19,10 +19,11 @@ import struct
 import tempfile
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from lumen_ext.cache.lru import LRU
 
 if TYPE_CHECKING:
     from lumen_ext.cache.config import CacheConfig
@@ -47,78 +48,33 @@ class TierStats:
         return asdict(self)
 
 
-@dataclass
-class _Entry:
-    value: Any
-    nbytes: int
-    expires_at: float | None
-
-
 class MemoryTier:
     """Thread-safe LRU mapping of key to value, bounded by the sum of the values' sizes."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-        self._stats = TierStats()
+        self._entries: LRU[str, Any] = LRU(max_bytes=max_bytes)
 
     def get(self, key: str) -> Any | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry.expires_at is not None and entry.expires_at <= time.monotonic():
-                self._drop(key)
-                self._stats.expirations += 1
-                entry = None
-            if entry is None:
-                self._stats.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self._stats.hits += 1
-            return entry.value
+        return self._entries.get(key)
 
     def put(self, key: str, value: Any, nbytes: int, ttl: float | None = None) -> bool:
         """Store ``value``; False when it alone exceeds the budget (it is then not stored)."""
-        with self._lock:
-            if key in self._entries:
-                self._drop(key)
-            if nbytes > self.max_bytes:
-                self._stats.rejected += 1
-                return False
-            while self._entries and self._stats.bytes + nbytes > self.max_bytes:
-                oldest = next(iter(self._entries))
-                self._drop(oldest)
-                self._stats.evictions += 1
-            expires_at = None if ttl is None else time.monotonic() + ttl
-            self._entries[key] = _Entry(value, nbytes, expires_at)
-            self._stats.bytes += nbytes
-            self._stats.entries = len(self._entries)
-            return True
+        return self._entries.put(key, value, nbytes, ttl)
 
     def __contains__(self, key: str) -> bool:
-        with self._lock:
-            return key in self._entries
+        return key in self._entries
 
     def holds(self, key: str) -> bool:
         """Whether ``get(key)`` would return a value now (present and not expired); counts nothing."""
-        with self._lock:
-            entry = self._entries.get(key)
-            return entry is not None and (entry.expires_at is None or entry.expires_at > time.monotonic())
+        return key in self._entries
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._stats.bytes = 0
-            self._stats.entries = 0
+        self._entries.clear()
 
     def stats(self) -> dict[str, int]:
-        with self._lock:
-            return self._stats.as_dict()
-
-    def _drop(self, key: str) -> None:
-        entry = self._entries.pop(key)
-        self._stats.bytes -= entry.nbytes
-        self._stats.entries = len(self._entries)
+        counts = self._entries.stats()
+        return TierStats(**counts.as_dict()).as_dict()  # the tiers' common record (errors: never, here)
 
 
 @runtime_checkable

@@ -1,53 +1,48 @@
-"""lumen-ext's run-time integration with Lumen, Panel, Bokeh and HoloViews: the one place that changes them.
+"""lumen-ext's run-time integration with Lumen, Panel, Bokeh, HoloViews and Tornado: the one place that changes them.
 
-``install(profile, settings)`` installs, in the table's order, every hook of ``profile`` ("serve",
-"lumen-serve", "precache", "explain").
+Everything lumen-ext changes in those libraries at run time is a row of :data:`~lumen_ext.hooks.table.HOOKS`, and
+only :mod:`lumen_ext.hooks.registry` sets upstream attributes. The code a hook runs lives with its feature
+(``lumen_ext.cache``, ``lumen_ext.serving``, ``lumen_ext.views``, ``lumen_ext.security``); the table names it by
+import path, so importing this package imports neither Panel nor Lumen.
+
+* ``install(profile, settings)``: what ``lumen-ext serve`` (profile ``serve``), ``lumen serve`` with lumen-ext
+  installed (``lumen-serve``), ``precache`` and ``explain`` call once, before any dashboard is built.
+* ``enable(*names, settings=...)`` / ``disable(*names)``: hooks or groups (``"views.patching"``, ``"cache"``) on
+  their own, with what they require; the test suite uses these.
 """
 
 from __future__ import annotations
 
+from lumen_ext.hooks.hook import Hook
+from lumen_ext.hooks.registry import (
+    Decision,
+    decide,
+    disable,
+    enable,
+    enable_deferred,
+    enabled,
+    install,
+    is_enabled,
+    original,
+    settings_of,
+    shadow,
+    uninstall,
+)
 from lumen_ext.hooks.settings import Settings
 
-__all__ = ["Settings", "install"]
-
-
-def install(profile: str, settings: Settings) -> None:
-    """Install the hooks of ``profile``. Idempotent."""
-    from lumen_ext import cache
-    from lumen_ext.security.policy import Policy
-    from lumen_ext.security.runtime import harden
-    from lumen_ext.serving import (
-        busy_indicators,
-        design_updates,
-        lumen_workarounds,
-        memory_release,
-        offline,
-        session_cleanup,
-        spec_defaults,
-        tabulator_selection,
-        tabulator_styles,
-        tiles,
-        websocket_writes,
-        widget_debounce,
-    )
-    from lumen_ext.views import datashader_hook, patching, reshade
-
-    offline.replace_google_fonts()
-    lumen_workarounds.apply()
-    spec_defaults.install()
-    session_cleanup.install()
-    busy_indicators.install()
-    memory_release.install()
-    patching.install()
-    reshade.install()
-    widget_debounce.install()
-    tabulator_styles.install()
-    tabulator_selection.install()
-    design_updates.install()
-    websocket_writes.install()
-    if settings.cache is not None:
-        cache.install(settings.cache)
-        datashader_hook.install()
-    harden(settings.policy or Policy())
-    if settings.proxy_tiles and settings.public_url is not None:
-        tiles.proxy_tile_sources(settings.public_url)
+__all__ = [
+    "Decision",
+    "Hook",
+    "Settings",
+    "decide",
+    "disable",
+    "enable",
+    "enable_deferred",
+    "enabled",
+    "install",
+    "is_enabled",
+    "original",
+    "settings_of",
+    "shadow",
+    "uninstall",
+]

@@ -24,3 +24,7 @@ class Settings:
 
     proxy_tiles: bool = True
     """Fetch web-map tiles through the server (``--direct-tiles`` turns it off)."""
+
+    without: tuple[str, ...] = ()
+    """Hooks or groups the operator leaves out (``--without``): the upstream behaviour stays there, and in every
+    hook that requires one of them."""

@@ -28,19 +28,27 @@ def record_error(exc: BaseException, where: str) -> str:
     return error_id
 
 
-def error_card_html(title: str, error_id: str, exc: BaseException | None = None, dev: bool = False) -> str:
-    """An escaped HTML card saying what failed, with the id; the traceback only when ``dev``."""
+def error_card_html(
+    title: str, error_id: str, exc: BaseException | None = None, dev: bool = False, *, whole: bool = False
+) -> str:
+    """An escaped HTML card saying what failed, with the id; the traceback only when ``dev``. ``whole``: the card
+    stands for the whole dashboard, so it does not tell the viewer the rest is unaffected."""
     detail = ""
     if dev and exc is not None:
         tb = "".join(traceback.format_exception(exc))
         detail = f"<pre style='white-space: pre-wrap; font-size: 11px'>{html.escape(tb)}</pre>"
+    explanation = (
+        "The dashboard could not be shown. Reload the page to try again."
+        if whole
+        else "This part of the dashboard could not be shown. The rest of the dashboard is unaffected; reload the "
+        "page to try again."
+    )
     return (
         f"<div class='{CARD_CLASS}' role='alert' data-error-id='{html.escape(error_id)}' "
         "style='border: 1px solid #d0d7de; border-left: 4px solid #b42318; border-radius: 6px; "
         "padding: 0.75rem 1rem; background: #fff5f5; color: #1f2328; font-family: system-ui, sans-serif'>"
         f"<strong>{html.escape(title)}</strong>"
-        "<div>This part of the dashboard could not be shown. The rest of the dashboard is unaffected; "
-        "reload the page to try again.</div>"
+        f"<div>{explanation}</div>"
         f"<div style='color: #57606a; font-size: 0.85em'>Error id: <code>{html.escape(error_id)}</code> "
         "(the server log has the details)</div>"
         f"{detail}</div>"

@@ -12,7 +12,10 @@ from functools import cache
 
 from lumen_ext.security.policy import Policy
 
-__all__ = ["is_dotted_path", "module_allowed", "plugin_modules", "reference_problem"]
+__all__ = ["LOCAL_MODULES", "is_dotted_path", "module_allowed", "plugin_modules", "reference_problem"]
+
+# Files beside a spec that Lumen imports (and so executes) for every session (LUMEN-NOTES §5, S9).
+LOCAL_MODULES = ("filters.py", "sources.py", "transforms.py", "template.py", "views.py")
 
 
 def is_dotted_path(value: object) -> bool:

@@ -1,4 +1,4 @@
-"""The rule ids of lumen-ext's security lint (``lumen_ext.security.lint``), one per family of vectors.
+"""The rule ids of lumen-ext's security lint (``lumen_ext.validation.security``), one per family of vectors.
 
 Severities are the defaults; a finding may be downgraded to a warning when ``lumen-ext serve`` contains the
 construct at run time but plain ``lumen serve`` does not (the message says so). The validator merges this table

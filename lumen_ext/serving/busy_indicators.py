@@ -13,7 +13,7 @@ server that means:
 * every session ever served stays in the list (Lumen's spinner is never removed; a template removes its own
   only when it has no document left), keeping the session's Bokeh models and its document alive.
 
-:func:`install` makes ``sync_busy`` called while a session's document is being built register the indicator
+:func:`sync_busy_per_session` (with its companions, installed by the hooks table) makes ``sync_busy`` called while a session's document is being built register the indicator
 for that document only, and records which document each busy event (``_add_busy_event``) belongs to. When
 the set of running events changes, only documents whose own busy state changed get their indicators set. A
 destroyed session's indicators and events are dropped. Indicators synced outside a server session (a
@@ -28,7 +28,14 @@ import threading
 import weakref
 from typing import Any
 
-__all__ = ["busy_documents", "install", "session_indicators"]
+__all__ = [
+    "add_busy_event_for_session",
+    "busy_documents",
+    "follow_sessions",
+    "process_bokeh_event_in_session",
+    "session_indicators",
+    "sync_busy_per_session",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,61 +47,63 @@ _owners: dict[str, Any] = {}
 # Documents that currently have at least one running event.
 _busy: set[Any] = set()
 _lock = threading.RLock()
-_installed = False
 
 
-def install() -> None:
-    """Replace Panel's process-wide busy broadcast with a per-document one (idempotent)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        import panel as pn
-        from panel.io.state import _state
-        from panel.reactive import Syncable
+def add_busy_event_for_session(original: Any, settings: Any) -> Any:
+    """``_state._add_busy_event`` that records which session's document the event runs for."""
 
-        original_add = _state._add_busy_event
-        original_sync = _state.sync_busy
-        original_bokeh_event = Syncable._process_bokeh_event
-
-        def _add_busy_event(self, event_id: str) -> None:
-            doc = _session_document(self)
-            if doc is not None:
-                with _lock:
-                    _owners[event_id] = doc
-            original_add(self, event_id)
-
-        def sync_busy(self, indicator: Any) -> None:
-            doc = _session_document(self)
-            if doc is None:
-                original_sync(self, indicator)  # outside a server session: Panel's process-wide list
-                return
-            already_global = indicator in self._indicators
-            original_sync(self, indicator)  # keeps Panel's check that the indicator has a Boolean value
-            if not already_global:
-                self._indicators.remove(indicator)
+    def _add_busy_event(self, event_id: str) -> None:
+        doc = _session_document(self)
+        if doc is not None:
             with _lock:
-                per_doc = _indicators.setdefault(doc, [])
-                if indicator not in per_doc:
-                    per_doc.append(indicator)
-                busy = doc in _busy
-            if busy:  # synced while its session already runs a callback
-                indicator.value = True
+                _owners[event_id] = doc
+        original(self, event_id)
 
-        def _process_bokeh_event(self, doc: Any, event: Any) -> None:
-            # Panel adds the busy event before it makes ``doc`` current; make it current first so the event is
-            # attributed to its session.
-            from panel.io.state import set_curdoc
+    return _add_busy_event
 
-            with set_curdoc(doc):
-                original_bokeh_event(self, doc, event)
 
-        _state._add_busy_event = _add_busy_event
-        _state.sync_busy = sync_busy
-        Syncable._process_bokeh_event = _process_bokeh_event
-        pn.state.param.watch(_on_busy_counter, "_busy_counter")
-        pn.state.on_session_destroyed(_forget_document)
-        _installed = True
+def sync_busy_per_session(original: Any, settings: Any) -> Any:
+    """``_state.sync_busy`` that registers an indicator synced while a session is built for that session only."""
+
+    def sync_busy(self, indicator: Any) -> None:
+        doc = _session_document(self)
+        if doc is None:
+            original(self, indicator)  # outside a server session: Panel's process-wide list
+            return
+        already_global = indicator in self._indicators
+        original(self, indicator)  # keeps Panel's check that the indicator has a Boolean value
+        if not already_global:
+            self._indicators.remove(indicator)
+        with _lock:
+            per_doc = _indicators.setdefault(doc, [])
+            if indicator not in per_doc:
+                per_doc.append(indicator)
+            busy = doc in _busy
+        if busy:  # synced while its session already runs a callback
+            indicator.value = True
+
+    return sync_busy
+
+
+def process_bokeh_event_in_session(original: Any, settings: Any) -> Any:
+    """``Syncable._process_bokeh_event`` that makes ``doc`` current before Panel adds the busy event, so the
+    event is attributed to its session."""
+    from panel.io.state import set_curdoc
+
+    def _process_bokeh_event(self, doc: Any, event: Any) -> None:
+        with set_curdoc(doc):
+            original(self, doc, event)
+
+    return _process_bokeh_event
+
+
+def follow_sessions(settings: Any) -> None:
+    """Set each session's indicators when its own busy state changes; forget destroyed sessions (the hooks
+    registry calls it once per process)."""
+    import panel as pn
+
+    pn.state.param.watch(_on_busy_counter, "_busy_counter")
+    pn.state.on_session_destroyed(_forget_document)
 
 
 def _session_document(state: Any) -> Any:

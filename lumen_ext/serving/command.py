@@ -9,9 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from lumen_ext.scale import processes
 from lumen_ext.security.options import add_policy_argument, policy_from_args
-from lumen_ext.serving import allocator
+from lumen_ext.serving import allocator, processes
 from lumen_ext.serving.ports import free_port
 from lumen_ext.sources import cluster as dask_cluster
 
@@ -82,6 +81,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "with PYTHONMALLOC=malloc, so memory of closed sessions goes back to the OS; pymalloc: CPython's "
         "default, which keeps it. A PYTHONMALLOC already set is respected",
     )
+    parser.add_argument(
+        "--websocket-max-message-size",
+        type=int,
+        default=4 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest message a browser may send (default: 4 MiB; Bokeh's own is 20 MiB). A dashboard's widget "
+        "changes are a few hundred bytes; a larger message closes that session's connection (code 1009)",
+    )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        metavar="HOOK",
+        help="leave out a hook or group of lumen-ext's runtime (repeatable; `lumen-ext doctor` lists them), "
+        "keeping the upstream behaviour there, e.g. to compare",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
@@ -142,8 +157,7 @@ def run(args: argparse.Namespace) -> int:
 
     import lumen_ext.sources.dask  # noqa: F401  # defines `type: dask` for Lumen's type lookup
     from lumen_ext import hooks
-    from lumen_ext.scale import endpoints
-    from lumen_ext.serving import gc_freeze, tiles
+    from lumen_ext.serving import endpoints, gc_freeze, shutdown, tiles
     from lumen_ext.serving.app import dashboard_app
 
     hooks.install(
@@ -153,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
             cache=None if args.no_cache else processes.cache_config(args),
             public_url=public_url,
             proxy_tiles=not args.direct_tiles,
+            without=tuple(args.without),
         ),
     )
     routes = offline.static_routes()
@@ -166,6 +181,9 @@ def run(args: argparse.Namespace) -> int:
         for spec in specs
     }
     origins = args.allow_websocket_origin or [f"{args.address}:{port}", f"localhost:{port}"]
+    parent = os.getpid()
+    if args.num_procs != 1:
+        shutdown.forward_to_workers()  # before Bokeh forks: one signal to this PID stops every worker
     server = pn.serve(
         apps,
         port=port,
@@ -177,11 +195,14 @@ def run(args: argparse.Namespace) -> int:
         extra_patterns=routes,
         num_procs=args.num_procs,
         unused_session_lifetime_milliseconds=args.session_lifetime,
+        websocket_max_message_size=args.websocket_max_message_size,
         check_unused_sessions_milliseconds=min(args.session_lifetime, 17_000),
     )
     # Bokeh's periodic jobs: discarding closed sessions (without it every session stays in memory) and
     # keep-alive pings. (With --num-procs, Bokeh forked the processes when pn.serve built the server.)
     server.start()
+    # SIGTERM/SIGINT (and, in a worker, its parent's exit): close frames, in-flight callbacks finished, exit 0.
+    shutdown.stop_on_signals(server, parent if os.getpid() != parent else None)
     # Each process's start-up heap leaves the collector's full passes (they ran ~1 s apiece with 30 sessions).
     gc_freeze.freeze_startup_heap()
     for name in apps:
@@ -189,6 +210,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"lumen-ext: serving {name} at http://{args.address}:{port}/{name}", flush=True)
     if args.show and args.num_procs == 1:
         server.show("/" + next(iter(apps)))
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a user stops the server
+    with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C before the handlers are in place
         server.io_loop.start()
-    return 0
+    shutdown.exit_after_stop()  # the loop returns only once a signal stopped the server

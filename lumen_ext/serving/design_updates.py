@@ -19,23 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from lumen_ext.replacement import Replacement
-
-__all__ = ["install", "is_installed", "uninstall"]
+__all__ = ["update_properties_without_unused_design"]
 
 
-def _update_properties_without_unused_design(self, *events: Any, doc: Any) -> dict[str, Any]:
+def update_properties_without_unused_design(original: Any, settings: Any) -> Any:
     """``Reactive._update_properties`` that resolves the design only when its stylesheets are needed."""
-    if any(event.name == "stylesheets" for event in events):
-        return _replacement.original(self, *events, doc=doc)
     from panel.reactive import Syncable
 
-    return Syncable._update_properties(self, *events, doc=doc)
+    def _update_properties(self, *events: Any, doc: Any) -> dict[str, Any]:
+        if any(event.name == "stylesheets" for event in events):
+            return original(self, *events, doc=doc)
+        return Syncable._update_properties(self, *events, doc=doc)
 
-
-_replacement = Replacement(
-    "panel.reactive:Reactive", "_update_properties", lambda original: _update_properties_without_unused_design
-)
-install = _replacement.install
-uninstall = _replacement.uninstall
-is_installed = _replacement.is_installed
+    return _update_properties

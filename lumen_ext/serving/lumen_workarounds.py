@@ -1,16 +1,23 @@
-"""Run-time fixes for Lumen 1.4 bugs that break a served dashboard, applied by `lumen-ext serve`.
+"""Run-time fixes for Lumen 1.4 bugs that break a served dashboard.
 
-Each fix replaces one Lumen method in memory (site-packages stays untouched), names the Lumen source it replaces,
-and is checked by a test that fails when Lumen changes the code it relies on. Plain `lumen serve` keeps the bugs.
+Each fix is the replacement of one Lumen method (site-packages stays untouched); the hooks table
+(:mod:`lumen_ext.hooks.table`) installs them and fingerprints the Lumen source they replace.
 """
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
-log = logging.getLogger(__name__)
+__all__ = ["get_data_sharing_buffers", "ordered_loading_off"]
 
-_applied = False
+
+def ordered_loading_off(original: Any, settings: Any) -> Any:
+    return _ordered_loading_off
+
+
+def get_data_sharing_buffers(original: Any, settings: Any) -> Any:
+    # Only pandas' copy-on-write makes the shallow copy as safe as Lumen's deep one.
+    return _get_data_sharing_buffers if _copy_on_write_is_always_on() else original
 
 
 def _ordered_loading_off(view, event) -> None:
@@ -58,17 +65,3 @@ def _copy_on_write_is_always_on() -> bool:
     import pandas as pd
 
     return int(pd.__version__.split(".")[0]) >= 3
-
-
-def apply() -> None:
-    """Apply every workaround once per process."""
-    global _applied
-    if _applied:
-        return
-    from lumen.views.base import View
-
-    View._update_loading = _ordered_loading_off
-    if _copy_on_write_is_always_on():
-        View.get_data = _get_data_sharing_buffers
-    _applied = True
-    log.debug("Applied lumen-ext workarounds for Lumen 1.4")

@@ -37,14 +37,13 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["install", "release"]
+__all__ = ["release", "release_after_sessions"]
 
 log = logging.getLogger(__name__)
 
 QUIET_SECONDS = 2.0
 LONGEST_SECONDS = 30.0
 
-_installed = False
 _lock = threading.Lock()
 _timer: Any = None  # the IOLoop timeout handle of the pending release
 _first_pending: float | None = None
@@ -102,21 +101,19 @@ def release(collect: bool = True) -> dict[str, Any]:
     return done
 
 
-def install(quiet: float = QUIET_SECONDS, longest: float = LONGEST_SECONDS) -> None:
-    """Release memory after sessions are destroyed, debounced on the server's IOLoop (idempotent)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-        import panel as pn
+def release_after_sessions(
+    settings: Any = None, quiet: float = QUIET_SECONDS, longest: float = LONGEST_SECONDS
+) -> None:
+    """Release memory after sessions are destroyed, debounced on the server's IOLoop (the hooks registry calls it
+    once per process)."""
+    import panel as pn
 
-        def on_destroyed(session_context: Any) -> None:  # Bokeh requires this parameter name
-            from tornado.ioloop import IOLoop
+    def on_destroyed(session_context: Any) -> None:  # Bokeh requires this parameter name
+        from tornado.ioloop import IOLoop
 
-            _schedule(IOLoop.current(), quiet, longest)
+        _schedule(IOLoop.current(), quiet, longest)
 
-        pn.state.on_session_destroyed(on_destroyed)
-        _installed = True
+    pn.state.on_session_destroyed(on_destroyed)
 
 
 def _schedule(loop: Any, quiet: float, longest: float) -> None:

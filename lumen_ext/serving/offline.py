@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -47,39 +48,47 @@ def use_local_cdn(public_url: str) -> None:
     os.environ["BOKEH_RESOURCES"] = "server"
 
 
-def _local_font(url: str) -> str | None:
+def _local_font(url: str, public_url: str | None) -> str | None:
+    root = (public_url or _public_url).rstrip("/")
     for marker, filename in LOCAL_FONT_CSS.items():
         if marker in url:
-            return _public_url + FONTS_ROUTE + filename
+            return root + FONTS_ROUTE + filename
     return None
 
 
-def replace_google_fonts() -> list[str]:
-    """Rewrite Google Fonts links in Panel's designs and templates; returns the URLs that had no local copy."""
+def local_font_resources(original: dict, settings: Any) -> dict:
+    """A design's or template's ``_resources`` with its Google Fonts links swapped for the vendored copies (or
+    dropped, leaving the browser's fallback font, where we ship none)."""
+    replaced: dict = {}
+    for kind, entries in original.items():
+        if not isinstance(entries, dict):
+            replaced[kind] = entries
+            continue
+        replaced[kind] = {}
+        for name, url in entries.items():
+            if not (isinstance(url, str) and "fonts.googleapis.com" in url):
+                replaced[kind][name] = url
+            elif (local := _local_font(url, settings.public_url)) is not None:
+                replaced[kind][name] = local
+            else:
+                log.debug("No local copy of %s; the browser falls back to a system font", url)
+    return replaced
+
+
+def google_font_holders() -> list[str]:
+    """``module:Class`` of every Panel design and template whose own ``_resources`` link Google Fonts (the hooks
+    table's targets, checked against the installed Panel by a test)."""
     import param
     from panel.template.base import BaseTemplate
     from panel.theme.base import Design
 
-    dropped = []
+    holders = []
     for base in (Design, BaseTemplate):
         for cls in [base, *param.concrete_descendents(base).values()]:
             resources = cls.__dict__.get("_resources")
-            if not isinstance(resources, dict):
-                continue
-            for entries in resources.values():
-                if not isinstance(entries, dict):
-                    continue
-                for name, url in list(entries.items()):
-                    if isinstance(url, str) and "fonts.googleapis.com" in url:
-                        local = _local_font(url)
-                        if local is None:
-                            dropped.append(url)
-                            del entries[name]
-                        else:
-                            entries[name] = local
-    if dropped:
-        log.debug("No local copy of %s; the browser falls back to a system font", sorted(set(dropped)))
-    return dropped
+            if isinstance(resources, dict) and "fonts.googleapis.com" in repr(resources):
+                holders.append(f"{cls.__module__}:{cls.__qualname__}")
+    return sorted(set(holders))
 
 
 def static_routes() -> list[tuple]:

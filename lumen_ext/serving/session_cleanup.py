@@ -30,32 +30,23 @@ the high-water mark of the busiest moment but no longer grows with every session
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-__all__ = ["holder_sizes", "install", "release_document"]
+__all__ = ["holder_sizes", "release_document", "release_on_destroy"]
 
 log = logging.getLogger(__name__)
 
 # lumen.state._session_state's per-Document WeakKeyDictionary attributes (lumen/state.py:31-52).
 LUMEN_PER_DOCUMENT = ("_configs", "_specs", "_loadings", "_sources", "_pipelines", "_filters", "_variables")
 
-_installed = False
-_install_lock = threading.Lock()
 
+def release_on_destroy(settings: Any) -> None:
+    """Release each session's leftovers once Bokeh destroyed it (the hooks registry calls it once per process)."""
+    import panel as pn
 
-def install() -> None:
-    """Release each session's leftovers once Bokeh destroyed it (idempotent; call before the server starts)."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        import panel as pn
-
-        pn.state.on_session_destroyed(_on_session_destroyed)
-        _installed = True
+    pn.state.on_session_destroyed(_on_session_destroyed)
 
 
 # Bokeh checks the callback's parameter name: it must be exactly `session_context`.
@@ -126,9 +117,9 @@ def _unwatch_variables(variables: Any) -> int:
 
 
 def _release_fault_records(doc: Any) -> int:
-    from lumen_ext.security import runtime
+    from lumen_ext.security.guards import faults
 
-    return int(runtime._FAILED.pop(doc, None) is not None)
+    return int(faults.FAILED.pop(doc, None) is not None)
 
 
 def _drop_stale_fake_roots() -> int:
@@ -147,7 +138,7 @@ def holder_sizes() -> dict[str, int]:
     import panel as pn
     from lumen.state import state as lumen_state
 
-    from lumen_ext.security import runtime
+    from lumen_ext.security.guards import faults
     from lumen_ext.serving import busy_indicators
 
     sizes = {f"lumen.state.{name}": len(getattr(type(lumen_state), name)) for name in LUMEN_PER_DOCUMENT}
@@ -156,7 +147,7 @@ def holder_sizes() -> dict[str, int]:
     if lumen_state._variable is not None:
         for name, variable in lumen_state._variable._vars.items():
             sizes[f"lumen.global_variables[{name}].watchers"] = _watcher_count(variable)
-    sizes["lumen_ext.security.failed_pipelines"] = len(runtime._FAILED)
+    sizes["lumen_ext.security.failed_pipelines"] = len(faults.FAILED)
     for name in ("_views", "_fake_roots", "_handles", "_sessions", "_rest_endpoints", "_indicators"):
         sizes[f"panel.state.{name}"] = len(getattr(pn.state, name))
     for name in (

@@ -1,4 +1,4 @@
-"""A spec's ``defaults:`` apply to its own dashboard only, not to every dashboard of the process: ``install()``.
+"""A spec's ``defaults:`` apply to its own dashboard only, not to every dashboard of the process.
 
 Lumen 1.4's ``Defaults.apply`` (lumen/dashboard.py:420-427) sets class-level parameter defaults: ``Download``'s, and
 those of the Filter, Source, Transform and View types a spec names, and never puts them back. In a process serving
@@ -6,7 +6,7 @@ several specs (``lumen-ext serve a.yaml b.yaml``, ``lumen serve a.yaml b.yaml``)
 later session of ``b`` is built with ``a``'s defaults: ``specs/rides_dask.yaml`` declares no download, yet after
 ``specs/earthquakes.yaml`` (``download: {format: csv}``) was opened each of its views had a CSV download button.
 
-``install()`` replaces two Lumen methods:
+Two hooks (``serving.lumen-fixes.defaults`` in :mod:`lumen_ext.hooks.table`) replace two Lumen methods:
 
 * ``Defaults.apply`` first puts back every class default an earlier ``apply`` changed, then applies the spec's own:
   each dashboard starts from Lumen's defaults plus its spec's. It is Lumen's method rewritten, not wrapped: Lumen's
@@ -17,22 +17,32 @@ later session of ``b`` is built with ``a``'s defaults: ``specs/rides_dask.yaml``
   applied its defaults in between. Lumen builds layouts on the server's one IOLoop thread (with
   ``config.background_load`` on a thread pool, where this can still race).
 
-Written against Lumen 1.4.0; ``tests/serving/test_spec_defaults.py`` checks that the Lumen code it relies on has not
-changed.
+The hooks table fingerprints both Lumen methods; ``tests/serving/test_spec_defaults.py`` shows the leak and the fix.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from lumen_ext.replacement import Replacement
-
-__all__ = ["install", "is_installed", "uninstall"]
+__all__ = ["layout_with_own_defaults", "scoped_apply"]
 
 # (class, parameter name) -> the default it had before any spec's `defaults:` changed it.
 _pristine: dict[tuple[type, str], Any] = {}
 _lock = threading.Lock()
+
+
+def scoped_apply(original: Any, settings: Any) -> Callable[[Any], None]:
+    return _scoped_apply
+
+
+def layout_with_own_defaults(original: Any, settings: Any) -> Callable[[Any, dict[str, Any]], Any]:
+    def _load_layout(self: Any, layout_spec: dict[str, Any]) -> Any:
+        self.defaults.apply()
+        return original(self, layout_spec)
+
+    return _load_layout
 
 
 def _targets(defaults: Any) -> list[tuple[type, dict[str, Any]]]:
@@ -64,30 +74,3 @@ def _scoped_apply(self: Any) -> None:
                 _pristine.setdefault((cls, name), cls.param[name].default)
             # Lumen calls `param.set_param` here, which param 2 removed; `update` is its successor.
             cls.param.update(params)
-
-
-def _load_layout_with_own_defaults(self: Any, layout_spec: dict[str, Any]) -> Any:
-    self.defaults.apply()
-    return _load_layout.original(self, layout_spec)
-
-
-_apply = Replacement("lumen.dashboard:Defaults", "apply", lambda original: _scoped_apply)
-_load_layout = Replacement(
-    "lumen.dashboard:Dashboard", "_load_layout", lambda original: _load_layout_with_own_defaults
-)
-
-
-def install() -> None:
-    """Idempotent."""
-    _apply.install()
-    _load_layout.install()
-
-
-def uninstall() -> None:
-    """Put Lumen's methods back; class defaults stay as the last applied spec left them, as under Lumen."""
-    _load_layout.uninstall()
-    _apply.uninstall()
-
-
-def is_installed() -> bool:
-    return _apply.installed and _load_layout.installed

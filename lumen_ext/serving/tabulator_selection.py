@@ -16,24 +16,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from lumen_ext.replacement import Replacement
-
-__all__ = ["install", "is_installed", "uninstall"]
+__all__ = ["update_selected_unless_empty"]
 
 
-def _update_selected_unless_empty(self, *events: Any, indices: Any = None) -> None:
+def update_selected_unless_empty(original: Any, settings: Any) -> Any:
     """``Tabulator._update_selected`` that sends an empty selection without locating it in the frame."""
-    if not self.selection and self.value is not None:
-        from panel.widgets.tables import Tabulator
+    from panel.widgets.tables import Tabulator
 
-        super(Tabulator, self)._update_selected(*events, indices=[])  # the call Panel's method ends with
-        return
-    _replacement.original(self, *events, indices=indices)
+    def _update_selected(self, *events: Any, indices: Any = None) -> None:
+        if not self.selection and self.value is not None:
+            super(Tabulator, self)._update_selected(*events, indices=[])  # the call Panel's method ends with
+            return
+        original(self, *events, indices=indices)
 
-
-_replacement = Replacement(
-    "panel.widgets.tables:Tabulator", "_update_selected", lambda original: _update_selected_unless_empty
-)
-install = _replacement.install
-uninstall = _replacement.uninstall
-is_installed = _replacement.is_installed
+    return _update_selected

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lumen_ext.replacement import Replacement
-
-__all__ = ["install", "is_installed", "uninstall"]
+__all__ = ["update_style_unless_unstyled"]
 
 
 def _unstyled(table: Any) -> bool:
@@ -28,18 +26,14 @@ def _unstyled(table: Any) -> bool:
     return style is None or not getattr(style, "_todo", None)
 
 
-def _update_style_unless_unstyled(self, recompute: bool = True) -> None:
+def update_style_unless_unstyled(original: Any, settings: Any) -> Any:
     """``Tabulator._update_style`` that sends nothing when there is no style to compute or to clear."""
-    if _unstyled(self) and all(
-        not (model.cell_styles or {}).get("data") for model, _ in self._models.values()
-    ):
-        return
-    _replacement.original(self, recompute)
 
+    def _update_style(self, recompute: bool = True) -> None:
+        if _unstyled(self) and all(
+            not (model.cell_styles or {}).get("data") for model, _ in self._models.values()
+        ):
+            return
+        original(self, recompute)
 
-_replacement = Replacement(
-    "panel.widgets.tables:Tabulator", "_update_style", lambda original: _update_style_unless_unstyled
-)
-install = _replacement.install
-uninstall = _replacement.uninstall
-is_installed = _replacement.is_installed
+    return _update_style

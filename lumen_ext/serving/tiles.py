@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +72,17 @@ def proxied_url(template: str) -> str:
     return f"{_public_url}{ROUTE}{tile_id}/{{Z}}/{{X}}/{{Y}}"
 
 
-def proxy_tile_sources(public_url: str) -> None:
-    """Re-point every Bokeh tile source created from now on at this server."""
+def proxying_init(original: Any, settings: Any) -> Any:
+    """``TileSource.__init__`` that re-points every Bokeh tile source created from now on at this server."""
     global _public_url
-    from bokeh.models import TileSource
-
-    _public_url = public_url.rstrip("/")
-    if getattr(TileSource, "_lumen_ext_proxied", False):
-        return
-    original_init = TileSource.__init__
+    _public_url = settings.public_url.rstrip("/")
 
     def __init__(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
+        original(self, *args, **kwargs)
         if getattr(self, "url", None):
             self.url = proxied_url(self.url)
 
-    TileSource.__init__ = __init__
-    TileSource._lumen_ext_proxied = True
+    return __init__
 
 
 def _download(url: str) -> tuple[bytes, str]:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lumen_ext.replacement import Replacement
+from lumen_ext import hooks
 
-__all__ = ["install", "is_installed", "uninstall"]
+__all__ = ["dispatch_in_one_write"]
 
 
 class _FrameBatch:
@@ -59,23 +59,20 @@ class _FrameBatch:
         chain_future(written, self.done)
 
 
-def _dispatch_in_one_write(conn: Any, events: Any = None, msg: Any = None) -> Any:
+def dispatch_in_one_write(original: Any, settings: Any) -> Any:
     """``dispatch_tornado`` whose frames reach the socket in one write."""
-    ws_conn = getattr(conn._socket, "ws_connection", None)
-    stream = getattr(ws_conn, "stream", None)
-    if stream is None:  # not connected (yet): Panel's function decides what to do
-        return _replacement.original(conn, events, msg)
-    batch = _FrameBatch(stream)
-    ws_conn.stream = batch
-    try:
-        futures = _replacement.original(conn, events, msg)
-    finally:
-        ws_conn.stream = stream
-        batch.flush()
-    return futures
 
+    def dispatch_tornado(conn: Any, events: Any = None, msg: Any = None) -> Any:
+        ws_conn = getattr(conn._socket, "ws_connection", None)
+        stream = getattr(ws_conn, "stream", None)
+        if stream is None:  # not connected (yet): Panel's function decides what to do
+            return original(conn, events, msg)
+        batch = _FrameBatch(stream)
+        try:
+            with hooks.shadow("serving.websocket-writes.stream", ws_conn, batch):
+                futures = original(conn, events, msg)
+        finally:
+            batch.flush()
+        return futures
 
-_replacement = Replacement("panel.io.document", "dispatch_tornado", lambda original: _dispatch_in_one_write)
-install = _replacement.install
-uninstall = _replacement.uninstall
-is_installed = _replacement.is_installed
+    return dispatch_tornado

@@ -1,4 +1,4 @@
-"""No 50 ms wait before the server acts on a choice made in a discrete-value widget: ``install()``.
+"""No 50 ms wait before the server acts on a choice made in a discrete-value widget.
 
 Panel holds every change a browser makes to a widget for ``Syncable._debounce`` (50 ms) before processing it
 (panel/reactive.py, ``Syncable._server_change``: ``doc.add_timeout_callback(cb, self._debounce)``). The wait
@@ -7,7 +7,7 @@ keystrokes in a text box. A widget whose every browser change is one finished ch
 checkbox, a date picked in a calendar) sends no such burst, so for it the wait is pure latency on every filter
 change of a Lumen dashboard: about a third of a cached repeat's end-to-end time.
 
-``install()`` sets ``_debounce`` to :data:`DEBOUNCE_MS` (1 ms) on those widget classes only. The change then runs
+The hooks table sets ``_debounce`` to :data:`DEBOUNCE_MS` (1 ms) on those widget classes only. The change then runs
 through the very same path (a timeout callback holding the document lock, events coalesced as before); only the
 wait is gone. Why 1 and not 0: a 0 ms timeout ran before Bokeh had finished handling the browser's message, so
 everything the change sent (Lumen's loading spinner included, which it dispatches immediately) left in one flush
@@ -29,67 +29,18 @@ Kept at Panel's 50 ms, with the reason:
 
 from __future__ import annotations
 
-import threading
+from typing import Any
 
-__all__ = [
-    "DEBOUNCE_MS",
-    "DISCRETE_WIDGETS",
-    "PANEL_DEBOUNCE_MS",
-    "discrete_widget_classes",
-    "install",
-    "is_installed",
-    "uninstall",
-]
+__all__ = ["DEBOUNCE_MS", "PANEL_DEBOUNCE_MS", "one_millisecond"]
 
 # Panel's own value (panel/reactive.py, ``Syncable._debounce``); the tests pin it.
 PANEL_DEBOUNCE_MS = 50
 # What discrete widgets get instead (see the module docstring for why not 0).
 DEBOUNCE_MS = 1
 
-# Widgets whose browser changes are each one finished choice, by module: Panel's own (what a Lumen ``Widget``
-# variable's ``kind`` names) and panel-material-ui's (what Lumen 1.4's filters build, through its JSONSchema pane).
-_CHOICES = ("Select", "MultiSelect", "MultiChoice", "CheckBoxGroup", "CheckButtonGroup", "RadioBoxGroup")
-_CHOICES += ("RadioButtonGroup", "Checkbox", "Switch", "Toggle", "DatePicker", "DateRangePicker")
-DISCRETE_WIDGETS: dict[str, tuple[str, ...]] = {
-    "panel.widgets": _CHOICES,
-    "panel_material_ui.widgets": (*_CHOICES, "Pill", "MultiPill"),
-}
-
-_lock = threading.Lock()
-_replaced: dict[type, object] = {}  # class -> its own ``_debounce`` before install (or _INHERITED)
-_INHERITED = object()
+# The widget classes are listed in the hooks table (lumen_ext.hooks.table.DISCRETE_WIDGETS).
 
 
-def install() -> None:
-    """Process discrete widgets' browser changes on the next turn of the event loop. Idempotent."""
-    with _lock:
-        if _replaced:
-            return
-        for cls in discrete_widget_classes():
-            _replaced[cls] = vars(cls).get("_debounce", _INHERITED)
-            cls._debounce = DEBOUNCE_MS
-
-
-def uninstall() -> None:
-    """Give the widget classes back Panel's debounce."""
-    with _lock:
-        for cls, previous in _replaced.items():
-            if previous is _INHERITED:
-                del cls._debounce
-            else:
-                cls._debounce = previous
-        _replaced.clear()
-
-
-def discrete_widget_classes() -> list[type]:
-    import importlib
-
-    return [
-        getattr(importlib.import_module(module), name)
-        for module, names in DISCRETE_WIDGETS.items()
-        for name in names
-    ]
-
-
-def is_installed() -> bool:
-    return bool(_replaced)
+def one_millisecond(original: Any, settings: Any) -> int:
+    """The ``_debounce`` a discrete widget class gets instead of Panel's."""
+    return DEBOUNCE_MS

@@ -70,7 +70,7 @@ def _schema(ctx: CheckContext) -> None:
 
 
 def _security(ctx: CheckContext, filename: str, policy: Policy | None) -> None:
-    from lumen_ext.security.lint import unsafe_constructs
+    from lumen_ext.validation.security import unsafe_constructs
 
     for issue in unsafe_constructs(ctx.data, ctx.spec_dir / filename, policy):
         ctx.report(

@@ -54,12 +54,11 @@ from lumen_ext.views.plot_memo import frame_key
 __all__ = [
     "CachedAggregate",
     "aggregate_key",
+    "cached_aggregate_get_plot",
+    "cached_aggregate_transforms",
     "frame_to_grid",
     "grid_to_frame",
-    "install",
-    "is_installed",
     "stats",
-    "uninstall",
 ]
 
 AGGREGATE_VERSION = 1  # bump when what is stored under a key changes
@@ -72,7 +71,6 @@ DATA_KEY_ATTR = "_lumen_ext_data_key"
 _CACHEABLE_REDUCTIONS = ("any", "count", "max", "mean", "min", "std", "sum", "var")
 
 _lock = threading.Lock()
-_installed: dict[str, Any] = {}
 
 
 @dataclass
@@ -227,63 +225,29 @@ def _tag_elements(plot: Any, frame: Any, data_key: str) -> int:
     return tagged
 
 
-def _wrap_get_plot(get_plot):
-    @functools.wraps(get_plot)
+def cached_aggregate_get_plot(original: Any, settings: Any) -> Any:
+    """``hvPlotView.get_plot`` that tags a rasterized view's elements with its frame's key, so
+    :class:`CachedAggregate` can key the aggregate (chains to whatever ``get_plot`` the table composed before)."""
+
+    @functools.wraps(original)
     def get_plot_with_cached_aggregate(self, df):
-        plot = get_plot(self, df)
-        if (
-            not _installed
-            or not (self.datashade or self.kwargs.get("rasterize"))
-            or runtime.active_store() is None
-        ):
+        plot = original(self, df)
+        if not (self.datashade or self.kwargs.get("rasterize")) or runtime.active_store() is None:
             return plot
         data_key = frame_key(self)
         if data_key is not None:
             _tag_elements(plot, df, data_key)
         return plot
 
-    get_plot_with_cached_aggregate._lumen_ext_datashader = True
     return get_plot_with_cached_aggregate
 
 
-# --------------------------------------------------------------------------------------------------------
-# Installation
-
-
-def install() -> None:
-    """Cache the Datashader aggregation of hvPlot views. Idempotent; needs ``lumen_ext.cache.install()``
-    (without an active stage store every view keeps Lumen's uncached path)."""
-    from lumen.views.base import hvPlotView
-
-    with _lock:
-        if _installed:
-            return
-        rasterize = hv_datashader.rasterize
-        original_transforms = rasterize.__dict__["_transforms"]
-        rasterize._transforms = [
-            (
-                predicate,
-                CachedAggregate if op is hv_datashader.aggregate and predicate in (Points, Scatter) else op,
-            )
-            for predicate, op in original_transforms
-        ]
-        current = hvPlotView.__dict__["get_plot"]
-        hvPlotView.get_plot = _wrap_get_plot(current)
-        _installed.update(transforms=original_transforms, get_plot=current)
-
-
-def uninstall() -> None:
-    """Restore HoloViews' transform table and the ``get_plot`` that was there before :func:`install`."""
-    from lumen.views.base import hvPlotView
-
-    with _lock:
-        if not _installed:
-            return
-        hv_datashader.rasterize._transforms = _installed["transforms"]
-        if getattr(hvPlotView.__dict__["get_plot"], "_lumen_ext_datashader", False):
-            hvPlotView.get_plot = _installed["get_plot"]
-        _installed.clear()
-
-
-def is_installed() -> bool:
-    return bool(_installed)
+def cached_aggregate_transforms(original: list, settings: Any) -> list:
+    """``rasterize._transforms`` with HoloViews' point aggregation swapped for :class:`CachedAggregate`."""
+    return [
+        (
+            predicate,
+            CachedAggregate if op is hv_datashader.aggregate and predicate in (Points, Scatter) else op,
+        )
+        for predicate, op in original
+    ]

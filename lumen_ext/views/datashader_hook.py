@@ -10,48 +10,32 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import threading
 
-__all__ = ["install"]
+__all__ = ["loading_get_plot"]
 
-_lock = threading.Lock()
-_hooked = False
-_loaded = False
+AGGREGATE_HOOK = "views.datashader.aggregate"
 
 
 def _wants_datashader(view) -> bool:
     return bool(view.datashade or view.kwargs.get("rasterize"))
 
 
-def _load() -> None:
-    global _loaded
-    with _lock:
-        if _loaded:
-            return
-        from lumen_ext.views import datashader
-
-        datashader.install()  # wraps hvPlotView.get_plot again, chaining to the hook below
-        _loaded = True
-
-
-def install() -> None:
-    """Hook ``hvPlotView.get_plot`` so the cached aggregation is installed on first use. Idempotent."""
-    global _hooked
-    if importlib.util.find_spec("datashader") is None:
-        return
+def loading_get_plot(original, settings):
+    """``hvPlotView.get_plot`` that enables the cached aggregation (a deferred hook) for the first view that
+    rasterizes; until then, and on servers without Datashader, every view is drawn by ``original``."""
     from lumen.views.base import hvPlotView
 
-    with _lock:
-        if _hooked:
-            return
-        original = hvPlotView.__dict__["get_plot"]
+    from lumen_ext import hooks
 
-        @functools.wraps(original)
-        def get_plot(self, df):
-            if not _loaded and _wants_datashader(self):
-                _load()
-                return hvPlotView.get_plot(self, df)  # now through the cached aggregation's wrapper
-            return original(self, df)
+    @functools.wraps(original)
+    def get_plot(self, df):
+        if (
+            _wants_datashader(self)
+            and not hooks.is_enabled(AGGREGATE_HOOK)
+            and importlib.util.find_spec("datashader") is not None
+            and hooks.enable_deferred(AGGREGATE_HOOK)
+        ):
+            return hvPlotView.get_plot(self, df)  # now through the cached aggregation's wrapper
+        return original(self, df)
 
-        hvPlotView.get_plot = get_plot
-        _hooked = True
+    return get_plot

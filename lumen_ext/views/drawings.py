@@ -37,14 +37,14 @@ import datetime
 import itertools
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumen_ext.replacement import Replacement
+from lumen_ext import hooks
+from lumen_ext.cache.lru import LRU
 
-__all__ = ["DrawingMemo", "DrawingStats", "install", "memo", "send", "uninstall"]
+__all__ = ["DrawingMemo", "DrawingStats", "memo", "noting_setattr", "send"]
 
 log = logging.getLogger("lumen_ext.views")
 
@@ -110,11 +110,12 @@ class DrawingMemo:
         self.max_bytes = max_bytes
         self.max_lineages = max_lineages
         # A lineage dropped from here lives on in its plots' Links; a plot joining later starts a new one.
-        self._lineages: OrderedDict[str, Lineage] = OrderedDict()
-        self._drawings: OrderedDict[tuple[int, str], Drawing] = OrderedDict()
-        self._bytes = 0
+        self._lineages: LRU[str, Lineage] = LRU(max_entries=max_lineages)
+        # By (lineage serial, frame key).
+        self._drawings: LRU[tuple[int, str], Drawing] = LRU(max_bytes=max_bytes)
+        # Guards what spans the two LRUs and the lineages' sets of changed properties.
         self._lock = threading.Lock()
-        self.stats = DrawingStats()
+        self._counts = DrawingStats()  # all but evictions, which the drawings' LRU counts
 
     def link(self, plot: Any) -> Link | None:
         return getattr(plot, LINK_ATTR, None)
@@ -123,10 +124,8 @@ class DrawingMemo:
         with self._lock:
             lineage = self._lineages.get(lineage_key)
             if lineage is None:
-                lineage = self._lineages[lineage_key] = Lineage()
-                while len(self._lineages) > self.max_lineages:
-                    self._lineages.popitem(last=False)
-            self._lineages.move_to_end(lineage_key)
+                lineage = Lineage()
+                self._lineages.put(lineage_key, lineage)
         link = Link(lineage)
         setattr(plot, LINK_ATTR, link)
         return link
@@ -136,19 +135,20 @@ class DrawingMemo:
         if link is None or link.lineage is not None:
             setattr(plot, LINK_ATTR, Link(None))
             with self._lock:
-                self.stats.left += 1
+                self._counts.left += 1
 
     def replay(self, plot: Any, link: Link, key: str) -> bool:
         """Set the drawing of frame ``key`` on ``plot``; False (nothing set) when there is none to set."""
+        scoped = (link.lineage.serial, key)
         with self._lock:
-            drawing = self._drawings.get((link.lineage.serial, key))
+            drawing = self._drawings.peek(scoped)
             if drawing is None:
-                self.stats.misses += 1
+                self._counts.misses += 1
                 return False
             if drawing.version != len(link.lineage.changed):
-                self.stats.stale += 1
+                self._counts.stale += 1
                 return False
-            self._drawings.move_to_end((link.lineage.serial, key))
+            self._drawings.get(scoped)  # a drawing replayed is recently used; a stale one is not
 
         def resolve(ref: _Ref) -> Any:
             return _resolve(plot, link, ref.path, ref.type_name)
@@ -173,7 +173,7 @@ class DrawingMemo:
             if not _equal(_current(model, name), value):
                 setattr(model, name, value)
         with self._lock:
-            self.stats.replays += 1
+            self._counts.replays += 1
         return True
 
     def record(self, plot: Any, link: Link, key: str | None, update: _Update) -> None:
@@ -215,31 +215,27 @@ class DrawingMemo:
         with self._lock:
             if len(lineage.changed) != len(wanted):  # another plot of the lineage grew the set meanwhile
                 return
-            scoped = (lineage.serial, key)
-            previous = self._drawings.pop(scoped, None)
-            if previous is not None:
-                self._bytes -= previous.nbytes
-            self._drawings[scoped] = Drawing(len(wanted), tuple(values), nbytes)
-            self._bytes += nbytes
-            self.stats.recordings += 1
-            while self._bytes > self.max_bytes and self._drawings:
-                _, evicted = self._drawings.popitem(last=False)
-                self._bytes -= evicted.nbytes
-                self.stats.evictions += 1
+            self._drawings.put((lineage.serial, key), Drawing(len(wanted), tuple(values), nbytes), nbytes)
+            self._counts.recordings += 1
+
+    @property
+    def stats(self) -> DrawingStats:
+        """A snapshot of the counters."""
+        with self._lock:
+            return dataclasses.replace(self._counts, evictions=self._drawings.stats().evictions)
 
     def clear(self) -> None:
         with self._lock:
-            self._lineages.clear()
-            self._drawings.clear()
-            self._bytes = 0
-            self.stats = DrawingStats()
+            self._lineages.clear(reset_stats=True)
+            self._drawings.clear(reset_stats=True)
+            self._counts = DrawingStats()
 
     def __len__(self) -> int:
         return len(self._drawings)
 
     @property
     def nbytes(self) -> int:
-        return self._bytes
+        return self._drawings.nbytes
 
 
 # The process's drawings, shared by the sessions whose plots belong to the same lineage.
@@ -298,26 +294,21 @@ class _Update:
 _active = threading.local()
 
 
-def _noting_setattr(self: Any, name: str, value: Any) -> None:
+def noting_setattr(original: Any, settings: Any) -> Any:
     """``HasProps.__setattr__`` that notes the properties set on Bokeh models while an update is recorded.
 
     Bokeh sends no event for a property set to the value it has, but HoloViews sets a framewise plot's ranges on
     every update: a range that kept its value in the updates seen so far is still HoloViews' to set, and a drawing
     must hold it. Without this, each such property would be learnt late and make the drawings before it stale.
     """
-    update = getattr(_active, "update", None)
-    if update is not None and not name.startswith("_"):
-        update.set.append((self, name))
-    _replacement.original(self, name, value)
 
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        update = getattr(_active, "update", None)
+        if update is not None and not name.startswith("_"):
+            update.set.append((self, name))
+        original(self, name, value)
 
-_replacement = Replacement("bokeh.core.has_props:HasProps", "__setattr__", lambda original: _noting_setattr)
-install = _replacement.install
-
-
-def uninstall() -> None:
-    _replacement.uninstall()
-    memo.clear()
+    return __setattr__
 
 
 @contextlib.contextmanager
@@ -337,7 +328,6 @@ def _recording(document: Any) -> Iterator[_Update]:
     odd: list[str] = []
     callbacks = document.callbacks
     trigger = callbacks.trigger_on_change  # the bound method, or an enclosing use's wrapper
-    shadowed = "trigger_on_change" in vars(callbacks)
 
     def noting(event: Any) -> None:
         if isinstance(event, ColumnDataChangedEvent | ColumnsPatchedEvent | ColumnsStreamedEvent):
@@ -350,16 +340,12 @@ def _recording(document: Any) -> Iterator[_Update]:
         trigger(event)
 
     outer = getattr(_active, "update", None)
-    callbacks.trigger_on_change = noting
     _active.update = update
     try:
-        yield update
+        with hooks.shadow("views.drawings.document-events", callbacks, noting):
+            yield update
     finally:
         _active.update = outer
-        if shadowed:
-            callbacks.trigger_on_change = trigger
-        else:
-            del callbacks.trigger_on_change
     if odd:
         raise Unrecordable(f"the update sent {', '.join(sorted(set(odd)))}")
 

@@ -18,6 +18,8 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from lumen_ext import hooks
+
 __all__ = ["recompute_only_if_changed", "supported"]
 
 
@@ -42,7 +44,6 @@ def _one(document: Any) -> Iterator[None]:
     models = document.models
     changed = False
     invalidate = models.invalidate  # the bound method, or an enclosing use's wrapper
-    shadowed = "invalidate" in vars(models)
 
     def noting_invalidate() -> None:
         nonlocal changed
@@ -50,15 +51,11 @@ def _one(document: Any) -> Iterator[None]:
         invalidate()
 
     roots = list(document.roots)
-    models.invalidate = noting_invalidate
     models._push_freeze()
     try:
-        yield
+        with hooks.shadow("views.model-graph.invalidate", models, noting_invalidate):
+            yield
     finally:
-        if shadowed:
-            models.invalidate = invalidate
-        else:
-            del models.invalidate
         if changed or list(document.roots) != roots:
             models._pop_freeze()  # recomputes when this was the outermost freeze
         else:

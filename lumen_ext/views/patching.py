@@ -1,4 +1,4 @@
-"""hvPlot views that patch new data into the plot on screen instead of rebuilding it: ``install()``.
+"""hvPlot views that patch new data into the plot on screen instead of rebuilding it.
 
 Lumen 1.4 answers every change of a pipeline's data by building a new HoloViews object and handing it to the
 view's ``pn.pane.HoloViews``, which builds a whole new Bokeh Figure and sends it to the browser as a new model
@@ -6,7 +6,7 @@ tree (views/base.py, ``hvPlotView._get_params`` and ``View._update_panel``). Lum
 shows the cheaper way: a HoloViews ``Pipe`` stream whose ``send`` makes HoloViews update the existing plot, which
 patches the ColumnDataSources, ranges and colour mappers in place.
 
-``install()`` replaces ``hvPlotView._get_params`` (site-packages is not edited) so that every hvPlot view does
+The hooks table replaces ``hvPlotView._get_params`` with :func:`patching_get_params` (site-packages is not edited) so that every hvPlot view does
 this whenever it is correct. The new HoloViews object is still built by Lumen's own ``get_plot``, with every
 option the spec gives, exactly as a rebuild would; only when it differs from the plot on screen in its data alone
 (:mod:`lumen_ext.views.signature`: same element types, overlay keys, dimensions and options) is it sent through the
@@ -45,7 +45,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumen_ext.replacement import Replacement
 from lumen_ext.views import drawings
 from lumen_ext.views.event_order import data_changes_first
 from lumen_ext.views.model_graph import recompute_only_if_changed
@@ -54,12 +53,12 @@ from lumen_ext.views.signature import signature
 
 __all__ = [
     "PatchState",
-    "install",
-    "is_installed",
+    "building_get_panel",
+    "forget_plots",
     "memo",
     "patch_state",
+    "patching_get_params",
     "rebuild_reason",
-    "uninstall",
 ]
 
 log = logging.getLogger("lumen_ext.views")
@@ -103,23 +102,10 @@ class PatchState:
         del self.history[:-20]  # bounded: a long session must not grow it
 
 
-def install() -> None:
-    """Make hvPlot views patch new data into their existing plot whenever that is correct. Idempotent."""
-    _get_params.install()
-    _get_panel.install()
-    drawings.install()
-
-
-def uninstall() -> None:
-    """Restore Lumen's own ``hvPlotView._get_params``; views built since keep working, and rebuild."""
-    _get_params.uninstall()
-    _get_panel.uninstall()
+def forget_plots() -> None:
+    """Drop the process's memo of built plots and drawings (when the hooks are disabled, and between tests)."""
     memo.clear()
-    drawings.uninstall()
-
-
-def is_installed() -> bool:
-    return _get_params.installed
+    drawings.memo.clear()
 
 
 def patch_state(view: Any) -> PatchState | None:
@@ -152,78 +138,84 @@ def _state(view: Any) -> PatchState:
     return state
 
 
-def _building_get_panel(self) -> Any:
-    """``hvPlotView.get_panel``, marked as building a new pane.
+def building_get_panel(original: Any, settings: Any) -> Any:
+    def get_panel(self) -> Any:
+        """``hvPlotView.get_panel``, marked as building a new pane.
 
-    Reading the data can re-enter the view: a pipeline computing lazily fires its ``data`` event from inside
-    ``get_data``, and the nested update may put a pane (and a patchable plot) on screen before the outer
-    ``get_panel`` resumes. The outer call must still get a whole plot for the pane it is creating.
-    """
-    state = _state(self)
-    state.building += 1
-    try:
-        return _get_panel.original(self)
-    finally:
-        state.building -= 1
+        Reading the data can re-enter the view: a pipeline computing lazily fires its ``data`` event from inside
+        ``get_data``, and the nested update may put a pane (and a patchable plot) on screen before the outer
+        ``get_panel`` resumes. The outer call must still get a whole plot for the pane it is creating.
+        """
+        state = _state(self)
+        state.building += 1
+        try:
+            return original(self)
+        finally:
+            state.building -= 1
+
+    return get_panel
 
 
-def _patching_get_params(self) -> dict[str, Any]:
-    """``hvPlotView._get_params`` that patches the current plot when only its data changed.
+def patching_get_params(original: Any, settings: Any) -> Any:
+    def _get_params(self) -> dict[str, Any]:
+        """``hvPlotView._get_params`` that patches the current plot when only its data changed.
 
-    Called by ``get_panel`` (a new pane) and by ``View._update_panel`` on every update, which applies the
-    returned params to the existing pane: an empty dict leaves the pane, and so the Bokeh Figure, in place.
-    """
-    state = _state(self)
-    reason = rebuild_reason(self)
-    if reason is not None:
-        state.signature = state.dmap = state.pipe = None
-        return _rebuild(self, state, _get_params.original(self), reason)
+        Called by ``get_panel`` (a new pane) and by ``View._update_panel`` on every update, which applies the
+        returned params to the existing pane: an empty dict leaves the pane, and so the Bokeh Figure, in place.
+        """
+        state = _state(self)
+        reason = rebuild_reason(self)
+        if reason is not None:
+            state.signature = state.dmap = state.pipe = None
+            return _rebuild(self, state, original(self), reason)
 
-    plot, new_signature, key = _plot_for(self, state)
-    if new_signature is None:
-        state.signature = state.dmap = state.pipe = None
-        return _rebuild(self, state, dict(object=plot), f"{type(plot).__name__} is not patchable")
+        plot, new_signature, key = _plot_for(self, state)
+        if new_signature is None:
+            state.signature = state.dmap = state.pipe = None
+            return _rebuild(self, state, dict(object=plot), f"{type(plot).__name__} is not patchable")
 
-    if _overlay_without_shared_axes(plot):
-        state.signature = state.dmap = state.pipe = None
-        return _rebuild(self, state, dict(object=plot), "overlay with shared_axes=False")
+        if _overlay_without_shared_axes(plot):
+            state.signature = state.dmap = state.pipe = None
+            return _rebuild(self, state, dict(object=plot), "overlay with shared_axes=False")
 
-    on_screen = self._panel is not None and state.dmap is not None and self._panel.object is state.dmap
-    empty = _has_empty_element(plot)
-    patchable = new_signature == state.signature and not empty and not state.drawn_empty
-    if on_screen and not state.building and patchable:
-        # HoloViews redraws the same plot with the new frame: patches, no new models (so no model walk either).
-        documents = [model.document for model, _ in self._panel._models.values()]
-        plots = [hv_plot for hv_plot, _ in self._panel._plots.values()]
-        with recompute_only_if_changed(documents), data_changes_first(documents):
-            replayed = drawings.send(state.pipe, plot, key, plots, state.lineage, fresh=state.sends == 0)
-        # No plot drawn yet (Lumen may ask while it builds the pane): nothing was sent to one.
-        state.sends += bool(plots)
-        state.replays += replayed
-        state.patches += 1
-        state.record("patched")
-        return {}
+        on_screen = self._panel is not None and state.dmap is not None and self._panel.object is state.dmap
+        empty = _has_empty_element(plot)
+        patchable = new_signature == state.signature and not empty and not state.drawn_empty
+        if on_screen and not state.building and patchable:
+            # HoloViews redraws the same plot with the new frame: patches, no new models (so no model walk either).
+            documents = [model.document for model, _ in self._panel._models.values()]
+            plots = [hv_plot for hv_plot, _ in self._panel._plots.values()]
+            with recompute_only_if_changed(documents), data_changes_first(documents):
+                replayed = drawings.send(state.pipe, plot, key, plots, state.lineage, fresh=state.sends == 0)
+            # No plot drawn yet (Lumen may ask while it builds the pane): nothing was sent to one.
+            state.sends += bool(plots)
+            state.replays += replayed
+            state.patches += 1
+            state.record("patched")
+            return {}
 
-    from holoviews import DynamicMap
-    from holoviews.streams import Pipe
+        from holoviews import DynamicMap
+        from holoviews.streams import Pipe
 
-    state.pipe = Pipe(data=plot)
-    # cache_size=1: a stream-only DynamicMap has one key, so older frames would only hold memory.
-    state.dmap = DynamicMap(_identity, streams=[state.pipe], cache_size=1)
-    if self._panel is None or state.building:
-        reason = "first render"
-    elif not on_screen:
-        reason = "the plot on screen is not a patchable one"
-    elif empty:
-        reason = "an element has no rows"
-    elif state.drawn_empty:
-        reason = "the plot on screen was drawn from an empty frame"
-    else:
-        reason = "plot structure changed"
-    state.signature = new_signature
-    state.drawn_empty = empty
-    state.lineage, state.sends = key, 0
-    return _rebuild(self, state, dict(object=state.dmap), reason)
+        state.pipe = Pipe(data=plot)
+        # cache_size=1: a stream-only DynamicMap has one key, so older frames would only hold memory.
+        state.dmap = DynamicMap(_identity, streams=[state.pipe], cache_size=1)
+        if self._panel is None or state.building:
+            reason = "first render"
+        elif not on_screen:
+            reason = "the plot on screen is not a patchable one"
+        elif empty:
+            reason = "an element has no rows"
+        elif state.drawn_empty:
+            reason = "the plot on screen was drawn from an empty frame"
+        else:
+            reason = "plot structure changed"
+        state.signature = new_signature
+        state.drawn_empty = empty
+        state.lineage, state.sends = key, 0
+        return _rebuild(self, state, dict(object=state.dmap), reason)
+
+    return _get_params
 
 
 def _plot_for(view: Any, state: PatchState) -> tuple[Any, tuple | None, str | None]:
@@ -294,7 +286,3 @@ def _framewise(plot: Any) -> Any:
         plot = plot.map(lambda element: element.opts(framewise=True, clone=True), Element)
         return plot.opts(framewise=True, clone=True)
     return plot
-
-
-_get_params = Replacement("lumen.views.base:hvPlotView", "_get_params", lambda original: _patching_get_params)
-_get_panel = Replacement("lumen.views.base:hvPlotView", "get_panel", lambda original: _building_get_panel)

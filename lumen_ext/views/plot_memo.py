@@ -20,10 +20,10 @@ Without the stage cache (``--no-cache``) a view's frame has no key and nothing i
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+from lumen_ext.cache.lru import LRU
 
 __all__ = ["MemoStats", "PlotMemo", "frame_key", "holds_bokeh_models", "plot_key", "plotted_params"]
 
@@ -134,55 +134,46 @@ class PlotMemo:
     def __init__(self, max_bytes: int = 256 * 1024**2, max_entries: int = 512):
         self.max_bytes = max_bytes
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple, Entry] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self.stats = MemoStats()
+        # (key, None) for an object every view may share, (key, owner) for one kept for its view alone
+        self._entries: LRU[tuple[str, str | None], Entry] = LRU(max_entries=max_entries, max_bytes=max_bytes)
+        self._uncacheable = 0
 
     def admits(self, nbytes: int) -> bool:
         return nbytes <= self.max_bytes // 4
 
     def get(self, key: str, owner: str) -> Entry | None:
         """The entry for ``key`` shared by every view, or the one kept for ``owner`` alone."""
-        with self._lock:
-            for scoped in ((key, None), (key, owner)):
-                entry = self._entries.get(scoped)
-                if entry is not None:
-                    self._entries.move_to_end(scoped)
-                    self.stats.hits += 1
-                    return entry
-            self.stats.misses += 1
-            return None
+        with self._entries.lock:
+            if (key, None) in self._entries:
+                return self._entries.get((key, None))
+            return self._entries.get((key, owner))  # the one counted lookup of this call, hit or miss
 
     def put(self, key: str, owner: str, entry: Entry) -> None:
         if not self.admits(entry.nbytes):
             self.note_uncacheable()
             return
         scoped = (key, owner if holds_bokeh_models(entry.plot) else None)
-        with self._lock:
-            previous = self._entries.pop(scoped, None)
-            if previous is not None:
-                self._bytes -= previous.nbytes
-            self._entries[scoped] = entry
-            self._bytes += entry.nbytes
-            while self._bytes > self.max_bytes or len(self._entries) > self.max_entries:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= evicted.nbytes
-                self.stats.evictions += 1
+        self._entries.put(scoped, entry, entry.nbytes)
 
     def note_uncacheable(self) -> None:
-        with self._lock:
-            self.stats.uncacheable += 1
+        with self._entries.lock:
+            self._uncacheable += 1
+
+    @property
+    def stats(self) -> MemoStats:
+        """A snapshot of the counters."""
+        with self._entries.lock:
+            counts = self._entries.stats()
+            return MemoStats(counts.hits, counts.misses, counts.evictions, self._uncacheable)
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
-            self.stats = MemoStats()
+        with self._entries.lock:
+            self._entries.clear(reset_stats=True)
+            self._uncacheable = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
     @property
     def nbytes(self) -> int:
-        return self._bytes
+        return self._entries.nbytes

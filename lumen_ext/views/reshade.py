@@ -1,4 +1,4 @@
-"""A colormap change on a rasterized hvPlot view repaints the plot on screen instead of rebuilding it: ``install()``.
+"""A colormap change on a rasterized hvPlot view repaints the plot on screen instead of rebuilding it.
 
 A ``rasterize: true`` view sends Bokeh an image of aggregate values, and the browser colours it through the
 Figure's colour mapper: the colormap is one list of colours on one Bokeh model. Lumen 1.4 still answers a
@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["install", "is_installed", "reset_stats", "stats", "uninstall"]
+__all__ = ["reset_stats", "reshading_get_params", "stats"]
 
 log = logging.getLogger("lumen_ext.views")
 
@@ -30,7 +30,6 @@ log = logging.getLogger("lumen_ext.views")
 RECORD_ATTR = "_lumen_ext_reshade"
 
 _lock = threading.Lock()
-_installed: dict[str, Any] = {}
 _counts = {"reshaded": 0, "rebuilt": 0}
 
 
@@ -140,17 +139,20 @@ def _try_reshade(view: Any, record: _OnScreen | None) -> bool:
     return True
 
 
-def _wrap_get_params(get_params):
-    @functools.wraps(get_params)
+def reshading_get_params(original: Any, settings: Any) -> Any:
+    """``hvPlotView._get_params`` that repaints a rasterized view in place on a colormap change (stacked on the
+    patching one: the hooks table composes them in its order)."""
+
+    @functools.wraps(original)
     def get_params_reshading(self) -> dict[str, Any]:
-        if not _installed or not _rasterized(self):
-            return get_params(self)
+        if not _rasterized(self):
+            return original(self)
         record = getattr(self, RECORD_ATTR, None)
         if _try_reshade(self, record):
             _count("reshaded")
             log.debug("view %s repainted with a new colormap", self.name)
             return {}  # the pane, and so the Figure, stays
-        params = get_params(self)
+        params = original(self)
         _count("rebuilt")
         obj = params.get("object")
         if obj is not None:
@@ -158,32 +160,4 @@ def _wrap_get_params(get_params):
             setattr(self, RECORD_ATTR, None if key is None else _OnScreen(obj, key, _cmap(self)))
         return params
 
-    get_params_reshading._lumen_ext_reshade = True
     return get_params_reshading
-
-
-def install() -> None:
-    """Repaint rasterized views in place on a colormap change. Idempotent; install after ``patching``."""
-    from lumen.views.base import hvPlotView
-
-    with _lock:
-        if _installed:
-            return
-        current = hvPlotView.__dict__["_get_params"]
-        hvPlotView._get_params = _wrap_get_params(current)
-        _installed["get_params"] = current
-
-
-def uninstall() -> None:
-    from lumen.views.base import hvPlotView
-
-    with _lock:
-        if not _installed:
-            return
-        if getattr(hvPlotView.__dict__["_get_params"], "_lumen_ext_reshade", False):
-            hvPlotView._get_params = _installed["get_params"]
-        _installed.clear()
-
-
-def is_installed() -> bool:
-    return bool(_installed)

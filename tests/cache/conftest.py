@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from support.stage_cache import install, uninstall
 
-from lumen_ext.cache import CacheConfig, install, uninstall
+from lumen_ext.cache import CacheConfig
 
 
 def make_sales(rows: int = 600, seed: int = 7) -> pd.DataFrame:

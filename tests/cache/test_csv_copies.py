@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support.stage_cache import install, uninstall
 
-from lumen_ext.cache import CacheConfig, filescan, install, uninstall
+from lumen_ext.cache import CacheConfig, filescan
 from lumen_ext.cache.runtime import RUNS_ATTR, original_compute_data
 
 from .conftest import make_sales

@@ -55,7 +55,7 @@ layouts:
 """
 
 RUN = (
-    "import sys; from lumen_ext.cache.explain import configure, run; import argparse; "
+    "import sys; from lumen_ext.serving.explain import configure, run; import argparse; "
     "p = argparse.ArgumentParser(); configure(p); sys.exit(run(p.parse_args(sys.argv[1:])))"
 )
 

@@ -10,8 +10,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from support.stage_cache import install, uninstall
 
-from lumen_ext.cache import CacheConfig, install, rollup, uninstall
+from lumen_ext.cache import CacheConfig, rollup
 from lumen_ext.cache.filescan import scan_stats
 from lumen_ext.cache.plancache import plan_cache
 from lumen_ext.cache.runtime import RUNS_ATTR, original_compute_data

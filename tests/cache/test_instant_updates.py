@@ -6,8 +6,8 @@ import inspect
 
 import pytest
 
+from lumen_ext import hooks
 from lumen_ext.cache import runtime
-from lumen_ext.cache.instant_updates import is_installed
 from lumen_ext.cache.runtime import RUNS_ATTR, original_compute_data
 
 from .helpers import assert_same_data
@@ -66,14 +66,13 @@ def test_each_update_sees_its_own_state(cache, sales_files):
 
 def test_uninstall_gives_lumen_its_method_back(sales_files):
     from lumen.pipeline import Pipeline
-
-    from lumen_ext.cache import install, uninstall
+    from support.stage_cache import install, uninstall
 
     lumen_method = Pipeline.__dict__["_update_data"]
     install()
-    assert is_installed() and Pipeline.__dict__["_update_data"] is not lumen_method
+    assert hooks.is_enabled("cache.instant-updates") and Pipeline.__dict__["_update_data"] is not lumen_method
     uninstall()
-    assert not is_installed() and Pipeline.__dict__["_update_data"] is lumen_method
+    assert not hooks.is_enabled("cache.instant-updates") and Pipeline.__dict__["_update_data"] is lumen_method
 
 
 def test_lumen_still_updates_as_the_replacement_assumes():

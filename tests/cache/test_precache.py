@@ -23,9 +23,10 @@ CONSUMER = textwrap.dedent(
     from pathlib import Path
     spec, cache_dir, region = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     os.chdir(spec.parent)
-    from lumen_ext.cache import CacheConfig, install, stats
-    install(CacheConfig(disk_dir=cache_dir))
-    from lumen_ext.cache.precache import _load_pipelines
+    from lumen_ext import hooks
+    from lumen_ext.cache import CacheConfig, stats
+    hooks.enable("cache", settings=hooks.Settings(cache=CacheConfig(disk_dir=cache_dir)))
+    from lumen_ext.serving.precache import _load_pipelines
     pipeline = _load_pipelines(spec)["by_product"]
     pipeline.traverse("filters")[0].value = [region]
     pipeline._update_data(force=True)

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.stage_cache import install, uninstall
 
-from lumen_ext.cache import CacheConfig, install, uninstall
+from lumen_ext.cache import CacheConfig
 from lumen_ext.cache.runtime import original_compute_data
 
 from .conftest import make_sales

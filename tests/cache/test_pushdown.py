@@ -99,7 +99,7 @@ def test_pushed_plan_equals_lumen(cache, sales_files, transforms, pushed, sort_k
 
     source = DuckDBSource(tables={"sales": f"read_parquet('{sales_files['parquet']}')"})
     p = _pipeline(source, transforms, regions)
-    plan = build_plan(p, cache.config)
+    plan = build_plan(p, cache)
     assert plan.pushed == pushed, plan.notes
     _ = p.data  # computed on first access
     assert getattr(p, RUNS_ATTR)[0].where == "sql"
@@ -108,14 +108,15 @@ def test_pushed_plan_equals_lumen(cache, sales_files, transforms, pushed, sort_k
 
 def test_pushdown_can_be_turned_off(sales_files):
     from lumen.sources.duckdb import DuckDBSource
+    from support.stage_cache import install, uninstall
 
-    from lumen_ext.cache import CacheConfig, install, uninstall
+    from lumen_ext.cache import CacheConfig
 
     store = install(CacheConfig(pushdown=False))
     try:
         source = DuckDBSource(tables={"sales": f"read_parquet('{sales_files['parquet']}')"})
         p = _pipeline(source, [dict(AGG, method="sum")], ["E"])
-        assert build_plan(p, store.config).pushed == 0
+        assert build_plan(p, store).pushed == 0
         _ = p.data
         assert [r.where for r in getattr(p, RUNS_ATTR)] == ["source", "pandas"]
         assert_same_data(p.data, original_compute_data(p))
@@ -131,12 +132,12 @@ def test_a_revisited_filter_state_reuses_its_rendered_query(cache, sales_files):
 
     source = DuckDBSource(tables={"sales": f"read_parquet('{sales_files['parquet']}')"})
     p = _pipeline(source, [dict(AGG, method="sum")], ["E"])
-    first = build_plan(p, cache.config)
+    first = build_plan(p, cache)
     p.filters[0].value = ["W"]
-    build_plan(p, cache.config)
+    build_plan(p, cache)
     before = rendered_sql.stats()
     p.filters[0].value = ["E"]
-    again = build_plan(p, cache.config)
+    again = build_plan(p, cache)
     after = rendered_sql.stats()
     assert after["misses"] == before["misses"] and after["hits"] > before["hits"]  # no SQLFilter, no sqlglot
     assert again.final_key == first.final_key

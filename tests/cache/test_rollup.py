@@ -7,8 +7,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from support.stage_cache import install, uninstall
 
-from lumen_ext.cache import CacheConfig, install, rollup, uninstall
+from lumen_ext.cache import CacheConfig, rollup
 from lumen_ext.cache.runtime import RUNS_ATTR, original_compute_data
 from lumen_ext.cache.stages import build_plan
 
@@ -94,7 +95,7 @@ STATES = [
 def test_every_state_equals_lumen_and_reads_the_table_once(cache, sales_parquet, monkeypatch, aggregate):
     reads = Reads(monkeypatch)
     p = pipeline(sales_parquet, aggregate)
-    plan = build_plan(p, cache.config)
+    plan = build_plan(p, cache)
     assert "answered from a rollup cube by region, day" in plan.stages[0].detail, plan.notes
     _ = p.data  # answered by the table, while the cube is built in the background
     assert rollup.wait_for_builds()
@@ -132,7 +133,7 @@ def test_a_cube_too_big_is_refused_once(cache, sales_parquet, monkeypatch):
     assert any("more than 10 rows" in reason for reason in rollup.refusals().values())
     p.filters[0].value = ["E"]
     assert reads.count == 3  # later states query the table directly
-    assert "no rollup cube: the cube has more than 10 rows" in build_plan(p, cache.config).notes
+    assert "no rollup cube: the cube has more than 10 rows" in build_plan(p, cache).notes
     assert_same_data(p.data, original_compute_data(p))
 
 
@@ -147,14 +148,14 @@ def test_a_cube_too_big_is_refused_once(cache, sales_parquet, monkeypatch):
 )
 def test_pipelines_without_a_cube_say_why(cache, sales_parquet, aggregate, filters, reason):
     p = pipeline(sales_parquet, aggregate, filters)
-    plan = build_plan(p, cache.config)
+    plan = build_plan(p, cache)
     assert any(note.startswith("no rollup cube") and reason in note for note in plan.notes), plan.notes
     assert_same_data(p.data, original_compute_data(p))
 
 
 @pytest.mark.parametrize("cache", [{"rollup_max_rows": 0}], indirect=True)
 def test_cubes_can_be_turned_off(cache, sales_parquet):
-    plan = build_plan(pipeline(sales_parquet, {"method": "sum"}), cache.config)
+    plan = build_plan(pipeline(sales_parquet, {"method": "sum"}), cache)
     assert "no rollup cube: rollup cubes are off" in plan.notes
 
 
@@ -209,7 +210,7 @@ def test_sql_group_by_states_equal_lumen_and_read_the_table_once(
         ],
         filters=("day", "product"),
     )
-    assert "answered from a rollup cube by day" in build_plan(p, cache.config).stages[0].detail
+    assert "answered from a rollup cube by day" in build_plan(p, cache).stages[0].detail
     _ = p.data
     assert rollup.wait_for_builds()
     answers = []

@@ -7,8 +7,10 @@ import textwrap
 
 import pandas as pd
 import pytest
+from support.stage_cache import install, uninstall
 
-from lumen_ext.cache import CacheConfig, install, is_installed, uninstall
+from lumen_ext import hooks
+from lumen_ext.cache import CacheConfig
 from lumen_ext.cache.runtime import RUNS_ATTR, original_compute_data
 
 from .conftest import make_sales
@@ -150,10 +152,11 @@ def test_install_is_idempotent_and_uninstall_restores_lumen():
 
     original = Pipeline._compute_data
     store = install()
-    assert install() is store and is_installed()
+    assert install() is store and hooks.is_enabled("cache.compute")
+    assert Pipeline._compute_data is not original
     assert install(CacheConfig(max_bytes=1024)) is not store  # a new config replaces the store
     uninstall()
-    assert Pipeline._compute_data is original and not is_installed()
+    assert Pipeline._compute_data is original and not hooks.is_enabled("cache.compute")
 
 
 SPEC = """

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from support.stage_cache import install, uninstall
 
-from lumen_ext.cache import CacheConfig, install, uninstall
+from lumen_ext.cache import CacheConfig, StageStore
 from lumen_ext.cache.runtime import RUNS_ATTR, original_compute_data
 
 # duckdb's fetch_df and panel call DataFrame methods with inplace=, deprecated in pandas 3.1.
@@ -131,7 +132,7 @@ def test_plan_says_what_runs_on_dask(on_cluster, rides_files):
 
     p = pipeline(dask_source(rides_files["parquet"], "parquet"), PIPELINES["aggregate_sort"])
     p.transforms.append(Iloc(end=5))
-    plan = build_plan(p, CacheConfig())
+    plan = build_plan(p, StageStore(CacheConfig()))
     assert [s.name for s in plan.stages] == ["dask rides", "transform[1] sort", "transform[2] iloc"]
     assert plan.pushed == 1
     assert "aggregate as one Dask graph on the Dask scheduler at tcp://127.0.0.1:" in plan.stages[0].detail

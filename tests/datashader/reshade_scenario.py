@@ -29,15 +29,11 @@ def main(spec: str) -> dict:
     from lumen.views.base import hvPlotView
     from panel.io.state import set_curdoc
 
-    from lumen_ext import cache
-    from lumen_ext.serving import lumen_workarounds
-    from lumen_ext.views import datashader_hook, patching, reshade
+    from lumen_ext import hooks
+    from lumen_ext.cache import CacheConfig
 
-    lumen_workarounds.apply()
-    patching.install()
-    reshade.install()
-    cache.install()
-    datashader_hook.install()
+    # As `lumen-ext serve` installs them (its table order), without the security guards.
+    hooks.enable("serving.lumen-fixes", "cache", "views", settings=hooks.Settings(cache=CacheConfig()))
 
     def figure(pane):
         plot, _ = next(iter(pane._plots.values()))
@@ -45,7 +41,7 @@ def main(spec: str) -> dict:
 
     def rebuilt(view):
         """The Figure Lumen's own ``_get_params`` draws for the view's current state, in a new document."""
-        params = patching._get_params.original(view)
+        params = hooks.original("lumen.views.base:hvPlotView._get_params")(view)
         pane = view._panel.clone(**params)
         with set_curdoc(Document()):
             pane.get_root(Document())
@@ -84,7 +80,7 @@ def main(spec: str) -> dict:
             "after_change": after_change,
             "after_zoom": after_zoom,
             "cnorm_rebuilt": figure(view._panel).state.id != before,
-            "stats": reshade.stats(),
+            "stats": __import__("lumen_ext.views.reshade", fromlist=["stats"]).stats(),
         }
 
 

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 from holoviews.operation.datashader import rasterize
 
-from lumen_ext import cache
+from lumen_ext import cache, hooks
 from lumen_ext.cache.store import frame_to_ipc, ipc_to_frame
 from lumen_ext.views import datashader as cached_views
 
@@ -22,12 +22,10 @@ REDUCTIONS = {"count": ds.count(), "mean": ds.mean("fare"), "max": ds.max("fare"
 
 @pytest.fixture
 def installed():
-    cache.install(cache.CacheConfig())
-    cached_views.install()
+    hooks.enable("views.datashader.aggregate", settings=hooks.Settings(cache=cache.CacheConfig()))
     cached_views.reset_stats()
     yield cache.active_store()
-    cached_views.uninstall()
-    cache.uninstall()
+    hooks.disable("cache")
 
 
 @pytest.fixture(scope="module")

@@ -14,19 +14,18 @@ PROBE = textwrap.dedent(
     from lumen.pipeline import Pipeline
     from lumen.sources.base import InMemorySource
     from lumen.views.base import hvPlotView
-    from lumen_ext import cache
-    from lumen_ext.views import datashader_hook
+    from lumen_ext import hooks
+    from lumen_ext.cache import CacheConfig
 
-    cache.install()
-    datashader_hook.install()
-    datashader_hook.install()  # idempotent
+    settings = hooks.Settings(cache=CacheConfig())
+    hooks.enable("views.datashader.load", settings=settings)
+    hooks.enable("views.datashader.load", settings=settings)  # idempotent
     df = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "y": [1.0, 0.0, 1.0, 0.0]})
     pipeline = Pipeline(source=InMemorySource(tables={"t": df}), table="t")
     hvPlotView(pipeline=pipeline, kind="scatter", x="x", y="y").get_plot(pipeline.data)
     print("after plain view:", "datashader" in sys.modules)
     hvPlotView(pipeline=pipeline, kind="points", x="x", y="y", rasterize=True).get_plot(pipeline.data)
-    from lumen_ext.views import datashader
-    print("after rasterize view:", "datashader" in sys.modules, datashader.is_installed())
+    print("after rasterize view:", "datashader" in sys.modules, hooks.is_enabled("views.datashader.aggregate"))
     """
 )
 

@@ -2,7 +2,7 @@
 
 The server is ``bench/memory_probe.py``: `lumen-ext serve` plus a loopback-only probe that reports, after a
 full garbage collection, the live Bokeh documents, live objects by type and the size of each container known
-to hold per-session objects. Sessions are real Bokeh WebSocket sessions (``lumen_ext.scale.bokeh_client``)
+to hold per-session objects. Sessions are real Bokeh WebSocket sessions (``tests/support/bokeh_client.py``)
 that change a filter, then close; Bokeh destroys them after the session lifetime. The assertions are about
 object counts and holders, never RSS or timing. The same run without the fix shows that the test sees the leak.
 """
@@ -106,7 +106,7 @@ def probed_server(folder: Path, *extra: str) -> Iterator[ProbedServer]:
 
 def visit(server: ProbedServer, sessions: int) -> None:
     """``sessions`` tabs open, each changes the filter once, all close; returns once Bokeh destroyed them."""
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     async def one(n: int) -> None:
         session = Session(server.url, "sales")

@@ -6,8 +6,7 @@ import shutil
 
 import pytest
 from scale.helpers import serve, write_project
-
-from lumen_ext.scale.local_redis import LocalRedis
+from support.local_redis import LocalRedis
 
 
 @pytest.fixture(scope="session")

@@ -62,7 +62,7 @@ def _spinner_states(events: list[dict]) -> dict[str, list[bool]]:
 
 
 def test_an_interaction_only_patches_its_own_session(served):
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     async def two_tabs() -> tuple[list[dict], list[dict]]:
         a, b = Session(served.url, "sales"), Session(served.url, "sales")
@@ -114,9 +114,10 @@ def test_outside_a_session_indicators_stay_process_wide():
         "import json\n"
         "import panel as pn\n"
         "from panel.io.state import _state\n"
+        "from lumen_ext import hooks\n"
         "from lumen_ext.serving import busy_indicators\n"
-        "busy_indicators.install(); first = _state.sync_busy\n"
-        "busy_indicators.install()\n"
+        "hooks.enable('serving.busy'); first = _state.sync_busy\n"
+        "hooks.enable('serving.busy')\n"
         "spinner = pn.indicators.LoadingSpinner()\n"
         "pn.state.sync_busy(spinner)\n"
         "pn.state._add_busy_event('e1'); on = spinner.value\n"

@@ -77,7 +77,7 @@ def test_metrics_count_cache_use_of_the_data_endpoint(served):
 
 
 def test_sessions_and_interactions_are_counted_from_a_real_session(served):
-    from lumen_ext.scale.bokeh_client import Session
+    from support.bokeh_client import Session
 
     def totals() -> dict[str, float]:
         text = served.get("/metrics")[2].decode()

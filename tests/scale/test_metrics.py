@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scale.helpers import metric_values
 
-from lumen_ext.scale.metrics import LATENCY_BUCKETS, ServerMetrics, render_prometheus
+from lumen_ext.serving.metrics import LATENCY_BUCKETS, ServerMetrics, render_prometheus
 
 
 def test_histogram_buckets_are_cumulative_and_counters_are_rendered():

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 from scale.helpers import free_port, serve
-
-from lumen_ext.scale.bokeh_client import Session
+from support.bokeh_client import Session
 
 DEPLOY_DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

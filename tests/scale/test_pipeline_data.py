@@ -17,7 +17,7 @@ def test_a_chained_pipeline_is_built_on_its_parents_and_their_filters():
         "import json, os\n"
         "from pathlib import Path\n"
         f"os.chdir({str(SPECS_DIR)!r})\n"
-        "from lumen_ext.scale.pipeline_data import pipeline_frame\n"
+        "from lumen_ext.serving.pipeline_data import pipeline_frame\n"
         "frame = pipeline_frame(Path('penguins.yaml'), 'species_means', {'island': ['Dream']})\n"
         "print(frame.to_json(orient='records'))"
     )

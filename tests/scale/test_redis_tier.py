@@ -7,10 +7,10 @@ import time
 import pandas as pd
 import pytest
 import redis
+from support.local_redis import LocalRedis
 
 from lumen_ext.cache import CacheConfig, FileTier, SecondTier, StageStore
 from lumen_ext.cache.tiers import RedisTier, second_tier_for
-from lumen_ext.scale.local_redis import LocalRedis
 
 KEY = "ab" * 20
 

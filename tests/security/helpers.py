@@ -65,7 +65,7 @@ def build(path, policy=None):
 
 def findings(spec: Path, policy=None) -> list[tuple[int, str]]:
     """(line, rule) of every security-lint finding in ``spec``."""
-    from lumen_ext.security.lint import check_file
+    from lumen_ext.validation.security import check_file
 
     return [(f.line, f.issue.rule) for f in check_file(spec, policy)]
 

@@ -27,7 +27,7 @@ EXAMPLE_SPECS = sorted((REPO / "specs").glob("*.yaml"))
 
 @pytest.mark.parametrize("entry", MANIFEST["specs"], ids=[s["id"] for s in MANIFEST["specs"]])
 def test_corpus_has_no_security_errors(entry):
-    from lumen_ext.security.lint import check_file
+    from lumen_ext.validation.security import check_file
 
     errors = [str(f) for f in check_file(CORPUS / entry["path"]) if f.issue.severity == "error"]
     assert errors == []
@@ -35,7 +35,7 @@ def test_corpus_has_no_security_errors(entry):
 
 @pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[s.stem for s in EXAMPLE_SPECS])
 def test_example_specs_have_no_security_findings(spec):
-    from lumen_ext.security.lint import check_file
+    from lumen_ext.validation.security import check_file
 
     assert [str(f) for f in check_file(spec) if f.issue.severity == "error"] == []
 

@@ -5,7 +5,7 @@
 Run in fresh interpreters by ``test_change_updates.py``, once with and once without run-time fixes of the change
 path, to show a fix sends exactly what Panel would. The dashboard is built with its template (the design and the
 busy spinner included) into a Bokeh ``Document``, with what ``lumen-ext serve`` installs on that path (the stage
-cache, ``lumen_workarounds``, ``tabulator_styles``) plus the fixes named on the command line. Then the filter
+cache, ``serving.lumen-fixes``, ``serving.tabulator.styles``) plus the hooks named on the command line. Then the filter
 widget receives browser changes (``_process_events``, as Panel's WebSocket handler delivers them: with the busy
 events), and every document event is serialized as Bokeh serializes a PATCH-DOC for the browser: models the
 browser already holds as references, new ones in full, arrays inline. Model ids are renumbered in order of first
@@ -28,7 +28,6 @@ CHOICES = [["North"], ["South"], ["East", "West"], ["North"], [], ["South"]]
 
 def main(spec: Path, fixes: list[str]) -> None:
     warnings.simplefilter("ignore")  # pandas 3.1 deprecations inside Bokeh/Panel are not under test
-    import importlib
 
     import panel as pn
     from bokeh.core.serialization import Serializer
@@ -37,8 +36,8 @@ def main(spec: Path, fixes: list[str]) -> None:
     from panel.theme.base import Design
     from panel.widgets.tables import Tabulator
 
-    from lumen_ext import cache
-    from lumen_ext.serving import lumen_workarounds, tabulator_styles
+    from lumen_ext import hooks
+    from lumen_ext.cache import CacheConfig
 
     # Calls of the Panel code the fixes avoid, counted through wrappers installed before the fixes take them over.
     calls = {"Design.params": 0, "Tabulator._update_selected": 0}
@@ -53,11 +52,13 @@ def main(spec: Path, fixes: list[str]) -> None:
         return update_selected(self, *args, **kwargs)
 
     Design.params, Tabulator._update_selected = counted_design_params, counted_update_selected
-    lumen_workarounds.apply()
-    tabulator_styles.install()
-    cache.install()
-    for fix in fixes:
-        importlib.import_module(f"lumen_ext.serving.{fix}").install()
+    hooks.enable(
+        "serving.lumen-fixes",
+        "serving.tabulator.styles",
+        "cache",
+        *fixes,
+        settings=hooks.Settings(cache=CacheConfig()),
+    )
     from lumen import Dashboard
 
     doc = Document()

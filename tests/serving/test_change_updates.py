@@ -85,7 +85,7 @@ def test_panel_locates_even_an_empty_selection():
 
 def test_fixed_change_path_sends_the_same_events(sales_spec):
     panel = stream(sales_spec)
-    fixed = stream(sales_spec, "design_updates", "tabulator_selection")
+    fixed = stream(sales_spec, "serving.design-updates", "serving.tabulator.selection")
     data_changes = [[e for e in change if e["kind"] == "ColumnDataChanged"] for change in panel["changes"]]
     assert all(data_changes[:4]), "each new filter value sent the table's new data"
     selected = [e for e in panel["changes"][-3] if e.get("attr") == "indices"]

@@ -22,18 +22,21 @@ def test_lumen_still_dispatches_loading_off_immediately():
     )
 
 
-def test_apply_replaces_update_loading_once():
+def test_enabling_replaces_update_loading_once_and_disabling_restores():
     facts = run_python(
         "import json\n"
         "from lumen.views.base import View\n"
+        "from lumen_ext import hooks\n"
         "from lumen_ext.serving import lumen_workarounds\n"
         "original = View._update_loading\n"
-        "lumen_workarounds.apply(); first = View._update_loading\n"
-        "lumen_workarounds.apply(); second = View._update_loading\n"
+        "hooks.enable('serving.lumen-fixes'); first = View._update_loading\n"
+        "hooks.enable('serving.lumen-fixes'); second = View._update_loading\n"
+        "hooks.disable('serving.lumen-fixes')\n"
         "print(json.dumps({'replaced': first is not original, 'idempotent': first is second,\n"
-        "                  'ours': first is lumen_workarounds._ordered_loading_off}))"
+        "                  'ours': first is lumen_workarounds._ordered_loading_off,\n"
+        "                  'restored': View._update_loading is original}))"
     )
-    assert facts == {"replaced": True, "idempotent": True, "ours": True}
+    assert facts == {"replaced": True, "idempotent": True, "ours": True, "restored": True}
 
 
 def test_lumen_still_deep_copies_view_data():
@@ -56,8 +59,9 @@ def test_view_data_shares_buffers_but_writes_stay_local():
         "from lumen.pipeline import Pipeline\n"
         "from lumen.sources.base import InMemorySource\n"
         "from lumen.views.base import Table, View\n"
+        "from lumen_ext import hooks\n"
         "from lumen_ext.serving import lumen_workarounds\n"
-        "lumen_workarounds.apply()\n"
+        "hooks.enable('serving.lumen-fixes')\n"
         "df = pd.DataFrame({'a': np.arange(5.0), 'b': list('vwxyz')})\n"
         "pipeline = Pipeline(source=InMemorySource(tables={'t': df}), table='t')\n"
         "view = Table(pipeline=pipeline, limit=3)\n"

@@ -17,9 +17,9 @@ import pandas as pd
 from bokeh.document import Document
 from panel.io.state import set_curdoc
 from panel.widgets.tables import Tabulator
-from lumen_ext.serving import tabulator_styles
+from lumen_ext import hooks
 if PATCHED:
-    tabulator_styles.install()
+    hooks.enable("serving.tabulator.styles")
 computed = []
 original_get_style_data = Tabulator._get_style_data
 def counting(self, recompute=True):

@@ -22,7 +22,7 @@ from tornado.netutil import bind_sockets
 from tornado.web import Application
 from tornado.websocket import WebSocketHandler, websocket_connect
 from panel.io import document as panel_document
-from lumen_ext.serving import websocket_writes
+from lumen_ext import hooks
 
 opened = asyncio.Queue()
 
@@ -45,7 +45,7 @@ def messages():
 MESSAGES = messages()  # the same messages (and model ids) for both sessions
 
 async def session(patched):
-    (websocket_writes.install if patched else websocket_writes.uninstall)()
+    (hooks.enable if patched else hooks.disable)("serving.websocket-writes")
     sockets = bind_sockets(0, '127.0.0.1')
     server = HTTPServer(Application([('/ws', Handler)]))
     server.add_sockets(sockets)

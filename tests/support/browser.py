@@ -77,9 +77,15 @@ def serve_spec(spec: Path, log_dir: Path, extra_args: tuple[str, ...] = ()) -> I
 
 
 @contextlib.contextmanager
-def lumen_serve_spec(spec: Path, log_dir: Path, cwd: Path) -> Iterator[ServedSpec]:
-    """Run Lumen's own `lumen serve SPEC` (no lumen-ext involved) on a free loopback port."""
-    with lumen_serve_specs([spec], log_dir, cwd) as served:
+def lumen_serve_spec(
+    spec: Path, log_dir: Path, cwd: Path, env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()
+) -> Iterator[ServedSpec]:
+    """Run Lumen's own `lumen serve SPEC` on a free loopback port.
+
+    With lumen-ext installed it runs lumen-ext's runtime (`lumen_ext/serving/lumen_serve.py`) unless ``env``
+    sets ``LUMEN_EXT_RUNTIME=0``.
+    """
+    with lumen_serve_specs([spec], log_dir, cwd, env, extra_args) as served:
         yield served
 
 
@@ -95,23 +101,41 @@ def serve_specs(specs: list[Path], log_dir: Path) -> Iterator[ServedSpec]:
 
 
 @contextlib.contextmanager
-def lumen_serve_specs(specs: list[Path], log_dir: Path, cwd: Path) -> Iterator[ServedSpec]:
-    """Run Lumen's own `lumen serve SPEC...` on a free loopback port; ``served.app(stem)`` gives each app."""
+def lumen_serve_specs(
+    specs: list[Path],
+    log_dir: Path,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[ServedSpec]:
+    """`lumen serve SPEC...` on a free loopback port (as :func:`lumen_serve_spec`); ``served.app(stem)`` gives each
+    app."""
     port = free_port()
     lumen = Path(sys.executable).with_name("lumen")
     command = [str(lumen), "serve", *map(str, specs), "--port", str(port), "--address", "127.0.0.1"]
-    command += ["--allow-websocket-origin", f"127.0.0.1:{port}"]
-    with _server(command, specs[0], port, log_dir, cwd=cwd, ready="Bokeh app running at") as served:
+    command += ["--allow-websocket-origin", f"127.0.0.1:{port}", *extra_args]
+    with _server(command, specs[0], port, log_dir, cwd=cwd, ready="Bokeh app running at", env=env) as served:
         yield served
 
 
 @contextlib.contextmanager
 def _server(
-    command: list[str], spec: Path, port: int, log_dir: Path, cwd: Path, ready: str
+    command: list[str],
+    spec: Path,
+    port: int,
+    log_dir: Path,
+    cwd: Path,
+    ready: str,
+    env: dict[str, str] | None = None,
 ) -> Iterator[ServedSpec]:
     log_path = log_dir / f"{spec.stem}-server.log"
     # A tile cache per test: tiles fetched (or not) by one test must not hide what another sees.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "LUMEN_EXT_TILE_CACHE": str(log_dir / "tiles")}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "LUMEN_EXT_TILE_CACHE": str(log_dir / "tiles"),
+        **(env or {}),
+    }
     with log_path.open("w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     served = ServedSpec(f"http://127.0.0.1:{port}/{spec.stem}", log_path, process)

@@ -69,10 +69,10 @@ def serve(tmp_path):
 
 @pytest.fixture
 def lumen_serve(tmp_path):
-    """``lumen_serve(spec, cwd)``: a context manager serving ``spec`` with Lumen's own command."""
+    """``lumen_serve(spec, cwd, env=None)``: a context manager serving ``spec`` with Lumen's own command."""
 
-    def _serve(spec: Path, cwd: Path):
-        return lumen_serve_spec(spec, tmp_path, cwd)
+    def _serve(spec: Path, cwd: Path, env: dict[str, str] | None = None):
+        return lumen_serve_spec(spec, tmp_path, cwd, env)
 
     return _serve
 

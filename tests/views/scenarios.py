@@ -39,9 +39,11 @@ def rebuilt_figure(view):
     from bokeh.document import Document
     from panel.io.state import set_curdoc
 
-    from lumen_ext.views import patching
+    from lumen_ext import hooks
 
-    params = patching._get_params.original(view)  # Lumen's hvPlotView._get_params: a new HoloViews object
+    params = hooks.original("lumen.views.base:hvPlotView._get_params")(
+        view
+    )  # Lumen's hvPlotView._get_params: a new HoloViews object
     pane = view._panel.clone(**params)
     doc = Document()
     with set_curdoc(doc):
@@ -102,13 +104,13 @@ def main(spec: Path, steps_path: Path, cache: bool) -> None:
     from bokeh.document import Document
     from panel.io.state import set_curdoc
 
-    from lumen_ext.views import patching
+    from lumen_ext import hooks
 
-    patching.install()
+    hooks.enable("views.patching")
     if cache:
-        from lumen_ext.cache import install
+        from lumen_ext.cache import CacheConfig
 
-        install()
+        hooks.enable("cache", settings=hooks.Settings(cache=CacheConfig()))
     from lumen import Dashboard
     from lumen.state import state
     from lumen.views.base import Table, hvPlotView

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from views.figures import describe, differences
 
+from lumen_ext import hooks
 from lumen_ext.views import drawings
 
 STATES = {
@@ -36,10 +37,11 @@ STATES = {
 
 @pytest.fixture(autouse=True)
 def installed():
-    drawings.install()
+    hooks.enable("views.drawings")
     drawings.memo.clear()
     yield
-    drawings.uninstall()
+    hooks.disable("views.drawings")
+    drawings.memo.clear()
 
 
 @pytest.fixture(scope="module")

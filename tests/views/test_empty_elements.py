@@ -40,9 +40,10 @@ EMPTY_THEN_DATA = textwrap.dedent(
     from lumen.sources.base import InMemorySource
     from lumen.views.base import hvPlotView
     from panel.io.state import set_curdoc
-    from lumen_ext.views import patching
+    from lumen_ext import hooks
 
-    patching.install()
+    hooks.enable("views.patching")
+    from lumen_ext.views import patching
     rides = pd.DataFrame({
         "borough": ["Bronx", "Bronx", "Queens", "Queens", "EWR"],
         "service": ["Standard", "XL", "Standard", "XL", "Standard"],

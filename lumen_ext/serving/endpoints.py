@@ -4,11 +4,14 @@
 
 * ``GET /healthz``: liveness. 200 as long as the IOLoop answers; nothing else is checked, so an
   orchestrator restarts the process only when it is truly stuck.
-* ``GET /readyz``: readiness. 200 when every spec's sources list their tables and the stage cache's second
-  tier (Redis, or the cache directory) answers; 503 with the reasons otherwise. JSON either way. A spec
-  Lumen rejects is listed under ``invalid_specs`` but does not make the process unready: its page shows
-  the diagnostics, and the other apps keep serving.
-* ``GET /metrics``: Prometheus text (:mod:`lumen_ext.scale.metrics`), open sessions from Bokeh's own
+* ``GET /readyz``: readiness of this worker to serve its dashboards. 200 when every table of every spec's
+  sources can be opened (a Parquet footer, a CSV's first bytes, DuckDB's ``DESCRIBE``); 503 with the reasons
+  otherwise. JSON either way. A shared cache tier that does not answer (Redis down) is *not* unreadiness: the
+  worker serves from its own memory tier meanwhile, so the report says ``"cache": {"degraded": ...}`` and
+  ``/metrics`` has ``lumen_ext_cache_second_tier_up 0``, and a load balancer keeps the pool. A spec Lumen rejects
+  is listed under ``invalid_specs`` but does not make the process unready: its page shows the diagnostics, and
+  the other apps keep serving.
+* ``GET /metrics``: Prometheus text (:mod:`lumen_ext.serving.metrics`), open sessions from Bokeh's own
   bookkeeping and the stage cache's ``stats()``.
 * ``GET /data/{app}/{pipeline}?format=json|csv|parquet&{field}={value}...``: the pipeline's current result
   with those filter values (repeat a field for multi-select; ``lo,hi`` for a range). It asks for the same
@@ -37,7 +40,8 @@ from typing import Any
 from bokeh.server.views.auth_request_handler import AuthRequestHandler
 from tornado.web import RequestHandler, authenticated
 
-from lumen_ext.scale import metrics as _metrics
+from lumen_ext.security.errors import record_error
+from lumen_ext.serving import metrics as _metrics
 
 __all__ = ["routes"]
 
@@ -63,11 +67,10 @@ def routes(
 ) -> list[tuple[str, type, dict[str, Any]]]:
     """Tornado routes of the endpoints for the dashboards at ``spec_paths`` (apps are named by file stem).
 
-    Also installs the session and interaction hooks (:func:`lumen_ext.scale.metrics.install_hooks`), so call
-    it before the server starts. ``data=False`` leaves the data endpoint out; ``validate``/``data_checks``
+    The session and interaction counters come from the hooks table's ``serving.metrics`` hooks (the ``serve``
+    profile enables them). ``data=False`` leaves the data endpoint out; ``validate``/``data_checks``
     mirror ``lumen-ext serve --no-validate``/``--no-data``.
     """
-    _metrics.install_hooks()
     specs = {Path(p).stem: Path(p).resolve() for p in spec_paths}
     readiness = _Readiness(specs, ready_timeout, ready_ttl)
     table: list[tuple[str, type, dict[str, Any]]] = [
@@ -97,7 +100,7 @@ class _Readiness:
         self._last: tuple[float, dict[str, Any]] | None = None
 
     def check(self) -> dict[str, Any]:
-        from lumen_ext.scale.pipeline_data import check_sources
+        from lumen_ext.serving.pipeline_data import check_sources
 
         with self._lock:
             if self._last is not None and time.monotonic() - self._last[0] < self.ttl:
@@ -117,8 +120,6 @@ class _Readiness:
             except Exception as exc:  # an unreadable spec file
                 problems[app] = _plain(f"{type(exc).__name__}: {exc}")
         cache = _cache_status()
-        if cache.get("error"):
-            problems["cache"] = cache["error"]
         result = {"ready": not problems, "problems": problems, "invalid_specs": invalid, "cache": cache}
         with self._lock:
             self._last = (time.monotonic(), result)
@@ -144,9 +145,12 @@ def _cache_status() -> dict[str, Any]:
     }
     if hasattr(second, "ping"):
         if not second.ping():
-            status["error"] = "the Redis cache tier does not answer"
+            status["degraded"] = (
+                "the Redis cache tier does not answer; serving from this process's memory tier"
+            )
     elif hasattr(second, "directory") and not os.access(second.directory, os.W_OK | os.X_OK):
-        status["error"] = f"cache directory {second.directory} is not writable"
+        status["degraded"] = f"cache directory {second.directory} is not writable; serving from memory"
+    status["second_tier_up"] = "degraded" not in status
     return status
 
 
@@ -176,7 +180,9 @@ class MetricsHandler(RequestHandler):
         app = self.application  # the BokehTornado application the routes were added to
         live = {path.strip("/") or "/": len(app.get_sessions(path)) for path in app.app_paths}
         views = {"plot_memo": patching.memo.stats.as_dict(), "drawings": drawings.memo.stats.as_dict()}
-        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats(), views)
+        cache = _cache_status()
+        up = {"second_tier_up": int(cache["second_tier_up"])} if "second_tier_up" in cache else {}
+        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats(), views, up)
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.write(text)
@@ -189,11 +195,17 @@ class DataHandler(AuthRequestHandler):
     def _error(self, status: int, message: str, **extra: Any) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.write(json.dumps({"error": message, **extra}, default=str))
+        self.write(json.dumps({"error": message, "status": status, **extra}, default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Whatever escaped ``get`` (Tornado's default is an HTML page): JSON with an error id."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        error_id = record_error(exc, "answering /data") if exc is not None else None
+        self._error(status_code, self._reason, error_id=error_id)
 
     @authenticated  # the same login as the page: the server's auth provider decides
     async def get(self, app: str, pipeline: str) -> None:
-        from lumen_ext.scale.pipeline_data import DataRequestError, pipeline_frame
+        from lumen_ext.serving.pipeline_data import DataRequestError, pipeline_frame
 
         self.set_header("Cache-Control", "no-store")
         spec = self.specs.get(app)
@@ -215,6 +227,14 @@ class DataHandler(AuthRequestHandler):
             frame = await loop.run_in_executor(_executor, pipeline_frame, spec, pipeline, values)
         except DataRequestError as exc:
             return self._error(exc.status, str(exc))
+        except OSError as exc:  # a data file missing or unreadable: the data, not the request, is at fault
+            error_id = record_error(exc, f"reading pipeline {pipeline!r} of {app!r} for /data")
+            return self._error(503, "the pipeline's data cannot be read right now", error_id=error_id)
+        except (
+            Exception
+        ) as exc:  # a corrupt file, a failing query: JSON with the id the log repeats, never HTML
+            error_id = record_error(exc, f"computing pipeline {pipeline!r} of {app!r} for /data")
+            return self._error(500, "the pipeline could not be computed", error_id=error_id)
         if frame is None:
             return self._error(500, f"pipeline {pipeline!r} produced no data")
         if len(frame) > self.max_rows:

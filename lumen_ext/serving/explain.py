@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lumen_ext.security.options import add_policy_argument, policy_from_args
+
 __all__ = ["configure", "explain", "run"]
 
 
@@ -24,13 +26,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", action="store_true", help="time each stage, cold and warm, with hit/miss")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--no-pushdown", action="store_true", help="explain without SQL pushdown")
+    add_policy_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.spec.is_file():
         print(f"lumen-ext explain: {args.spec}: no such file", file=sys.stderr)
         return 2
-    report = explain(args.spec, run=args.run, pushdown=not args.no_pushdown)
+    policy = policy_from_args(args, "lumen-ext explain")
+    if policy is None:
+        return 2
+    spec = args.spec.resolve()
+    os.chdir(spec.parent)  # as `lumen-ext serve` does, so DuckDB paths and cache keys resolve alike
+    report = explain(spec, run=args.run, pushdown=not args.no_pushdown, policy=policy)
     if args.format == "json":
         json.dump(report, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
@@ -39,17 +47,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def explain(spec: Path, run: bool = False, pushdown: bool = True) -> dict[str, Any]:
-    """Build the dashboard at ``spec`` with the stage cache installed and describe its pipelines."""
+def explain(spec: Path, run: bool = False, pushdown: bool = True, policy: Any = None) -> dict[str, Any]:
+    """Build the dashboard at ``spec`` with the ``explain`` hooks (stage cache and guards) and describe its
+    pipelines."""
     import panel as pn
     from lumen.dashboard import Dashboard
     from lumen.layout import Layout
 
-    from lumen_ext.cache import CacheConfig, install
-    from lumen_ext.cache.runtime import RUNS_ATTR, parent_key
+    from lumen_ext import hooks
+    from lumen_ext.cache import CacheConfig
+    from lumen_ext.cache.runtime import RUNS_ATTR, active_store, parent_key
     from lumen_ext.cache.stages import build_plan
 
-    store = install(CacheConfig(pushdown=pushdown))
+    hooks.install("explain", hooks.Settings(policy=policy, cache=CacheConfig(pushdown=pushdown)))
+    store = active_store()
     dash = Dashboard(str(Path(spec).resolve()))
     tabs = (pn.Tabs, getattr(sys.modules["lumen.dashboard"], "Tabs", pn.Tabs))
     if isinstance(dash._layout, tabs):  # `layout: tabs` builds the other tabs lazily
@@ -62,9 +73,7 @@ def explain(spec: Path, run: bool = False, pushdown: bool = True) -> dict[str, A
         if id(pipeline) in described:
             return described[id(pipeline)]
         cold = getattr(pipeline, RUNS_ATTR, None)
-        plan = build_plan(
-            pipeline, store.config, parent_key(pipeline) if pipeline.pipeline is not None else None
-        )
+        plan = build_plan(pipeline, store, parent_key(pipeline) if pipeline.pipeline is not None else None)
         entry: dict[str, Any] = {
             "pipeline": pipeline.name,
             "table": pipeline.table,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lumen_ext.security.expressions import expression_problem
-from lumen_ext.security.imports import is_dotted_path, reference_problem
+from lumen_ext.security.imports import LOCAL_MODULES, is_dotted_path, reference_problem
 from lumen_ext.security.paths import is_inside, resolve_under, url_scheme
 from lumen_ext.security.policy import Policy
 from lumen_ext.security.rules import SECURITY_RULES
@@ -29,7 +29,6 @@ Path_ = tuple[str | int, ...]
 # Variable types whose value a dashboard viewer (or their browser) controls.
 VIEWER_VARIABLE_TYPES = frozenset({"url", "widget", "cookie", "header", "user"})
 # Files `lumen.config.load_local_modules` executes from the spec's folder (config.py:197-213).
-LOCAL_MODULES = ("filters.py", "sources.py", "transforms.py", "template.py", "views.py")
 _CALLBACKS = ("on_session_created", "on_session_destroyed", "on_loaded", "on_error", "on_update")
 _VARIABLE_USE = re.compile(r"\$\{?variables\.([A-Za-z_]\w*)")
 _DUCKDB_FILE = re.compile(r"\.(csv|tsv|parquet|parq|json|jsonl|ndjson)$", re.IGNORECASE)

@@ -21,7 +21,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["METRICS", "LatencyHistogram", "ServerMetrics", "install_hooks", "render_prometheus"]
+__all__ = [
+    "METRICS",
+    "LatencyHistogram",
+    "ServerMetrics",
+    "count_sessions",
+    "render_prometheus",
+    "timing_change_event",
+]
 
 # Seconds; a widget change should feel instant below 0.1 s and is broken above 10 s.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -82,36 +89,30 @@ class ServerMetrics:
 
 
 METRICS = ServerMetrics()
-_installed = False
-_install_lock = threading.Lock()
 
 
-def install_hooks(metrics: ServerMetrics = METRICS) -> None:
-    """Count sessions and time interactions in this process (idempotent; call before the server starts)."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        import panel as pn
-        from panel.reactive import Syncable
+def timing_change_event(original: Any, settings: Any) -> Any:
+    """``Syncable._change_event`` that times each interaction of a served session in :data:`METRICS`."""
 
-        pn.state.on_session_created(metrics.session_created)
-        pn.state.on_session_destroyed(metrics.session_destroyed)
-        original = Syncable._change_event
+    def _change_event(self: Any, doc: Any) -> None:
+        started = time.perf_counter()
+        failed = True
+        try:
+            original(self, doc)
+            failed = False
+        finally:
+            if doc is not None and doc.session_context is not None:  # a served session, not a notebook
+                METRICS.interaction(time.perf_counter() - started, failed)
 
-        def _change_event(self: Any, doc: Any) -> None:
-            started = time.perf_counter()
-            failed = True
-            try:
-                original(self, doc)
-                failed = False
-            finally:
-                if doc is not None and doc.session_context is not None:  # a served session, not a notebook
-                    metrics.interaction(time.perf_counter() - started, failed)
+    return _change_event
 
-        _change_event.__wrapped__ = original  # type: ignore[attr-defined]
-        Syncable._change_event = _change_event
-        _installed = True
+
+def count_sessions(settings: Any) -> None:
+    """Count sessions created and destroyed in :data:`METRICS` (the hooks registry calls it once per process)."""
+    import panel as pn
+
+    pn.state.on_session_created(METRICS.session_created)
+    pn.state.on_session_destroyed(METRICS.session_destroyed)
 
 
 def render_prometheus(
@@ -119,11 +120,13 @@ def render_prometheus(
     live_sessions: Mapping[str, int],
     cache_stats: Mapping[str, Any],
     view_stats: Mapping[str, Mapping[str, int]] | None = None,
+    cache_gauges: Mapping[str, int] | None = None,
 ) -> str:
     """Prometheus text exposition (format 0.0.4) of one process's figures.
 
     ``view_stats``: counters of the plot patching's memos by name (``plot_memo``: HoloViews objects reused,
     ``drawings``: frames set without HoloViews' update), rendered as ``lumen_ext_views_<name>_<counter>_total``.
+    ``cache_gauges``: e.g. ``second_tier_up`` (1 while the shared tier answers), as ``lumen_ext_cache_<name>``.
     """
     proc = f'process="{os.getpid()}"'
     out: list[str] = []
@@ -195,6 +198,8 @@ def render_prometheus(
             f"Stage cache {stat.replace('_', ' ')}.",
             [("", value)],
         )
+    for gauge, value in sorted((cache_gauges or {}).items()):
+        family(f"lumen_ext_cache_{gauge}", "gauge", f"Stage cache {gauge.replace('_', ' ')}.", [("", value)])
     for group, counters in sorted((view_stats or {}).items()):
         for stat, value in sorted(counters.items()):
             family(

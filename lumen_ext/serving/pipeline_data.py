@@ -138,14 +138,41 @@ def _parse(text: str) -> Any:
 
 
 def check_sources(spec_path: Path) -> dict[str, str | None]:
-    """Source name -> None when it lists its tables, else the error, for the readiness probe."""
+    """Source name -> None when every table of it can be read, else the first error, for the readiness probe.
+
+    Listing the tables is not enough: a ``file`` source lists a deleted file's table as well. Each table is opened
+    as cheaply as its kind allows (a Parquet file's footer, a CSV file's first bytes, DuckDB's ``DESCRIBE`` of the
+    table's query), so a missing or corrupt file makes the worker unready, without reading any data.
+    """
     results: dict[str, str | None] = {}
     with _lumen_document(spec_path) as state:
         for name, source_spec in (state.spec.get("sources") or {}).items():
             try:
                 source = state.sources.get(name) or state.load_source(name, source_spec)
-                source.get_tables()
+                for table in source.get_tables():
+                    _open_table(source, table)
                 results[name] = None
             except Exception as exc:  # any failure means "not ready"; the probe reports it, never raises
                 results[name] = f"{type(exc).__name__}: {exc}"
     return results
+
+
+def _open_table(source: Any, table: str) -> None:
+    """Raise when ``table`` of ``source`` cannot be read (what the first session would hit)."""
+    from lumen.sources.base import FileSource
+    from lumen.sources.duckdb import DuckDBSource
+
+    if isinstance(source, DuckDBSource):
+        source._connection.execute(f"DESCRIBE {source.get_sql_expr(table)}").fetchall()
+    elif isinstance(source, FileSource):
+        import pyarrow.parquet as pq
+
+        for path in source._resolve_template_vars(source.tables[table]):
+            text = str(path)
+            if "://" in text:
+                continue  # a URL: its server decides; not this worker's readiness
+            if text.lower().endswith((".parq", ".parquet")):
+                pq.read_metadata(text)  # the footer: missing, truncated or not Parquet raises
+            else:
+                with open(text, "rb") as handle:
+                    handle.read(1)

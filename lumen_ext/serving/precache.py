@@ -181,12 +181,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
 
-    from lumen_ext.cache import CacheConfig, install, stats
-    from lumen_ext.security.runtime import harden
+    from lumen_ext import hooks
+    from lumen_ext.cache import CacheConfig, stats
 
     cache_dir = args.cache_dir.resolve() if args.cache_dir else None
-    install(CacheConfig(disk_dir=cache_dir, redis_url=args.redis_url))
-    harden(policy)  # precaching runs the spec's sources and transforms: the same guards as serving
+    # Precaching runs the spec's sources and transforms: the same guards and cache as serving.
+    hooks.install(
+        "precache",
+        hooks.Settings(policy=policy, cache=CacheConfig(disk_dir=cache_dir, redis_url=args.redis_url)),
+    )
     os.chdir(spec.parent)  # as `lumen-ext serve` does, so DuckDB paths and cache keys resolve alike
     report = precache(spec, args.max_values, args.max_states, progress=not args.quiet and sys.stderr.isatty())
     for planned in report.pipelines:

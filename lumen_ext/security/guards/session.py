@@ -1,0 +1,75 @@
+"""S4 S12 S15: secrets, editing and auth. ``secure: true`` values never exported, ``config.editable`` only with
+``allow_editable`` (tracebacks in the page only with ``dev``), and ``auth:`` failing closed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from lumen_ext.security.runtime import PolicyViolation, policy_of
+
+log = logging.getLogger("lumen_ext.security")
+
+__all__ = ["failing_closed_auth", "guarded_config_from_spec", "hide_secure_values"]
+
+
+def hide_secure_values(original: Callable, settings: Any) -> Callable:
+    """``Variable.to_spec``: the value of a ``secure: true`` variable is never exported."""
+
+    def to_spec(self: Any, context: Any = None) -> dict:
+        spec = original(self, context=context)
+        if self.secure:
+            for key in ("value", "default"):
+                spec.pop(key, None)
+        return spec
+
+    return to_spec
+
+
+def guarded_config_from_spec(original: Any, settings: Any) -> Any:
+    """``Config.from_spec``: ``editable`` only with ``allow_editable``; tracebacks in the page only with ``dev``."""
+    policy = policy_of(settings)
+    config_from_spec = original.__func__
+
+    def from_spec(cls: type, spec: Any) -> Any:
+        if isinstance(spec, dict):
+            if spec.get("editable") and not policy.allow_editable:
+                raise PolicyViolation(
+                    "config.editable would let every viewer edit and reload the spec; the server's policy does "
+                    "not allow it (allow_editable)"
+                )
+            spec = dict(spec, show_traceback=policy.dev)
+        return config_from_spec(cls, spec)
+
+    return classmethod(from_spec)
+
+
+def failing_closed_auth(original: Any, settings: Any) -> Any:
+    """``AuthSpec.authorized``: a missing claim, or no OAuth provider at all, denies (unless ``dev``)."""
+    policy = policy_of(settings)
+
+    def authorized(self: Any) -> bool:
+        import panel as pn
+
+        if not self.spec:
+            return True
+        user = pn.state.user_info
+        if user is None:
+            # No OAuth provider: nobody can be checked. Lumen lets everyone in under --dev/--autoreload.
+            return policy.dev
+        for key, wanted in self.spec.items():
+            if key not in user:
+                log.warning("auth: claim %r is missing from the user's OAuth data; access denied", key)
+                return False
+            wanted = wanted if isinstance(wanted, list) else [wanted]
+            got = user[key] if isinstance(user[key], list) else [user[key]]
+            if not self.case_sensitive:
+                wanted = [w.lower() if isinstance(w, str) else w for w in wanted]
+                got = [g.lower() if isinstance(g, str) else g for g in got]
+            wanted = [w.strip() if isinstance(w, str) else w for w in wanted]
+            if not any(g == w for w in wanted for g in got):
+                return False
+        return True
+
+    return property(authorized)
