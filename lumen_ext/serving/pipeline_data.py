@@ -64,10 +64,7 @@ def pipeline_frame(spec_path: Path, pipeline: str, values: Mapping[str, Sequence
             raise DataRequestError(
                 f"no pipeline {pipeline!r}; this spec names: {', '.join(names) or 'none'}", 404
             )
-        spec = dict(state.spec["pipelines"][pipeline], name=pipeline, auto_update=False)
-        from lumen.pipeline import Pipeline
-
-        built = Pipeline.from_spec(spec)
+        built = _build_pipeline(state, pipeline)
         filters = _filters_by_field(built)
         unknown = sorted(set(values) - set(filters))
         if unknown:
@@ -80,6 +77,19 @@ def pipeline_frame(spec_path: Path, pipeline: str, values: Mapping[str, Sequence
             filt.value = _coerce(filt, field, list(raw))
         built._update_data(force=True)
         return built.data
+
+
+def _build_pipeline(state: Any, name: str) -> Any:
+    """Named pipeline ``name``, its parents first: Lumen resolves ``pipeline: parent`` in ``state.pipelines`` only."""
+    from lumen.pipeline import Pipeline
+
+    if name not in state.pipelines:
+        spec = state.spec["pipelines"][name]
+        parent = spec.get("pipeline")
+        if isinstance(parent, str) and parent in state.spec["pipelines"]:
+            _build_pipeline(state, parent)
+        state.pipelines[name] = Pipeline.from_spec(dict(spec, name=name, auto_update=False))
+    return state.pipelines[name]
 
 
 def _filters_by_field(pipeline: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -49,12 +49,22 @@ class ServedSpec:
     url: str
     log_path: Path
     process: subprocess.Popen
+    log_start: int = 0  # byte offset: a test sharing a server reads only the log written since it began
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        with self.log_path.open("rb") as log:
+            log.seek(self.log_start)
+            return log.read().decode(errors="replace")
 
     def faults(self) -> list[str]:
         return [line for line in self.log().splitlines() if SERVER_FAULT.search(line)]
+
+    def app(self, stem: str) -> ServedSpec:
+        """The app ``/stem`` of this server, its log read from now on: one test's view of a shared server."""
+        if self.process.poll() is not None:
+            pytest.fail(f"the shared server exited with {self.process.returncode}:\n{self.log()[-3000:]}")
+        base = self.url.rsplit("/", 1)[0]
+        return replace(self, url=f"{base}/{stem}", log_start=self.log_path.stat().st_size)
 
 
 @contextlib.contextmanager
@@ -75,11 +85,36 @@ def lumen_serve_spec(
     With lumen-ext installed it runs lumen-ext's runtime (`lumen_ext/serving/lumen_serve.py`) unless ``env``
     sets ``LUMEN_EXT_RUNTIME=0``.
     """
+    with lumen_serve_specs([spec], log_dir, cwd, env, extra_args) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def serve_specs(specs: list[Path], log_dir: Path) -> Iterator[ServedSpec]:
+    """One `lumen-ext serve SPEC...` for several specs of one folder; ``served.app(stem)`` gives each app."""
+    port = free_port()
+    command = [sys.executable, "-m", "lumen_ext", "serve", *map(str, specs), "--port", str(port)]
+    # Every app prints its line once the server listens: wait for the last one.
+    ready = f"lumen-ext: serving {specs[-1].stem} at"
+    with _server(command, specs[0], port, log_dir, cwd=log_dir, ready=ready) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def lumen_serve_specs(
+    specs: list[Path],
+    log_dir: Path,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[ServedSpec]:
+    """`lumen serve SPEC...` on a free loopback port (as :func:`lumen_serve_spec`); ``served.app(stem)`` gives each
+    app."""
     port = free_port()
     lumen = Path(sys.executable).with_name("lumen")
-    command = [str(lumen), "serve", str(spec), "--port", str(port), "--address", "127.0.0.1"]
+    command = [str(lumen), "serve", *map(str, specs), "--port", str(port), "--address", "127.0.0.1"]
     command += ["--allow-websocket-origin", f"127.0.0.1:{port}", *extra_args]
-    with _server(command, spec, port, log_dir, cwd=cwd, ready="Bokeh app running at", env=env) as served:
+    with _server(command, specs[0], port, log_dir, cwd=cwd, ready="Bokeh app running at", env=env) as served:
         yield served
 
 
@@ -163,8 +198,9 @@ class PageWatch:
 
 
 def copy_tree(src: Path, dst: Path) -> Path:
-    """Copy a spec folder, leaving out caches Lumen writes next to specs (a stale one hides changes)."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("cache", "__pycache__"))
+    """Copy a spec folder into ``dst`` (which may hold other files), leaving out caches Lumen writes next to specs
+    (a stale one hides changes)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("cache", "__pycache__"), dirs_exist_ok=True)
     return dst
 
 

@@ -1,12 +1,26 @@
-"""Fixtures for the browser tests: one Chromium per test module, a watched page per test, a spec server."""
+"""Fixtures for the browser tests: one Chromium per test module, a watched page per test, spec servers.
+
+Tests that need nothing but a default-configured server share one per xdist worker and front door
+(``examples_server``: `lumen-ext serve specs/*.yaml`; ``lumen_examples_server``: `lumen serve specs/*.yaml`), each
+reading only its own part of the server log (``served.app(stem)``). Tests that configure a server (faults, policies,
+broken specs) start their own with ``serve``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from support.browser import CHROMIUM, CHROMIUM_ARGS, PageWatch, lumen_serve_spec, serve_spec
-from support.paths import TEST_OUTPUT
+from support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PageWatch,
+    lumen_serve_spec,
+    lumen_serve_specs,
+    serve_spec,
+    serve_specs,
+)
+from support.paths import EXAMPLE_SPECS, REPO, TEST_OUTPUT
 
 
 # Module scope, not session: while Playwright's sync API is open its asyncio loop counts as running in the
@@ -61,3 +75,17 @@ def lumen_serve(tmp_path):
         return lumen_serve_spec(spec, tmp_path, cwd, env)
 
     return _serve
+
+
+@pytest.fixture(scope="session")
+def examples_server(rides_10m, tmp_path_factory):
+    """`lumen-ext serve specs/*.yaml`, once per worker: ``examples_server.app(stem)`` is one test's app."""
+    with serve_specs(EXAMPLE_SPECS, tmp_path_factory.mktemp("examples-server")) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def lumen_examples_server(rides_10m, tmp_path_factory):
+    """Lumen's own `lumen serve specs/*.yaml` from the repository root, once per worker."""
+    with lumen_serve_specs(EXAMPLE_SPECS, tmp_path_factory.mktemp("lumen-examples-server"), REPO) as served:
+        yield served

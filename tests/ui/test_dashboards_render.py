@@ -1,9 +1,9 @@
 """Every example dashboard, and every offline corpus dashboard, served and used in a real browser.
 
-For each spec: serve it with `lumen-ext serve` on 127.0.0.1, open it in Chromium, visit every tab, check that plots
-drew and tables have rows, change one filter widget and check that a view's data changed. Any console error, page
-error, request to another host, or exception in the server log fails the test. A screenshot per spec goes to
-``test-output/screenshots/``.
+For each spec: serve it with `lumen-ext serve` on 127.0.0.1 (one server per xdist worker for the example specs,
+another for the corpus specs), open it in Chromium, visit every tab, check that plots drew and tables have rows,
+change one filter widget and check that a view's data changed. Any console error, page error, request to another
+host, or exception in the server log fails the test. A screenshot per spec goes to ``test-output/screenshots/``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support.browser import copy_tree, dump
+from support.browser import copy_tree, dump, serve_specs
 from support.dashboard_page import (
     change_a_filter,
     change_a_view_only_control,
@@ -50,20 +50,19 @@ def exercise(page, watch, served, spec: Path, screenshot: Path, label: str, view
     )
 
 
-@pytest.mark.usefixtures("rides_10m")
 @pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[s.stem for s in EXAMPLE_SPECS])
-def test_example_dashboard(spec, serve, page_and_watch, screenshot_dir):
+def test_example_dashboard(spec, examples_server, page_and_watch, screenshot_dir):
     page, watch = page_and_watch
-    with serve(spec) as served:
-        assert declares_viewer_control(spec), "every example dashboard gives viewers a control"
-        label = f"specs/{spec.name}"
-        view_only = VIEW_ONLY_CONTROLS.get(spec.stem, ())
-        exercise(page, watch, served, spec, screenshot_dir / f"specs-{spec.stem}.png", label, view_only)
-        if view_only:
-            shot = screenshot_dir / f"specs-{spec.stem}-restyled.png"
-            change_a_view_only_control(page, view_only[0], label, shot)
-            assert not watch.problems(), f"{label}: the browser saw problems:\n{dump(watch.problems())}"
-            assert not served.faults(), f"{label}: the server logged faults:\n{served.log()[-4000:]}"
+    served = examples_server.app(spec.stem)
+    assert declares_viewer_control(spec), "every example dashboard gives viewers a control"
+    label = f"specs/{spec.name}"
+    view_only = VIEW_ONLY_CONTROLS.get(spec.stem, ())
+    exercise(page, watch, served, spec, screenshot_dir / f"specs-{spec.stem}.png", label, view_only)
+    if view_only:
+        shot = screenshot_dir / f"specs-{spec.stem}-restyled.png"
+        change_a_view_only_control(page, view_only[0], label, shot)
+        assert not watch.problems(), f"{label}: the browser saw problems:\n{dump(watch.problems())}"
+        assert not served.faults(), f"{label}: the server logged faults:\n{served.log()[-4000:]}"
 
 
 def _start_corpus_server(entry: dict, spec_dir: Path):
@@ -79,19 +78,37 @@ def _start_corpus_server(entry: dict, spec_dir: Path):
     return server
 
 
-@pytest.mark.parametrize("entry", OFFLINE_CORPUS, ids=[s["id"] for s in OFFLINE_CORPUS])
-def test_corpus_dashboard(entry, serve, page_and_watch, screenshot_dir, tmp_path):
-    for module in entry["optional_deps"]:
-        pytest.importorskip(module)
-    spec_dir = copy_tree((CORPUS / entry["path"]).parent, tmp_path / "corpus")
-    helper = _start_corpus_server(entry, spec_dir) if "server" in entry else None
-    page, watch = page_and_watch
-    spec = spec_dir / Path(entry["path"]).name
+@pytest.fixture(scope="session")
+def corpus_server(tmp_path_factory):
+    """Every offline corpus spec in one folder, served by one `lumen-ext serve` per xdist worker: (server, folder).
+
+    `lumen-ext serve` serves several specs from one folder only (DuckDB paths resolve against it), so the corpus
+    folders are merged; their files have distinct names, which is checked.
+    """
+    folder = tmp_path_factory.mktemp("corpus")
+    for entry in OFFLINE_CORPUS:
+        source = (CORPUS / entry["path"]).parent
+        clashes = sorted(p.name for p in source.iterdir() if (folder / p.name).exists())
+        assert not clashes, f"corpus files of the same name cannot share a folder: {clashes}"
+        copy_tree(source, folder)
+    helpers = [_start_corpus_server(entry, folder) for entry in OFFLINE_CORPUS if "server" in entry]
+    specs = [folder / Path(entry["path"]).name for entry in OFFLINE_CORPUS]
     try:
-        with serve(spec) as served:
-            name = entry["id"].replace("/", "-")
-            exercise(page, watch, served, spec, screenshot_dir / f"corpus-{name}.png", entry["id"])
+        with serve_specs(specs, tmp_path_factory.mktemp("corpus-server")) as served:
+            yield served, folder
     finally:
-        if helper is not None:
+        for helper in helpers:
             helper.shutdown()
             helper.server_close()
+
+
+@pytest.mark.parametrize("entry", OFFLINE_CORPUS, ids=[s["id"] for s in OFFLINE_CORPUS])
+def test_corpus_dashboard(entry, corpus_server, page_and_watch, screenshot_dir):
+    for module in entry["optional_deps"]:
+        pytest.importorskip(module)
+    server, folder = corpus_server
+    page, watch = page_and_watch
+    spec = folder / Path(entry["path"]).name
+    served = server.app(spec.stem)
+    name = entry["id"].replace("/", "-")
+    exercise(page, watch, served, spec, screenshot_dir / f"corpus-{name}.png", entry["id"])

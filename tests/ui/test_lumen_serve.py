@@ -1,4 +1,5 @@
-"""Every example spec works under Lumen's own `lumen serve`, started from the repository root.
+"""Every example spec works under Lumen's own `lumen serve`, started from the repository root (one server for all
+example specs per xdist worker; the opt-out test starts its own).
 
 lumen-ext adds checks and safety; it must not make specs that only work with lumen-ext. With lumen-ext installed,
 `lumen serve` runs lumen-ext's runtime (`lumen_ext/serving/lumen_serve.py`), so the same bar as `lumen-ext serve`
@@ -20,20 +21,19 @@ RUNTIME_LINE = "lumen-ext: runtime active in lumen serve"
 VIEW_ONLY_CONTROLS = {"rides_density": ("Colormap", "Color scaling")}
 
 
-@pytest.mark.usefixtures("rides_10m")
 @pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[s.stem for s in EXAMPLE_SPECS])
-def test_lumen_serve_renders_example_offline(spec, lumen_serve, page_and_watch):
+def test_lumen_serve_renders_example_offline(spec, lumen_examples_server, page_and_watch):
     page, watch = page_and_watch
     label = f"lumen serve specs/{spec.name}"
-    with lumen_serve(spec, cwd=REPO) as served:
-        assert RUNTIME_LINE in served.log(), served.log()[-3000:]
-        page.goto(served.url)
-        wait_rendered(page)
-        if declares_viewer_control(spec):
-            change_a_filter(page, label, skip=VIEW_ONLY_CONTROLS.get(spec.stem, ()))
-        visit_every_tab(page, label)  # other tabs are built lazily and bring their own stylesheets
-        assert not watch.problems(), f"{label}: the browser saw problems:\n{dump(watch.problems())}"
-        assert not served.faults(), "\n".join(served.log().splitlines()[-60:])
+    assert RUNTIME_LINE in lumen_examples_server.log(), lumen_examples_server.log()[-3000:]
+    served = lumen_examples_server.app(spec.stem)
+    page.goto(served.url)
+    wait_rendered(page)
+    if declares_viewer_control(spec):
+        change_a_filter(page, label, skip=VIEW_ONLY_CONTROLS.get(spec.stem, ()))
+    visit_every_tab(page, label)  # other tabs are built lazily and bring their own stylesheets
+    assert not watch.problems(), f"{label}: the browser saw problems:\n{dump(watch.problems())}"
+    assert not served.faults(), "\n".join(served.log().splitlines()[-60:])
 
 
 def test_opting_out_serves_lumens_own_page(lumen_serve, page_and_watch):
