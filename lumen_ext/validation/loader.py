@@ -1,43 +1,98 @@
 """Load a spec the way Lumen reads it, but safely, remembering where every key and value came from.
 
 Lumen parses with ``yaml.load(text, Loader=yaml.Loader)`` (PyYAML, YAML 1.1, pure-Python parser). We compose the
-node graph with PyYAML's pure-Python ``SafeLoader`` (same scanner, parser and implicit resolver, so the same
-document), then build the Python data ourselves from the nodes. That is where we differ on purpose:
+node graph with PyYAML's composer (`lumen_ext.validation.compose`: same scanner, parser and implicit resolver, so
+the same document, with alias bombs and absurd nesting refused), then build the Python data ourselves from the
+nodes. That is where we differ on purpose:
 
 * a ``!!python/...`` tag is reported, never constructed; any other unknown tag is reported as Lumen would fail;
+* a scalar PyYAML cannot build (`!!float abc`, a plain ``2024-02-30``) is reported (`lumen_ext.validation.scalars`);
 * a repeated key is reported (PyYAML keeps the last value silently, and so do we, to match what Lumen sees);
 * every mapping key and every value gets a `NodeInfo` in a path-keyed index, so a diagnostic about
-  ``("layouts", 0, "views", "map", "x")`` lands on the right line and column.
+  ``("layouts", 0, "views", "map", "x")`` lands on the right line and column. Positions are in editor terms
+  (`lumen_ext.validation.lines`), computed from the marks' character offsets, not from PyYAML's line numbers.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from lumen_ext.validation.compose import ComposeRefused, compose
 from lumen_ext.validation.diagnostics import FILE_START, Span
 from lumen_ext.validation.jinja import JinjaFinding, neutralise
+from lumen_ext.validation.lines import YAML_ONLY_BREAKS, LineMap
+from lumen_ext.validation.scalars import SCALAR_TAGS, ScalarBuilder, ScalarProblem
 
 Path = tuple[Any, ...]
 
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 _SAFE_TAGS = set(yaml.SafeLoader.yaml_constructors) - {None}
 _PYTHON_PREFIX = "tag:yaml.org,2002:python/"
 
 
-@dataclass(slots=True)
 class NodeInfo:
-    value: Span
-    key: Span | None = None  # the mapping key this value sits under, if any
-    head: Span | None = None  # for a mapping: its first key, to point at "this mapping" compactly
-    block: bool = False  # block-style collection (its span covers many lines)
-    templated: bool = False  # its real value is unknown: a substituted Jinja expression or a rejected tag
-    raw: str | None = None  # a single-line scalar's source text, to place sub-string diagnostics
+    """Where one value of the spec is written. Spans are computed when asked: most values never are, and a
+    1.5 MB file has hundreds of thousands of them."""
+
+    __slots__ = ("_key", "_node", "_source", "templated")
+
+    def __init__(self, node: Node, key: Node | None, source: _Source):
+        self._node = node
+        self._key = key  # the mapping key this value sits under, if any
+        self._source = source
+        self.templated = False  # its real value is unknown: a substituted Jinja expression or a rejected tag
+
+    @property
+    def value(self) -> Span:
+        return self._source.span(self._node)
+
+    @property
+    def key(self) -> Span | None:
+        return self._source.span(self._key) if self._key is not None else None
+
+    @property
+    def head(self) -> Span | None:
+        """For a mapping: its first key, to point at "this mapping" compactly."""
+        node = self._node
+        if isinstance(node, MappingNode) and node.value:
+            return self._source.span(node.value[0][0])
+        return None
+
+    @property
+    def block(self) -> bool:
+        """A block-style collection (its span covers many lines)."""
+        return not isinstance(self._node, ScalarNode) and not self._node.flow_style
+
+    @property
+    def raw(self) -> str | None:
+        """A single-line scalar's source text when it is the value verbatim, to place sub-string diagnostics."""
+        node = self._node
+        if not isinstance(node, ScalarNode) or node.style not in (None, "'", '"'):
+            return None
+        span = self.value
+        if span.line != span.end_line:
+            return None
+        raw = self._source.text[node.start_mark.index : node.end_mark.index]
+        return raw if (raw == node.value if node.style is None else raw[1:-1] == node.value) else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The parsed text and its line map, shared by every `NodeInfo`."""
+
+    text: str  # what PyYAML parsed: Jinja neutralised, same length and lines as the file
+    lines: LineMap
+
+    def span(self, node: Node) -> Span:
+        return self.lines.span(node.start_mark.index, node.end_mark.index)
 
 
 @dataclass(slots=True)
@@ -50,7 +105,8 @@ class LoadProblem:
 
 @dataclass(slots=True)
 class LoadedSpec:
-    text: str
+    text: str  # as parsed: without a leading byte order mark
+    lines: LineMap
     data: Any = None
     index: dict[Path, NodeInfo] = field(default_factory=dict)
     problems: list[LoadProblem] = field(default_factory=list)
@@ -100,44 +156,39 @@ class LoadedSpec:
 class _Builder:
     """Turns a composed node graph into plain Python data plus the position index."""
 
-    def __init__(self, loaded: LoadedSpec, templated: list[tuple[int, int]], text: str):
+    def __init__(self, loaded: LoadedSpec, templated: list[tuple[int, int]], text: str, explicit: set[int]):
         self.loaded = loaded
+        self.lines = loaded.lines
+        self.source = _Source(text, loaded.lines)
         self.templated = templated
-        self.text = text
-        self.scalars = yaml.SafeLoader("")  # only its scalar constructors are used
+        self.templated_ends = [end for _, end in templated]
+        self.explicit = explicit  # ids of scalars whose tag is written in the text
+        self.scalars = ScalarBuilder()
+        self.collections = yaml.SafeLoader("")  # for `!!set`, `!!omap`, `!!pairs`: PyYAML's own constructors
         self.done: dict[int, Any] = {}  # node id -> built value: aliases share, alias bombs stay linear
         self.active: set[int] = set()
 
+    def span(self, node: Node) -> Span:
+        return self.source.span(node)
+
     def problem(self, node: Node, rule: str, message: str, hint: str | None = None) -> None:
-        self.loaded.problems.append(
-            LoadProblem(Span.from_marks(node.start_mark, node.end_mark), rule, message, hint)
-        )
+        self.loaded.problems.append(LoadProblem(self.span(node), rule, message, hint))
 
     def _is_templated(self, node: Node) -> bool:
+        """Whether a substituted Jinja expression overlaps the node (the ranges are sorted and disjoint)."""
         lo, hi = node.start_mark.index, node.end_mark.index
-        return any(s < hi and lo < e for s, e in self.templated)
-
-    def record(self, path: Path, node: Node, key: Node | None) -> None:
-        # Later records win: an explicit key overrides the one a ``<<`` merge brought in, as in PyYAML.
-        info = NodeInfo(
-            Span.from_marks(node.start_mark, node.end_mark),
-            Span.from_marks(key.start_mark, key.end_mark) if key is not None else None,
-        )
-        if isinstance(node, ScalarNode):
-            info.templated = self._is_templated(node)
-            if node.start_mark.line == node.end_mark.line and node.style in (None, "'", '"'):
-                raw = self.text[node.start_mark.index : node.end_mark.index]
-                if raw == node.value if node.style is None else raw[1:-1] == node.value:
-                    info.raw = raw
-        else:
-            info.block = not node.flow_style
-            if isinstance(node, MappingNode) and node.value:
-                first = node.value[0][0]
-                info.head = Span.from_marks(first.start_mark, first.end_mark)
-        self.loaded.index[path] = info
+        i = bisect_right(self.templated_ends, lo)  # the first range ending after the node starts
+        return i < len(self.templated) and self.templated[i][0] < hi
 
     def build(self, node: Node, path: Path, key: Node | None = None) -> Any:
-        self.record(path, node, key)
+        # Later records win: an explicit key overrides the one a ``<<`` merge brought in, as in PyYAML.
+        info = self.loaded.index[path] = NodeInfo(node, key, self.source)
+        tag = node.tag
+        if isinstance(node, ScalarNode) and tag in _SAFE_TAGS:
+            # Most nodes: nothing to share or recurse into, so no bookkeeping (an aliased scalar is rebuilt).
+            if self.templated:
+                info.templated = self._is_templated(node)
+            return node.value if tag == _STR else self._scalar(node, path)
         nid = id(node)
         if nid in self.active:
             # PyYAML would build a self-containing structure; Lumen's validator then recurses forever.
@@ -145,7 +196,6 @@ class _Builder:
             return None
         if nid in self.done:
             return self.done[nid]
-        tag = node.tag
         if tag.startswith(_PYTHON_PREFIX):
             self.loaded.index[path].templated = True
             self.problem(
@@ -165,7 +215,7 @@ class _Builder:
                 self.done[nid] = value
                 value.extend(self.build(item, (*path, i)) for i, item in enumerate(node.value))
             elif tag in _SAFE_TAGS:
-                value = self._safe(node)
+                value = self._collection(node, path)
             else:
                 self.loaded.index[path].templated = True
                 self.problem(
@@ -180,11 +230,41 @@ class _Builder:
         self.done[nid] = value
         return value
 
-    def _safe(self, node: Node) -> Any:
+    def _unbuildable(self, path: Path | None, node: Node, message: str, hint: str) -> None:
+        """Report a value PyYAML cannot build; the checks then treat it as unknown, not as the None we keep."""
+        if path is not None:
+            self.loaded.index[path].templated = True
+        self.problem(node, "invalid-value", message, hint)
+
+    def _scalar(self, node: ScalarNode, path: Path | None) -> Any:
         try:
-            return self.scalars.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            self.problem(node, "yaml-syntax", str(getattr(exc, "problem", None) or exc))
+            return self.scalars.build(node, id(node) in self.explicit)
+        except ScalarProblem as exc:
+            self._unbuildable(path, node, exc.message, exc.hint)
+            return None
+
+    def _collection(self, node: Node, path: Path) -> Any:
+        """A collection under another standard tag: `!!set`, `!!omap`, `!!pairs`, or a scalar tag by mistake."""
+        short = node.tag.removeprefix("tag:yaml.org,2002:")
+        if node.tag in SCALAR_TAGS:
+            self._unbuildable(
+                path,
+                node,
+                f"`!!{short}` needs a scalar, not a {node.id}; PyYAML cannot build it, so Lumen fails to load "
+                "the file",
+                f"remove the `!!{short}` tag",
+            )
+            return None
+        try:
+            return self.collections.construct_object(node, deep=True)
+        except Exception as exc:  # members fail like scalars do (ValueError, KeyError...: see scalars.py)
+            reason = str(getattr(exc, "problem", None) or "") or type(exc).__name__
+            self._unbuildable(
+                path,
+                node,
+                f"PyYAML cannot build this `!!{short}` ({reason}), so Lumen fails to load the file",
+                f"fix its members or remove the `!!{short}` tag",
+            )
             return None
 
     def _merged_pairs(self, node: MappingNode) -> list[tuple[Node, Node, bool]]:
@@ -200,7 +280,14 @@ class _Builder:
                 if not isinstance(src, MappingNode):
                     self.problem(src, "yaml-syntax", f"expected a mapping for merging, but found {src.id}")
                     continue
-                merged.extend((k, v, False) for k, v, _ in self._merged_pairs(src))
+                if id(src) in self.active:
+                    self.problem(src, "yaml-syntax", "recursive merge: this mapping merges itself")
+                    continue
+                self.active.add(id(src))
+                try:
+                    merged.extend((k, v, False) for k, v, _ in self._merged_pairs(src))
+                finally:
+                    self.active.discard(id(src))
         return merged + own
 
     def _mapping(self, node: MappingNode, path: Path) -> dict:
@@ -208,8 +295,14 @@ class _Builder:
         self.done[id(node)] = result
         seen: dict[Any, Node] = {}
         for key_node, value_node, own in self._merged_pairs(node):
-            if isinstance(key_node, ScalarNode):
-                key = self._safe(key_node) if key_node.tag in _SAFE_TAGS else key_node.value
+            if isinstance(key_node, ScalarNode) and key_node.tag not in _SAFE_TAGS:
+                key = key_node.value
+            elif isinstance(key_node, ScalarNode):
+                try:
+                    key = self.scalars.build(key_node, id(key_node) in self.explicit)
+                except ScalarProblem as exc:  # the whole entry is unknown: Lumen would not load the file
+                    self.problem(key_node, "invalid-value", exc.message, exc.hint)
+                    continue
             else:
                 key = None
                 self.problem(
@@ -228,7 +321,7 @@ class _Builder:
                 self.problem(
                     key_node,
                     "duplicate-key",
-                    f"duplicate key `{key}` (first defined on line {first.start_mark.line + 1}); "
+                    f"duplicate key `{key}` (first defined on line {self.lines.position(first.start_mark.index)[0]}); "
                     "PyYAML silently keeps only this last value",
                     "merge the two entries or rename one of them",
                 )
@@ -240,52 +333,66 @@ class _Builder:
 
 def load_text(text: str) -> LoadedSpec:
     """Parse ``text`` as Lumen would (after neutralising Jinja), without executing anything."""
+    # A byte order mark is not content: editors hide it and count columns after it, so do we.
+    text = text.removeprefix("\ufeff")
+    loaded = LoadedSpec(text, LineMap(text))
     neutral = neutralise(text)
-    loaded = LoadedSpec(text)
     for finding in neutral.findings:
-        loaded.problems.append(_finding_problem(text, finding))
+        loaded.problems.append(_finding_problem(loaded.lines, finding))
     try:
-        node = yaml.compose(neutral.text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark, context = exc.problem_mark or exc.context_mark, exc.context
-        if (
-            context
-            and exc.context_mark
-            and exc.problem_mark
-            and exc.context_mark.line != exc.problem_mark.line
-        ):
-            # e.g. an unclosed `[`: the parser notices on a later line; the cause is where the construct began.
-            mark = exc.context_mark
-            context = f"{context} (noticed on line {exc.problem_mark.line + 1})"
-        span = Span.point(mark.line + 1, mark.column + 1) if mark else FILE_START
-        message = ": ".join(filter(None, [context, exc.problem]))
-        loaded.problems.append(LoadProblem(span, "yaml-syntax", message or str(exc)))
+        composed = compose(neutral.text)
+    except ComposeRefused as exc:
+        loaded.problems.append(LoadProblem(loaded.lines.point(exc.index), exc.rule, exc.message, exc.hint))
         return loaded
-    except yaml.YAMLError as exc:  # e.g. a reader error on a non-printable character
-        loaded.problems.append(LoadProblem(FILE_START, "yaml-syntax", str(exc)))
-        return loaded
-    except RecursionError:
-        loaded.problems.append(
-            LoadProblem(FILE_START, "yaml-syntax", "the document is nested too deeply to parse")
-        )
+    except yaml.YAMLError as exc:
+        loaded.problems.append(_syntax_problem(loaded, exc))
         return loaded
     loaded.parsed = True
-    if node is not None:
+    if composed.root is not None:
+        builder = _Builder(loaded, neutral.templated, neutral.text, composed.explicit)
         try:
-            loaded.data = _Builder(loaded, neutral.templated, neutral.text).build(node, ())
+            loaded.data = builder.build(composed.root, ())
         except RecursionError:
+            # Composition caps nesting, but a long chain of `<<:` merges recurses once per link.
             loaded.problems.append(
-                LoadProblem(FILE_START, "yaml-syntax", "the document is nested too deeply")
+                LoadProblem(
+                    FILE_START, "yaml-too-deep", "the document's merges (`<<:`) chain too deeply to build"
+                )
             )
             loaded.data, loaded.parsed = None, False
     return loaded
 
 
-def _finding_problem(text: str, finding: JinjaFinding) -> LoadProblem:
-    line = text.count("\n", 0, finding.start)
-    col = finding.start - (text.rfind("\n", 0, finding.start) + 1)
-    end_line = text.count("\n", 0, finding.end)
-    end_col = finding.end - (text.rfind("\n", 0, finding.end) + 1)
-    return LoadProblem(
-        Span(line + 1, col + 1, end_line + 1, end_col + 1), finding.rule, finding.message, finding.hint
+def _syntax_problem(loaded: LoadedSpec, exc: yaml.YAMLError) -> LoadProblem:
+    """PyYAML's error, placed in editor terms, with a word about invisible YAML-only line breaks."""
+    if isinstance(exc, yaml.reader.ReaderError):  # a non-printable character: no marks, a character offset
+        return LoadProblem(loaded.lines.point(exc.position), "yaml-syntax", str(exc).split("\n", 1)[0])
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return LoadProblem(FILE_START, "yaml-syntax", str(exc))
+    mark, context = exc.problem_mark or exc.context_mark, exc.context
+    if context and exc.context_mark and exc.problem_mark:
+        context_line = loaded.lines.position(exc.context_mark.index)[0]
+        problem_line = loaded.lines.position(exc.problem_mark.index)[0]
+        if context_line != problem_line:
+            # e.g. an unclosed `[`: the parser notices on a later line; the cause is where the construct began.
+            mark = exc.context_mark
+            context = f"{context} (noticed on line {problem_line})"
+    span = loaded.lines.point(mark.index) if mark else FILE_START
+    message = ": ".join(filter(None, [context, exc.problem])) or str(exc)
+    return LoadProblem(span, "yaml-syntax", message, _invisible_break_hint(loaded, span.line))
+
+
+def _invisible_break_hint(loaded: LoadedSpec, line: int) -> str | None:
+    """PyYAML ends a line at U+0085, U+2028 and U+2029; editors show none of them, so say which is there."""
+    source = loaded.lines.lines[line - 1] if 0 < line <= loaded.lines.count else ""
+    found = [name for char, name in YAML_ONLY_BREAKS.items() if char in source]
+    if not found:
+        return None
+    return (
+        f"this line contains {' and '.join(found)}, which YAML 1.1 reads as a line break although editors do "
+        "not show one; delete it or replace it with a space"
     )
+
+
+def _finding_problem(lines: LineMap, finding: JinjaFinding) -> LoadProblem:
+    return LoadProblem(lines.span(finding.start, finding.end), finding.rule, finding.message, finding.hint)

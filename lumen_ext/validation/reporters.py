@@ -7,6 +7,7 @@ from typing import ClassVar, TextIO
 
 from lumen_ext import __version__
 from lumen_ext.validation.diagnostics import Diagnostic, Report
+from lumen_ext.validation.lines import editor_lines, visible
 from lumen_ext.validation.rules import RULES
 
 
@@ -39,7 +40,7 @@ class TextReporter(Reporter):
     def report(self, report: Report) -> None:
         write = self.stream.write
         for file in report.files:
-            lines = file.text.splitlines()
+            lines = editor_lines(file.text)
             for d in file.diagnostics:
                 write(self.render(d, lines))
         errors, warnings = report.errors, report.warnings
@@ -59,7 +60,7 @@ class TextReporter(Reporter):
         )
         out = [head]
         if 0 < d.line <= len(lines):
-            source = lines[d.line - 1].expandtabs(1)
+            source = visible(lines[d.line - 1]).expandtabs(1)
             gutter = len(str(d.line))
             end = d.span.end_column if d.span.end_line == d.line else len(source) + 1
             width = max(1, min(end, len(source) + 1) - d.column)

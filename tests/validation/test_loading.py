@@ -77,11 +77,19 @@ class TestYamlSemantics:
             (1, "yaml-syntax")
         ]  # aliases share the anchor's node
 
-    def test_alias_bomb_stays_linear(self) -> None:
+    def test_alias_bomb_is_refused_at_the_alias_that_crosses_the_budget(self) -> None:
         lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
         lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
         loaded = load_text("\n".join(lines) + "\n")
-        assert loaded.parsed and len(loaded.index) < 200
+        # Lines 2-4 add 12,330 nodes by aliases, each `*a3` 11,111 more: the eighth on line 5 crosses 100,000.
+        assert not loaded.parsed
+        assert [(p.span.line, p.span.column, p.rule) for p in loaded.problems] == [(5, 45, "yaml-alias-bomb")]
+
+    def test_reused_anchors_below_the_budget_stay_shared(self) -> None:
+        lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 4)]
+        loaded = load_text("\n".join(lines) + "\n")
+        assert loaded.parsed and loaded.problems == [] and len(loaded.index) < 100
 
     def test_multiple_documents_are_an_error_as_in_lumen(self) -> None:
         assert [r for _, _, r in rules("a: 1\n---\nb: 2\n")] == ["yaml-syntax"]

@@ -1,0 +1,166 @@
+"""Compose a spec's text into PyYAML's node graph in time linear in its size, refusing alias bombs and deep nesting.
+
+PyYAML's composer is used as it is (same events, same resolver, same errors as Lumen's ``yaml.Loader``); two
+limits are added by `_Limits`:
+
+* **Alias expansion.** An alias is a pointer to an earlier node, so nine aliases of nine aliases of ... describe
+  a document exponentially larger than its text ("billion laughs": 377 bytes, 10^9 nodes). The node graph
+  stays small, but every check that walks the data walks the expansion. Each node's expanded size is known once
+  it is composed, so every alias adds its target's size to a running total, and the alias that pushes the total
+  past `ALIAS_NODE_LIMIT` is refused at its own position, before anything walks the data.
+* **Depth.** Composing, building and checking are recursive; past `MAX_DEPTH` levels the document is refused
+  instead of running into Python's recursion limit somewhere in a check.
+
+Which parser produces the events depends on the size of the text. PyYAML's pure-Python scanner is what Lumen
+runs, so it decides for every ordinary spec; it costs about 2.6 s per MB, though, so above `PURE_PARSER_LIMIT`
+the events come from libyaml (``yaml._yaml.CParser``, PyYAML's C extension, about 0.4 s per MB). Its marks count
+characters like the Python parser's, so positions are unchanged; the two disagree on a few malformed inputs
+(e.g. a tab inside a plain key, which only the Python parser refuses), which is why small files keep the parser
+Lumen uses.
+"""
+
+from __future__ import annotations
+
+from yaml.composer import Composer
+from yaml.events import AliasEvent
+from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader, ReaderError
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
+
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml: every file takes the pure-Python parser
+    CParser = None
+
+# Nodes that aliases may add to a document. Real specs reuse a few small blocks (`<<: *defaults`); 100,000
+# expanded nodes cost the checks about as much as a 500 KB file written out by hand.
+ALIAS_NODE_LIMIT = 100_000
+# Dashboard specs nest about a dozen levels; each level costs a few Python frames in the composer and the checks.
+MAX_DEPTH = 100
+# Texts longer than this (in characters) are parsed by libyaml: see the module docstring.
+PURE_PARSER_LIMIT = 64 * 1024
+
+
+_INT = "tag:yaml.org,2002:int"
+
+
+class ComposeRefused(Exception):
+    """The document is well-formed YAML that lumen-ext will not expand; ``index`` is where, in characters."""
+
+    def __init__(self, rule: str, index: int, message: str, hint: str):
+        super().__init__(message)
+        self.rule, self.index, self.message, self.hint = rule, index, message, hint
+
+
+class _Limits(Composer):
+    """PyYAML's composer, counting alias expansion and depth as it goes (see the module docstring)."""
+
+    def __init__(self) -> None:
+        Composer.__init__(self)
+        self.sizes: dict[int, int] = {}  # id(node) -> its size with every alias below it expanded
+        self.expanded = 0  # nodes added by aliases so far
+        self.depth = 0
+        self.explicit: set[int] = set()  # ids of scalars whose tag was written in the text (`!!int x`)
+
+    def compose_node(self, parent: Node | None, index: object) -> Node:
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            target = self.anchors.get(event.anchor)
+            # An alias of an anchor still being composed (a recursive structure) has no size yet: count 1;
+            # the loader reports the recursion itself.
+            self.expanded += self.sizes.get(id(target), 1) if target is not None else 0
+            if self.expanded > ALIAS_NODE_LIMIT:
+                raise ComposeRefused(
+                    "yaml-alias-bomb",
+                    event.start_mark.index,
+                    f"aliases expand this document past {ALIAS_NODE_LIMIT:,} nodes (this `*{event.anchor}` "
+                    f"alone adds {self.sizes.get(id(target), 1):,}): refused, since every check would walk the "
+                    "whole expansion, and so would Lumen's own validation",
+                    "anchors are for reusing a few small blocks; write repeated content out or use `defaults:`",
+                )
+            return Composer.compose_node(self, parent, index)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ComposeRefused(
+                "yaml-too-deep",
+                event.start_mark.index,
+                f"nested more than {MAX_DEPTH} levels deep: lumen-ext does not check deeper documents",
+                "a dashboard spec needs about a dozen levels; look for an unclosed `[` or `{`",
+            )
+        node = Composer.compose_node(self, parent, index)
+        self.depth -= 1
+        if isinstance(node, ScalarNode):
+            size = 1
+            if event.tag not in (None, "!"):
+                self.explicit.add(id(node))
+        elif isinstance(node, SequenceNode):
+            sizes = self.sizes
+            size = 1 + sum(sizes.get(id(item), 1) for item in node.value)
+        else:
+            sizes = self.sizes
+            size = 1 + sum(sizes.get(id(k), 1) + sizes.get(id(v), 1) for k, v in node.value)
+        self.sizes[id(node)] = size
+        return node
+
+    def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
+        # Plain decimal integers are most of a large data list; each costs the resolver two regular expressions
+        # (float, then int) to reach the answer it always gives for them.
+        if kind is ScalarNode and implicit[0] and value.isascii() and value.isdigit() and value[0] != "0":
+            return _INT
+        return Resolver.resolve(self, kind, value, implicit)
+
+
+class _PythonComposer(Reader, Scanner, Parser, _Limits, Resolver):
+    """PyYAML's pure-Python pipeline, the one Lumen's ``yaml.Loader`` runs."""
+
+    def __init__(self, text: str):
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _Limits.__init__(self)
+        Resolver.__init__(self)
+
+
+if CParser is not None:
+
+    class _LibyamlComposer(_Limits, CParser, Resolver):
+        """libyaml's events, composed by PyYAML's Python composer (listed first, so its methods win)."""
+
+        def __init__(self, text: str):
+            CParser.__init__(self, text)
+            _Limits.__init__(self)
+            Resolver.__init__(self)
+
+
+class Composed:
+    """The root node (None for an empty document) and which scalars carry a tag written in the text."""
+
+    __slots__ = ("explicit", "root")
+
+    def __init__(self, root: Node | None, explicit: set[int]):
+        self.root, self.explicit = root, explicit
+
+
+def compose(text: str) -> Composed:
+    """Compose ``text`` (one YAML document, BOM already removed).
+
+    Raises PyYAML's own ``YAMLError`` for malformed YAML and `ComposeRefused` past the limits above.
+    """
+    if CParser is not None and len(text) > PURE_PARSER_LIMIT:
+        # libyaml reports an unprintable character at a byte offset; check first, as PyYAML's Reader does, so
+        # the error and its character position are the pure parser's.
+        bad = Reader.NON_PRINTABLE.search(text)
+        if bad:
+            raise ReaderError(
+                "<unicode string>",
+                bad.start(),
+                ord(bad.group()),
+                "unicode",
+                "special characters are not allowed",
+            )
+        composer: _Limits = _LibyamlComposer(text)
+    else:
+        composer = _PythonComposer(text)
+    return Composed(composer.get_single_node(), composer.explicit)
