@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from lumen_ext.security.options import add_policy_argument, policy_from_args
+
+if TYPE_CHECKING:
+    from lumen_ext.validation.diagnostics import Report
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -76,9 +80,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     REPORTER_BY_NAME[args.format](sys.stdout, color=_use_color(sys.stdout)).report(report)
+    for file in report.files:
+        for trace in file.tracebacks:
+            sys.stderr.write(f"lumen-ext validate: internal error in {trace}")
+    return exit_status(report)
+
+
+def exit_status(report: Report) -> int:
+    """2 when lumen-ext itself failed on a file (its report is complete otherwise), 1 on errors, else 0."""
     if report.crashed:
-        for file in report.files:
-            for trace in file.tracebacks:
-                sys.stderr.write(f"lumen-ext validate: internal error in {trace}")
         return 2
     return 1 if report.errors else 0

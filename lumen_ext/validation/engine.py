@@ -8,6 +8,7 @@ from functools import partial
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
+from lumen_ext.validation import collector
 from lumen_ext.validation.context import CheckContext
 from lumen_ext.validation.dataflow import DataFlow
 from lumen_ext.validation.datasources import SourceReader
@@ -43,6 +44,13 @@ def validate_text(
 
     Never raises on any text: a crash inside a check is reported as an `internal-error` (`guard`).
     """
+    with collector.paused():  # linear time on large files: see collector.py
+        return _validate_text(text, file, spec_dir, data, policy)
+
+
+def _validate_text(
+    text: str, file: str, spec_dir: FsPath | None, data: bool, policy: Policy | None
+) -> FileReport:
     report = FileReport(file, text.removeprefix("\ufeff"))
     with contained(report.diagnostics, report.tracebacks, file, "parsing the YAML"):
         loaded = load_text(text)

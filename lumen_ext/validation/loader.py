@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from lumen_ext.validation import collector
 from lumen_ext.validation.compose import ComposeRefused, compose
 from lumen_ext.validation.diagnostics import FILE_START, Span
 from lumen_ext.validation.jinja import JinjaFinding, neutralise
@@ -339,17 +340,23 @@ def load_text(text: str) -> LoadedSpec:
     neutral = neutralise(text)
     for finding in neutral.findings:
         loaded.problems.append(_finding_problem(loaded.lines, finding))
+    with collector.paused():  # linear time on large files: see collector.py
+        _parse(loaded, neutral.text, neutral.templated)
+    return loaded
+
+
+def _parse(loaded: LoadedSpec, text: str, templated: list[tuple[int, int]]) -> None:
     try:
-        composed = compose(neutral.text)
+        composed = compose(text)
     except ComposeRefused as exc:
         loaded.problems.append(LoadProblem(loaded.lines.point(exc.index), exc.rule, exc.message, exc.hint))
-        return loaded
+        return
     except yaml.YAMLError as exc:
         loaded.problems.append(_syntax_problem(loaded, exc))
-        return loaded
+        return
     loaded.parsed = True
     if composed.root is not None:
-        builder = _Builder(loaded, neutral.templated, neutral.text, composed.explicit)
+        builder = _Builder(loaded, templated, text, composed.explicit)
         try:
             loaded.data = builder.build(composed.root, ())
         except RecursionError:
@@ -360,7 +367,6 @@ def load_text(text: str) -> LoadedSpec:
                 )
             )
             loaded.data, loaded.parsed = None, False
-    return loaded
 
 
 def _syntax_problem(loaded: LoadedSpec, exc: yaml.YAMLError) -> LoadProblem:

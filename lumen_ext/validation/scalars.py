@@ -49,17 +49,17 @@ class ScalarBuilder:
         tag, value = node.tag, node.value
         if tag == _STR:
             return value  # the common case, and what construct_yaml_str returns
-        if tag == _INT and value.isascii() and value.isdigit() and value[0] != "0":
-            return int(value)  # what construct_yaml_int does with plain decimals, without its parsing steps
-        if node.tag not in SCALAR_TAGS:
-            short = node.tag.removeprefix(_PREFIX)
+        if tag not in SCALAR_TAGS:
+            short = tag.removeprefix(_PREFIX)
             raise ScalarProblem(
-                f"`!!{short}` needs a collection, not the scalar `{_shorten(node.value)}`; PyYAML cannot build "
+                f"`!!{short}` needs a collection, not the scalar `{_shorten(value)}`; PyYAML cannot build "
                 "it, so Lumen fails to load the file",
                 f"remove the `!!{short}` tag",
             )
         try:
-            return _CONSTRUCTORS[node.tag](self._constructor, node)
+            if tag == _INT and value.isascii() and value.isdigit() and value[0] != "0":
+                return int(value)  # what construct_yaml_int does with plain decimals, minus its parsing steps
+            return _CONSTRUCTORS[tag](self._constructor, node)
         except Exception as exc:  # ValueError, KeyError, AttributeError...: see the module docstring
             raise _problem(node, explicit, exc) from exc
 

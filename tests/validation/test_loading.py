@@ -101,6 +101,38 @@ class TestYamlSemantics:
         assert [r for _, _, r in rules("")] == ["invalid-type"]
 
 
+class TestValuesPyYAMLCannotBuild:
+    """Each is a diagnostic at its scalar (`invalid-value`), never a traceback; checks treat the value as unknown."""
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "!!float abc", "!!int x", '!!int ""', "!!bool maybe", "!!timestamp 2020-13-45", "!!timestamp x",
+            "!!binary not-base64!", "!!seq x", "!!map x", "!!set x", "2024-02-30", "1" * 5000,
+            "!!int [1]", "!!bool {a: 1}", "!!set {[1]: x}", "!!omap [a, b]", "!!omap [{a: !!float x}]",
+        ],
+    )  # fmt: skip
+    def test_one_invalid_value_at_the_value(self, value: str) -> None:
+        assert rules(f"config:\n  title: t\n  ncols: {value}\n") == [(3, 10, "invalid-value")]
+
+    def test_a_key_pyyaml_cannot_build_drops_its_entry(self) -> None:
+        loaded = load_text("!!int x: 1\nb: 2\n")
+        assert loaded.data == {"b": 2}
+        assert [(p.span.line, p.rule) for p in loaded.problems] == [(1, "invalid-value")]
+
+    def test_valid_tags_build_as_pyyaml_does(self) -> None:
+        text = "a: !!int '7'\nb: !!float 1\nc: !!set {x, y}\nd: !!omap [k: 1]\ne: !!binary AAAA\nf: !!timestamp 2024-01-02\n"
+        loaded = load_text(text)
+        assert loaded.problems == [] and loaded.data == yaml.safe_load(text)
+
+    def test_a_long_merge_chain_is_refused_as_an_alias_bomb(self) -> None:
+        lines = ["a0: &a0 {k0: 0}"] + [f"a{i}: &a{i} {{<<: *a{i - 1}, k{i}: {i}}}" for i in range(1, 1200)]
+        assert [r for _, _, r in rules("\n".join(lines) + "\n")] == ["yaml-alias-bomb"]
+
+    def test_a_mapping_that_merges_itself(self) -> None:
+        assert (1, 4, "yaml-syntax") in rules("a: &a {<<: *a, b: 1}\n")
+
+
 class TestJinjaKeepsPositions:
     @pytest.mark.parametrize(
         "text",
