@@ -15,7 +15,7 @@ Classes:
 * ``line-ends``: CRLF, CR-only and mixed line ends, with and without a byte order mark, files without a final
   line end;
 * ``huge``: large flat lists (flow on one line, block), long scalars, many keys, many Jinja expressions (closed
-  and unclosed), and deep nesting on either side of the validator's limit;
+  and unclosed), deep nesting on either side of the validator's limit, and large lists deep down;
 * ``non-string-type``: ``type:`` given as a list, a mapping, a number, a boolean, null or a date wherever a
   component is declared.
 """
@@ -310,7 +310,7 @@ def _size(rng: random.Random) -> int:
 def huge(rng: random.Random) -> str:
     kind = rng.choice(
         ["flow-ints", "flow-strings", "flow-maps", "block-list", "long-scalar", "many-keys", "jinja",
-         "unclosed-jinja", "deep-flow", "deep-block", "deep-limit", "long-comment"]
+         "unclosed-jinja", "deep-flow", "deep-block", "deep-wide", "deep-limit", "long-comment"]
     )  # fmt: skip
     size = _size(rng)
     head = "config:\n  title: Big\n"
@@ -352,8 +352,12 @@ def huge(rng: random.Random) -> str:
     if kind == "deep-block":
         depth = rng.randrange(20, 400)
         return head + "".join("  " * i + f"k{i}:\n" for i in range(depth)) + "  " * depth + "leaf\n"
-    if kind == "deep-limit":  # either side of the validator's limit (100 levels, the config mapping counts)
-        depth = rng.choice([97, 98, 99, 100, 101, 102])
+    if kind == "deep-wide":  # a large list far down: every check carries a path as long as the depth
+        depth = rng.randrange(10, 63)
+        items = ", ".join("{type: table, a: 1}" for _ in range(size // 21))
+        return "layouts: [{title: x, views: " + "[" * depth + items + "]" * depth + "}]\n"
+    if kind == "deep-limit":  # either side of the validator's limit (64 levels, the top mapping counts)
+        depth = rng.choice([61, 62, 63, 64, 65, 66])
         opener = rng.choice(["[", "{a: "])
         closer = "]" if opener == "[" else "}"
         return "x: " + opener * depth + "1" + closer * depth + "\n"

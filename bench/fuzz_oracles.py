@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class Outcome:
     crashed: list[str] = field(default_factory=list)  # internal-error tracebacks
     exit_status: int = 0
     outputs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0  # validation plus the slowest rendering: `lumen-ext validate --format F`, worst F
 
 
 def run_validator(text: str, workdir: Path) -> Outcome:
@@ -50,15 +52,21 @@ def run_validator(text: str, workdir: Path) -> Outcome:
 
     spec = workdir / "spec.yaml"
     spec.write_bytes(text.encode("utf-8"))
+    started = time.perf_counter()
     report = validate_paths([spec], data=True)
+    validated = time.perf_counter() - started
     outcome = Outcome(
         len(report.diagnostics), {d.rule for d in report.diagnostics}, exit_status=exit_status(report)
     )
     outcome.crashed = [t for f in report.files for t in f.tracebacks]
+    rendering = []
     for name in FORMATS:
         out = io.StringIO()
+        started = time.perf_counter()
         REPORTER_BY_NAME[name](out).report(report)
+        rendering.append(time.perf_counter() - started)
         outcome.outputs[name] = out.getvalue()
+    outcome.seconds = validated + max(rendering)
     return outcome
 
 

@@ -1,7 +1,7 @@
 """Compose a spec's text into PyYAML's node graph in time linear in its size, refusing alias bombs and deep nesting.
 
-PyYAML's composer is used as it is (same events, same resolver, same errors as Lumen's ``yaml.Loader``); two
-limits are added by `_Limits`:
+`_Limits` composes as PyYAML's composer does (same events, same resolver, same nodes and errors as Lumen's
+``yaml.Loader``; ``tests/validation/test_compose.py`` compares the two) and adds two limits:
 
 * **Alias expansion.** An alias is a pointer to an earlier node, so nine aliases of nine aliases of ... describe
   a document exponentially larger than its text ("billion laughs": 377 bytes, 10^9 nodes). The node graph
@@ -14,9 +14,9 @@ limits are added by `_Limits`:
 Which parser produces the events depends on the size of the text. PyYAML's pure-Python scanner is what Lumen
 runs, so it decides for every ordinary spec; it costs about 2.6 s per MB, though, so above `PURE_PARSER_LIMIT`
 the events come from libyaml (``yaml._yaml.CParser``, PyYAML's C extension, about 0.4 s per MB). Its marks count
-characters like the Python parser's, so positions are unchanged; the two disagree on a few malformed inputs
-(e.g. a tab inside a plain key, which only the Python parser refuses), which is why small files keep the parser
-Lumen uses.
+characters like the Python parser's, so positions are unchanged; the two disagree on a few malformed inputs (2 of
+3,000 mutated specs: a tab inside a plain key, which only the Python parser refuses), which is why ordinary files
+keep the parser Lumen uses.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ except ImportError:  # PyYAML built without libyaml: every file takes the pure-P
     CParser = None
 
 # Nodes that aliases may add to a document. Real specs reuse a few small blocks (`<<: *defaults`); 100,000
-# expanded nodes cost the checks about as much as a 500 KB file written out by hand.
+# nodes cost the checks what the same values written out would (a file of some hundreds of kB: under a second).
 ALIAS_NODE_LIMIT = 100_000
-# Dashboard specs nest about a dozen levels; each level costs a few Python frames in the composer and the checks.
-MAX_DEPTH = 100
+# Dashboard specs nest about a dozen levels. Every check carries a path as long as the depth for each value it
+# visits, so the cost of a large file grows with its depth too: 1.2 s for 1.5 MB ten levels down, 2.4 s at 95
+# levels (plus, on CPython 3.11, up to 3.6 s of page faults where recursion keeps crossing a frame-stack chunk).
+MAX_DEPTH = 64
 # Texts longer than this (in characters) are parsed by libyaml: see the module docstring.
 PURE_PARSER_LIMIT = 64 * 1024
 
@@ -67,14 +69,16 @@ class _Limits(Composer):
         Composer.__init__(self)
         self.sizes: dict[int, int] = {}  # id(anchored node) -> its size with every alias below it expanded
         self.expanded = 0  # nodes added by aliases so far
-        self.depth = 0
         self.explicit: set[int] = set()  # ids of scalars whose tag was written in the text (`!!int x`)
         self._resolved: dict[str, str] = {}  # plain scalar text -> its implicit tag (see `resolve`)
+        # None unless someone called yaml.add_path_resolver (Lumen does not); checked twice per node.
+        self.path_resolvers = bool(Resolver.yaml_path_resolvers)
 
     def compose_node(self, parent: Node | None, index: object) -> Node:
-        return self._compose(parent, index)[0]
+        return self._compose(parent, index, 0)[0]
 
-    def _compose(self, parent: Node | None, index: object) -> tuple[Node, int]:
+    def _compose(self, parent: Node | None, index: object, depth: int) -> tuple[Node, int]:
+        """The next node and its expanded size; ``depth`` is how many collections enclose it."""
         event = self.get_event()
         kind = type(event)
         anchor = event.anchor
@@ -103,20 +107,23 @@ class _Limits(Composer):
                 "second occurrence",
                 event.start_mark,
             )
-        if self.depth >= MAX_DEPTH:
+        if depth >= MAX_DEPTH:
             raise ComposeRefused(
                 "yaml-too-deep",
                 event.start_mark.index,
                 f"nested more than {MAX_DEPTH} levels deep: lumen-ext does not check deeper documents",
                 "a dashboard spec needs about a dozen levels; look for an unclosed `[` or `{`",
             )
-        if self.yaml_path_resolvers:  # none unless someone called yaml.add_path_resolver (Lumen does not)
+        if self.path_resolvers:
             self.descend_resolver(parent, index)
         tag = event.tag
         if kind is ScalarEvent:
             explicit = tag is not None and tag != "!"
             if not explicit:
-                tag = self.resolve(ScalarNode, event.value, event.implicit)
+                # The cache of `resolve`, looked up here first: one call less for most scalars of a large file.
+                tag = self._resolved.get(event.value) if event.implicit[0] else None
+                if tag is None:
+                    tag = self.resolve(ScalarNode, event.value, event.implicit)
             # libyaml calls the plain style "", PyYAML's parser None; the loader relies on None.
             style = event.style or None
             node: Node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=style)
@@ -126,8 +133,10 @@ class _Limits(Composer):
             if anchor is not None:
                 self.anchors[anchor] = node
         else:
-            self.depth += 1
             size = 1
+            depth += 1
+            # Bound once per collection, not looked up once per child: these loops run for every node.
+            compose, at_end = self._compose, self.check_event
             if kind is SequenceStartEvent:
                 if tag is None or tag == "!":
                     tag = self.resolve(SequenceNode, None, event.implicit)
@@ -135,8 +144,8 @@ class _Limits(Composer):
                 if anchor is not None:
                     self.anchors[anchor] = node
                 items = node.value
-                while not self.check_event(SequenceEndEvent):
-                    item, n = self._compose(node, len(items))
+                while not at_end(SequenceEndEvent):
+                    item, n = compose(node, len(items), depth)
                     items.append(item)
                     size += n
             else:
@@ -146,16 +155,15 @@ class _Limits(Composer):
                 if anchor is not None:
                     self.anchors[anchor] = node
                 pairs = node.value
-                while not self.check_event(MappingEndEvent):
-                    key, n = self._compose(node, None)
-                    value, m = self._compose(node, key)
+                while not at_end(MappingEndEvent):
+                    key, n = compose(node, None, depth)
+                    value, m = compose(node, key, depth)
                     pairs.append((key, value))
                     size += n + m
             node.end_mark = self.get_event().end_mark
-            self.depth -= 1
         if anchor is not None:
             self.sizes[id(node)] = size
-        if self.yaml_path_resolvers:
+        if self.path_resolvers:
             self.ascend_resolver()
         return node, size
 
@@ -163,7 +171,7 @@ class _Limits(Composer):
         # A plain scalar's tag depends on its text alone, and specs repeat their texts (`type`, `table`, field
         # names): remember a bounded number. Plain decimal integers, most of a large data list, skip the two
         # regular expressions (float, then int) the resolver tries before the answer it always gives for them.
-        if kind is ScalarNode and implicit[0] and not self.yaml_path_resolvers:
+        if kind is ScalarNode and implicit[0] and not self.path_resolvers:
             tag = self._resolved.get(value)
             if tag is None:
                 if value.isascii() and value.isdigit() and value[0] != "0":

@@ -31,6 +31,28 @@ def visible(line: str) -> str:
     return line.translate(_SHOW_BREAKS)
 
 
+# Lines up to this long are quoted whole under a diagnostic; a longer one (a generated or minified spec, a 1.5 MB
+# flow list on one line) only around the span: quoting it whole once per diagnostic made the text output grow with
+# the square of the file.
+QUOTE_LIMIT = 240
+QUOTE_CONTEXT = 80
+
+
+def excerpt(line: str, column: int, end_column: int) -> tuple[str, int, int]:
+    """What to quote of ``line`` for the span ``column``..``end_column`` (1-based, end exclusive), and the span's
+    columns in the quote; an ellipsis marks where a long line was cut."""
+    if len(line) <= QUOTE_LIMIT:
+        return line, column, end_column
+    start = max(0, column - 1 - QUOTE_CONTEXT)
+    stop = min(len(line), max(end_column - 1, column) + QUOTE_CONTEXT, start + QUOTE_LIMIT)
+    head, tail = (
+        ("\N{HORIZONTAL ELLIPSIS}" if start else ""),
+        ("\N{HORIZONTAL ELLIPSIS}" if stop < len(line) else ""),
+    )
+    shift = start - len(head)
+    return head + line[start:stop] + tail, column - shift, min(end_column, stop + 1) - shift
+
+
 def editor_lines(text: str) -> list[str]:
     """The lines an editor shows, without their breaks; a final line break does not start another line."""
     lines = _BREAK.split(text)

@@ -8,8 +8,8 @@ nodes. That is where we differ on purpose:
 * a ``!!python/...`` tag is reported, never constructed; any other unknown tag is reported as Lumen would fail;
 * a scalar PyYAML cannot build (`!!float abc`, a plain ``2024-02-30``) is reported (`lumen_ext.validation.scalars`);
 * a repeated key is reported (PyYAML keeps the last value silently, and so do we, to match what Lumen sees);
-* every mapping key and every value gets a `NodeInfo` in a path-keyed index, so a diagnostic about
-  ``("layouts", 0, "views", "map", "x")`` lands on the right line and column. Positions are in editor terms
+* the position index (`lumen_ext.validation.positions`) finds where each value was written, so a diagnostic
+  about ``("layouts", 0, "views", "map", "x")`` lands on the right line and column. Positions are in editor terms
   (`lumen_ext.validation.lines`), computed from the marks' character offsets, not from PyYAML's line numbers.
 """
 
@@ -27,9 +27,8 @@ from lumen_ext.validation.compose import ComposeRefused, compose
 from lumen_ext.validation.diagnostics import FILE_START, Span
 from lumen_ext.validation.jinja import JinjaFinding, neutralise
 from lumen_ext.validation.lines import YAML_ONLY_BREAKS, LineMap
+from lumen_ext.validation.positions import NodeInfo, Path, PositionIndex, Source
 from lumen_ext.validation.scalars import SCALAR_TAGS, ScalarBuilder, ScalarProblem
-
-Path = tuple[Any, ...]
 
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -37,63 +36,6 @@ _MERGE = "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
 _SAFE_TAGS = set(yaml.SafeLoader.yaml_constructors) - {None}
 _PYTHON_PREFIX = "tag:yaml.org,2002:python/"
-
-
-class NodeInfo:
-    """Where one value of the spec is written. Spans are computed when asked: most values never are, and a
-    1.5 MB file has hundreds of thousands of them."""
-
-    __slots__ = ("_key", "_node", "_source", "templated")
-
-    def __init__(self, node: Node, key: Node | None, source: _Source):
-        self._node = node
-        self._key = key  # the mapping key this value sits under, if any
-        self._source = source
-        self.templated = False  # its real value is unknown: a substituted Jinja expression or a rejected tag
-
-    @property
-    def value(self) -> Span:
-        return self._source.span(self._node)
-
-    @property
-    def key(self) -> Span | None:
-        return self._source.span(self._key) if self._key is not None else None
-
-    @property
-    def head(self) -> Span | None:
-        """For a mapping: its first key, to point at "this mapping" compactly."""
-        node = self._node
-        if isinstance(node, MappingNode) and node.value:
-            return self._source.span(node.value[0][0])
-        return None
-
-    @property
-    def block(self) -> bool:
-        """A block-style collection (its span covers many lines)."""
-        return not isinstance(self._node, ScalarNode) and not self._node.flow_style
-
-    @property
-    def raw(self) -> str | None:
-        """A single-line scalar's source text when it is the value verbatim, to place sub-string diagnostics."""
-        node = self._node
-        if not isinstance(node, ScalarNode) or node.style not in (None, "'", '"'):
-            return None
-        span = self.value
-        if span.line != span.end_line:
-            return None
-        raw = self._source.text[node.start_mark.index : node.end_mark.index]
-        return raw if (raw == node.value if node.style is None else raw[1:-1] == node.value) else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Source:
-    """The parsed text and its line map, shared by every `NodeInfo`."""
-
-    text: str  # what PyYAML parsed: Jinja neutralised, same length and lines as the file
-    lines: LineMap
-
-    def span(self, node: Node) -> Span:
-        return self.lines.span(node.start_mark.index, node.end_mark.index)
 
 
 @dataclass(slots=True)
@@ -109,32 +51,27 @@ class LoadedSpec:
     text: str  # as parsed: without a leading byte order mark
     lines: LineMap
     data: Any = None
-    index: dict[Path, NodeInfo] = field(default_factory=dict)
+    positions: PositionIndex | None = None  # where each value is written (None when nothing was built)
     problems: list[LoadProblem] = field(default_factory=list)
     parsed: bool = False  # False when YAML could not be parsed at all
 
     def info(self, path: Path) -> NodeInfo | None:
-        return self.index.get(tuple(path))
+        return self.positions.info(tuple(path)) if self.positions else None
 
     def templated(self, path: Path) -> bool:
         """Whether the value at ``path`` (or an enclosing one) is unknown until run time (see `NodeInfo`)."""
-        path = tuple(path)
-        return any(
-            (info := self.index.get(path[:n])) is not None and info.templated
-            for n in range(len(path), -1, -1)
-        )
+        return self.positions.is_templated(tuple(path)) if self.positions else False
 
     def locate(self, path: Path, target: str = "value") -> Span:
         """Where to point for ``path``: the key itself, the value, or (``"mapping"``) the mapping at ``path``."""
         path = tuple(path)
-        info = self.index.get(path)
+        info = self.info(path)
         if info is None:
             # The node does not exist (e.g. a missing key): point at the closest ancestor we know.
-            for n in range(len(path) - 1, -1, -1):
-                parent = self.index.get(path[:n])
-                if parent is not None:
-                    return parent.key or parent.head or parent.value
-            return FILE_START
+            parent = self.positions.closest(path) if self.positions else None
+            if parent is None:
+                return FILE_START
+            return parent.key or parent.head or parent.value
         if target == "key":
             return info.key or info.value
         if target == "mapping":
@@ -145,7 +82,7 @@ class LoadedSpec:
 
     def substring(self, path: Path, offset: int, length: int) -> Span:
         """The span of ``value[offset:offset+length]`` when the scalar is written on one line without escapes."""
-        info = self.index.get(tuple(path))
+        info = self.info(path)
         if info is None or info.raw is None:
             return self.locate(path)
         raw, span = info.raw, info.value
@@ -155,25 +92,24 @@ class LoadedSpec:
 
 
 class _Builder:
-    """Turns a composed node graph into plain Python data plus the position index."""
+    """Turns a composed node graph into plain Python data, filling the position index as it goes."""
 
     def __init__(self, loaded: LoadedSpec, templated: list[tuple[int, int]], text: str, explicit: set[int]):
         self.loaded = loaded
         self.lines = loaded.lines
-        self.source = _Source(text, loaded.lines)
+        self.positions = loaded.positions = PositionIndex(Source(text, loaded.lines))
         self.templated = templated
         self.templated_ends = [end for _, end in templated]
         self.explicit = explicit  # ids of scalars whose tag is written in the text
         self.scalars = ScalarBuilder()
         self.collections = yaml.SafeLoader("")  # for `!!set`, `!!omap`, `!!pairs`: PyYAML's own constructors
-        self.done: dict[int, Any] = {}  # node id -> built value: aliases share, alias bombs stay linear
+        self.done: dict[
+            int, Any
+        ] = {}  # collection node id -> built value: aliases share, alias bombs stay linear
         self.active: set[int] = set()
 
-    def span(self, node: Node) -> Span:
-        return self.source.span(node)
-
     def problem(self, node: Node, rule: str, message: str, hint: str | None = None) -> None:
-        self.loaded.problems.append(LoadProblem(self.span(node), rule, message, hint))
+        self.loaded.problems.append(LoadProblem(self.positions.source.span(node), rule, message, hint))
 
     def _is_templated(self, node: Node) -> bool:
         """Whether a substituted Jinja expression overlaps the node (the ranges are sorted and disjoint)."""
@@ -181,15 +117,21 @@ class _Builder:
         i = bisect_right(self.templated_ends, lo)  # the first range ending after the node starts
         return i < len(self.templated) and self.templated[i][0] < hi
 
-    def build(self, node: Node, path: Path, key: Node | None = None) -> Any:
-        # Later records win: an explicit key overrides the one a ``<<`` merge brought in, as in PyYAML.
-        info = self.loaded.index[path] = NodeInfo(node, key, self.source)
+    def unknown(self, node: Node) -> None:
+        """The checks must not second-guess this value: a rejected tag, or a value PyYAML cannot build."""
+        self.positions.templated.add(id(node))
+
+    def root(self, node: Node) -> Any:
+        self.positions.root = node
+        return self.build(node)
+
+    def build(self, node: Node) -> Any:
         tag = node.tag
         if isinstance(node, ScalarNode) and tag in _SAFE_TAGS:
             # Most nodes: nothing to share or recurse into, so no bookkeeping (an aliased scalar is rebuilt).
-            if self.templated:
-                info.templated = self._is_templated(node)
-            return node.value if tag == _STR else self._scalar(node, path)
+            if self.templated and self._is_templated(node):
+                self.unknown(node)
+            return node.value if tag == _STR else self._scalar(node)
         nid = id(node)
         if nid in self.active:
             # PyYAML would build a self-containing structure; Lumen's validator then recurses forever.
@@ -198,7 +140,7 @@ class _Builder:
         if nid in self.done:
             return self.done[nid]
         if tag.startswith(_PYTHON_PREFIX):
-            self.loaded.index[path].templated = True
+            self.unknown(node)
             self.problem(
                 node,
                 "unsafe-yaml-tag",
@@ -210,15 +152,13 @@ class _Builder:
         self.active.add(nid)
         try:
             if isinstance(node, MappingNode) and tag == _MAP:
-                value = self._mapping(node, path)
+                value = self._mapping(node)
             elif isinstance(node, SequenceNode) and tag == _SEQ:
-                value = []
-                self.done[nid] = value
-                value.extend(self.build(item, (*path, i)) for i, item in enumerate(node.value))
+                value = self._sequence(node)
             elif tag in _SAFE_TAGS:
-                value = self._collection(node, path)
+                value = self._collection(node)
             else:
-                self.loaded.index[path].templated = True
+                self.unknown(node)
                 self.problem(
                     node,
                     "unknown-yaml-tag",
@@ -231,25 +171,33 @@ class _Builder:
         self.done[nid] = value
         return value
 
-    def _unbuildable(self, path: Path | None, node: Node, message: str, hint: str) -> None:
+    def _sequence(self, node: SequenceNode) -> list:
+        value: list = []
+        nid, done, shared, build = id(node), self.done, self.positions.shared, self.build
+        done[nid] = value
+        for i, item in enumerate(node.value):
+            if id(item) in done:  # built before: an alias (see positions.py)
+                shared.add((nid, i))
+            value.append(build(item))
+        return value
+
+    def _unbuildable(self, node: Node, message: str, hint: str) -> None:
         """Report a value PyYAML cannot build; the checks then treat it as unknown, not as the None we keep."""
-        if path is not None:
-            self.loaded.index[path].templated = True
+        self.unknown(node)
         self.problem(node, "invalid-value", message, hint)
 
-    def _scalar(self, node: ScalarNode, path: Path | None) -> Any:
+    def _scalar(self, node: ScalarNode) -> Any:
         try:
             return self.scalars.build(node, id(node) in self.explicit)
         except ScalarProblem as exc:
-            self._unbuildable(path, node, exc.message, exc.hint)
+            self._unbuildable(node, exc.message, exc.hint)
             return None
 
-    def _collection(self, node: Node, path: Path) -> Any:
+    def _collection(self, node: Node) -> Any:
         """A collection under another standard tag: `!!set`, `!!omap`, `!!pairs`, or a scalar tag by mistake."""
         short = node.tag.removeprefix("tag:yaml.org,2002:")
         if node.tag in SCALAR_TAGS:
             self._unbuildable(
-                path,
                 node,
                 f"`!!{short}` needs a scalar, not a {node.id}; PyYAML cannot build it, so Lumen fails to load "
                 "the file",
@@ -261,7 +209,6 @@ class _Builder:
         except Exception as exc:  # members fail like scalars do (ValueError, KeyError...: see scalars.py)
             reason = str(getattr(exc, "problem", None) or "") or type(exc).__name__
             self._unbuildable(
-                path,
                 node,
                 f"PyYAML cannot build this `!!{short}` ({reason}), so Lumen fails to load the file",
                 f"fix its members or remove the `!!{short}` tag",
@@ -291,44 +238,57 @@ class _Builder:
                     self.active.discard(id(src))
         return merged + own
 
-    def _mapping(self, node: MappingNode, path: Path) -> dict:
+    def _key(self, key_node: Node) -> tuple[bool, Any]:
+        """(usable, key): a key PyYAML cannot build or hash leaves its whole entry out, as Lumen could not load it."""
+        if isinstance(key_node, ScalarNode) and key_node.tag not in _SAFE_TAGS:
+            key = key_node.value
+        elif isinstance(key_node, ScalarNode):
+            try:
+                key = self.scalars.build(key_node, id(key_node) in self.explicit)
+            except ScalarProblem as exc:
+                self.problem(key_node, "invalid-value", exc.message, exc.hint)
+                return False, None
+        else:
+            self.problem(
+                key_node,
+                "yaml-syntax",
+                f"a {key_node.id} used as a mapping key: PyYAML cannot build it ('found unhashable key')",
+            )
+            return False, None
+        try:
+            hash(key)
+        except TypeError:
+            self.problem(key_node, "yaml-syntax", "found unhashable key")
+            return False, None
+        return True, key
+
+    def _mapping(self, node: MappingNode) -> dict:
         result: dict = {}
         self.done[id(node)] = result
+        entries = self.positions.entries[id(node)] = {}
         seen: dict[Any, Node] = {}
         for key_node, value_node, own in self._merged_pairs(node):
-            if isinstance(key_node, ScalarNode) and key_node.tag not in _SAFE_TAGS:
-                key = key_node.value
-            elif isinstance(key_node, ScalarNode):
-                try:
-                    key = self.scalars.build(key_node, id(key_node) in self.explicit)
-                except ScalarProblem as exc:  # the whole entry is unknown: Lumen would not load the file
-                    self.problem(key_node, "invalid-value", exc.message, exc.hint)
-                    continue
-            else:
-                key = None
-                self.problem(
-                    key_node,
-                    "yaml-syntax",
-                    f"a {key_node.id} used as a mapping key: PyYAML cannot build it ('found unhashable key')",
-                )
-                continue
-            try:
-                hash(key)
-            except TypeError:
-                self.problem(key_node, "yaml-syntax", "found unhashable key")
+            usable, key = self._key(key_node)
+            if not usable:
                 continue
             if own and key in seen:
-                first = seen[key]
+                first = self.lines.position(seen[key].start_mark.index)[0]
                 self.problem(
                     key_node,
                     "duplicate-key",
-                    f"duplicate key `{key}` (first defined on line {self.lines.position(first.start_mark.index)[0]}); "
-                    "PyYAML silently keeps only this last value",
+                    f"duplicate key `{key}` (first defined on line {first}); PyYAML silently keeps only this last "
+                    "value",
                     "merge the two entries or rename one of them",
                 )
             if own:
                 seen[key] = key_node
-            result[key] = self.build(value_node, (*path, key), key_node)
+            # Later entries win: an explicit key overrides the one a ``<<`` merge brought in, as in PyYAML.
+            if key in entries:
+                self.positions.shared.discard((id(node), key))
+            entries[key] = (key_node, value_node)
+            if id(value_node) in self.done:  # built before: an alias or a merged value (see positions.py)
+                self.positions.shared.add((id(node), key))
+            result[key] = self.build(value_node)
         return result
 
 
@@ -358,7 +318,7 @@ def _parse(loaded: LoadedSpec, text: str, templated: list[tuple[int, int]]) -> N
     if composed.root is not None:
         builder = _Builder(loaded, templated, text, composed.explicit)
         try:
-            loaded.data = builder.build(composed.root, ())
+            loaded.data = builder.root(composed.root)
         except RecursionError:
             # Composition caps nesting, but a long chain of `<<:` merges recurses once per link.
             loaded.problems.append(

@@ -8,7 +8,7 @@ rule                              severity  what it catches
 ================================  ========  ==========================================================
 yaml-syntax                       error     the file is not well-formed YAML, or PyYAML cannot build it
 yaml-alias-bomb                   error     aliases expand the document past 100,000 nodes ("billion laughs")
-yaml-too-deep                     error     the document nests more than 100 levels deep
+yaml-too-deep                     error     the document nests more than 64 levels deep
 duplicate-key                     error     a mapping repeats a key (PyYAML silently keeps the last one)
 unsafe-yaml-tag                   error     a ``!!python/...`` tag, which Lumen's ``yaml.Loader`` would execute
 unknown-yaml-tag                  error     a local tag (``!foo``) no YAML constructor knows
@@ -66,7 +66,7 @@ RULES: dict[str, Rule] = {
     for r in (
         Rule("yaml-syntax", "error", "the file is not well-formed YAML, or PyYAML cannot build it"),
         Rule("yaml-alias-bomb", "error", 'aliases expand the document past 100,000 nodes ("billion laughs")'),
-        Rule("yaml-too-deep", "error", "the document nests more than 100 levels deep"),
+        Rule("yaml-too-deep", "error", "the document nests more than 64 levels deep"),
         Rule("duplicate-key", "error", "a mapping repeats a key (PyYAML silently keeps the last one)"),
         Rule("unsafe-yaml-tag", "error", "a `!!python/...` tag, which Lumen's `yaml.Loader` would execute"),
         Rule("unknown-yaml-tag", "error", "a local tag (`!foo`) no YAML constructor knows"),

@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,11 +33,21 @@ def test_jinja_blocks_are_what_the_regular_expression_found(text: str) -> None:
 def test_templated_values_are_found_among_sorted_ranges(parts: list[str]) -> None:
     text = "".join(parts)
     loaded = load_text(text)
+    if loaded.positions is None or loaded.positions.root is None:
+        return
     ranges = neutralise(text).templated
-    for info in loaded.index.values():
-        node = info._node
+    values, stack = [], [loaded.positions.root]
+    while stack:  # every scalar value (keys are never templated)
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            values.append(node)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        else:
+            stack.extend(v for _, v in node.value)
+    for node in values:
         overlaps = any(s < node.end_mark.index and node.start_mark.index < e for s, e in ranges)
-        assert not info.templated or overlaps
+        assert (id(node) in loaded.positions.templated) == overlaps
 
 
 def cpu(text: str) -> float:
@@ -66,3 +77,17 @@ def test_eight_times_the_text_costs_at_most_sixteen_times_the_time(make, n: int)
     assert 8 * len(small) == pytest.approx(len(large), rel=0.1)
     cpu(small)  # warm-up: imports and first-call caches
     assert cpu(large) <= 16 * max(cpu(small), 0.01)
+
+
+def test_security_walk_is_iterative_and_stops_on_data_that_contains_itself() -> None:
+    from pathlib import Path
+
+    from lumen_ext.validation.security import _dicts, unsafe_constructs
+
+    deep: dict = {"views": [{"type": "table"} for _ in range(3)]}
+    for _ in range(400):  # deeper than the recursion limit allowed the recursive walk
+        deep = {"x": [deep]}
+    assert len(list(_dicts(deep, ()))) == 404
+    looped = yaml.safe_load("a: &a [1, [2, *a]]\n")  # PyYAML (serve's loader) builds a list containing itself
+    [issue] = unsafe_constructs(looped, Path("spec.yaml"))
+    assert "nested too deeply" in issue.message
