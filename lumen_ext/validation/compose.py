@@ -133,39 +133,61 @@ class _Limits(Composer):
             if anchor is not None:
                 self.anchors[anchor] = node
         else:
-            size = 1
             depth += 1
-            # Bound once per collection, not looked up once per child: these loops run for every node.
-            compose, at_end = self._compose, self.check_event
             if kind is SequenceStartEvent:
                 if tag is None or tag == "!":
                     tag = self.resolve(SequenceNode, None, event.implicit)
                 node = SequenceNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
                 if anchor is not None:
                     self.anchors[anchor] = node
-                items = node.value
-                while not at_end(SequenceEndEvent):
-                    item, n = compose(node, len(items), depth)
-                    items.append(item)
-                    size += n
+                node.value, size = self._children(node, SequenceEndEvent, depth)
             else:
                 if tag is None or tag == "!":
                     tag = self.resolve(MappingNode, None, event.implicit)
                 node = MappingNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
                 if anchor is not None:
                     self.anchors[anchor] = node
-                pairs = node.value
-                while not at_end(MappingEndEvent):
-                    key, n = compose(node, None, depth)
-                    value, m = compose(node, key, depth)
-                    pairs.append((key, value))
-                    size += n + m
+                nodes, size = self._children(node, MappingEndEvent, depth)
+                node.value = list(zip(nodes[0::2], nodes[1::2], strict=True))  # keys and values come in turn
+            size += 1
             node.end_mark = self.get_event().end_mark
         if anchor is not None:
             self.sizes[id(node)] = size
         if self.path_resolvers:
             self.ascend_resolver()
         return node, size
+
+    def _children(self, node: Node, end: type, depth: int) -> tuple[list[Node], int]:
+        """The nodes of a collection up to its ``end`` event (a mapping's keys and values in turn), and their total
+        expanded size. A plain scalar without anchor or tag, most nodes of a large file, is composed right here,
+        as `_compose` would, without a call of its own: on a 1.2 MB spec that is a tenth of the validation time."""
+        nodes: list[Node] = []
+        size = 0
+        peek, get, compose, resolved = self.peek_event, self.get_event, self._compose, self._resolved
+        inline = depth < MAX_DEPTH and not self.path_resolvers
+        mapping = end is MappingEndEvent
+        while True:
+            event = peek()
+            kind = type(event)
+            if kind is end:
+                return nodes, size
+            if inline and kind is ScalarEvent and event.anchor is None and event.tag is None:
+                get()
+                value = event.value
+                tag = resolved.get(value) if event.implicit[0] else None
+                if tag is None:
+                    tag = self.resolve(ScalarNode, value, event.implicit)
+                nodes.append(
+                    ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style or None)
+                )
+                size += 1
+            else:
+                # As PyYAML's composer: a key is composed with index None, a value with its key, an item with
+                # its position (the path resolvers' arguments).
+                index = (nodes[-1] if len(nodes) % 2 else None) if mapping else len(nodes)
+                child, n = compose(node, index, depth)
+                nodes.append(child)
+                size += n
 
     def resolve(self, kind: type, value: str | None, implicit: tuple[bool, bool]) -> str:
         # A plain scalar's tag depends on its text alone, and specs repeat their texts (`type`, `table`, field

@@ -31,7 +31,7 @@ def _write(obj: Any, newline: str, out: list[str]) -> None:
     elif obj is False:
         out.append("false")
     elif isinstance(obj, int):
-        out.append(int.__repr__(obj))
+        out.append(int.__repr__(obj))  # also for int subclasses, as json does
     elif isinstance(obj, float):
         # As json's floatstr with allow_nan=True.
         out.append(
@@ -50,8 +50,15 @@ def _write(obj: Any, newline: str, out: list[str]) -> None:
         inner = newline + "  "
         separator = "{" + inner
         for key, value in obj.items():
-            out.append(separator + encode_basestring_ascii(key) + ": ")
-            _write(value, inner, out)
+            head = separator + encode_basestring_ascii(key) + ": "
+            kind = type(value)
+            if kind is str:  # most values (and line numbers below): written here rather than by one more call
+                out.append(head + encode_basestring_ascii(value))
+            elif kind is int:
+                out.append(head + int.__repr__(value))
+            else:
+                out.append(head)
+                _write(value, inner, out)
             separator = "," + inner
         out.append(newline + "}")
     elif isinstance(obj, list | tuple):
