@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from lumen_ext.validation import Report, validate_text
 from lumen_ext.validation.command import exit_status
 from lumen_ext.validation.guard import contained
@@ -55,3 +57,25 @@ def test_contained_keeps_the_traceback_and_lets_interrupts_through() -> None:
         pass
     else:
         raise AssertionError("KeyboardInterrupt was swallowed")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        # bench/fuzz_specs.py --only scalar-tags --case 1209 --seed 2: a DuckDB `uri:` that is a list.
+        "sources:\n  db: {type: duckdb, uri: [2024-02-30, x], tables: {t: 'SELECT 1 AS a'}}\n"
+        "layouts:\n  - {title: T, source: db, views: [{type: table, table: t}]}\n",
+        # A NUL written as an escape: the OS refuses to look the path up (ValueError, not OSError).
+        'sources:\n  f: {type: file, tables: {t: "a\\0b.csv"}}\n  g: {type: duckdb, uri: "x\\0y.db", tables: {t: q}}\n'
+        "layouts:\n  - {title: U, source: f, views: [{type: table, table: t}]}\n"
+        "  - {title: V, source: g, views: [{type: table, table: t}]}\n",
+        # A transform whose `type:` is a list reached the data checks' dict lookups (unhashable type: 'list').
+        "sources:\n  s: {type: file, tables: {t: sales.csv}}\n"
+        "pipelines:\n  p: {source: s, transforms: [{type: [columns], columns: [region]}]}\n",
+    ],
+    ids=["duckdb-uri-list", "nul-in-paths", "transform-type-list"],
+)
+def test_inputs_the_fuzzer_found_crashing_are_diagnostics(spec: str, tmp_path) -> None:
+    (tmp_path / "sales.csv").write_text("region,price\nEast,1\n")
+    report = validate_text(spec, "t.yaml", tmp_path)
+    assert report.tracebacks == [] and report.diagnostics
