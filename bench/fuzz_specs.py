@@ -1,219 +1,56 @@
-"""Fuzz lumen-ext's spec loader, security lint and validator with generated and mutated specs.
+"""Fuzz ``lumen-ext validate`` (and the loader ``lumen-ext serve`` gives Lumen) with generated and mutated specs.
 
-Every example goes through
-
-* ``lumen_ext.security.templating.load_spec_text`` (the loader ``lumen-ext serve`` gives Lumen): it may refuse
-  with ``SpecLoadRefused``, a YAML error or a Jinja syntax error, and nothing else;
-* ``lumen_ext.validation.security.unsafe_constructs`` on the safely loaded data: it never raises;
-* ``lumen_ext.validation.validate_text`` (``lumen-ext validate`` without data checks): it never raises.
-
-An uncaught exception or an example slower than ``--hang-seconds`` is a failure. Examples come from hypothesis:
-spec-shaped mappings over Lumen's vocabulary with attack strings in the values, and the corpus specs with
-random insertions of YAML tags, Jinja, references, anchors, deep nesting and control characters.
+Cases come in classes (`fuzz_cases`: generated, mutated, scalar tags, alias bombs, Unicode line separators,
+line ends and BOMs, huge inputs and deep nesting, non-string ``type:``), each a seeded function of its index, so
+a run is reproducible and any case can be regenerated alone. Every case is validated the way the CLI does it
+(file on disk, data checks on, all four output formats) and must satisfy `fuzz_oracles`: no traceback or
+``internal-error``, valid JSON and SARIF, every reported line inside the file as an editor counts lines, and at
+most ``--limit-seconds`` (2 s) for the validation and the slowest of the four renderings (what ``lumen-ext
+validate --format F`` costs for the worst F). Each case also goes through ``lumen_ext.security.templating.load_spec_text`` (the
+loader ``lumen-ext serve`` gives Lumen) and the security lint, which may refuse only with their documented errors;
+except huge inputs and what validation refuses as an alias bomb or too deep, which serve never loads (it validates
+first) and which that loader, like Lumen's, expands in full.
 
 Usage::
 
-    python bench/fuzz_specs.py                      # 10,000 examples (about 6-8 minutes on 2 cores)
-    python bench/fuzz_specs.py --examples 500 --seed 1
+    python bench/fuzz_specs.py --cases 10000 --seed 1        # about 15 minutes on the shared 2-core machine
+    python bench/fuzz_specs.py --only huge --case 17 --seed 1 --show    # one case again, with its text
 
-Prints a table and exits 1 when any example crashed or hung.
+Prints a table per class (cases, failures, median and max seconds) and exits 1 when any case failed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import random
+import shutil
 import signal
+import statistics
 import sys
+import tempfile
 import time
 import traceback
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "lumen-corpus"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # fuzz_cases and fuzz_oracles sit beside this file
 
-KEYS = [
-    "config",
-    "variables",
-    "sources",
-    "pipelines",
-    "layouts",
-    "auth",
-    "defaults",
-    "type",
-    "tables",
-    "table",
-    "source",
-    "pipeline",
-    "views",
-    "filters",
-    "transforms",
-    "sql_transforms",
-    "query",
-    "expr",
-    "controls",
-    "parameters",
-    "cache_dir",
-    "initializers",
-    "uri",
-    "kind",
-    "key",
-    "secure",
-    "editable",
-    "on_loaded",
-    "title",
-    "field",
-    "value",
-    "default",
-    "spec",
-    "object",
-    "objects",
-    "template",
-    "layout",
-    "email",
-]
-TYPES = [
-    "file",
-    "json",
-    "duckdb",
-    "join",
-    "widget",
-    "constant",
-    "url",
-    "env",
-    "cookie",
-    "header",
-    "query",
-    "eval",
-    "sql_format",
-    "panel",
-    "holoviews",
-    "table",
-    "hvplot",
-    "subprocess.Popen",
-    "os.system",
-    "panel.pane.Markdown",
-    "lumen.sources.base.FileSource",
-    "a.b.c",
-    "",
-]
-ATTACKS = [
-    "!!python/object/apply:os.system ['true']",
-    "{{ shell('true') }}",
-    "{{ cycler.__init__.__globals__ }}",
-    "{{ env('HOME') }}",
-    "{{ cookie('x') }}",
-    "{% for i in range(3) %}x{% endfor %}",
-    "{{",
-    "}}",
-    "{%",
-    "${",
-    "$variables.q",
-    "${variables.q}",
-    "$source.table.field",
-    "@table.to_csv('/tmp/x')",
-    "../../etc/passwd",
-    "/etc/passwd",
-    "file:///etc/passwd",
-    "s3://bucket/key",
-    "COPY (SELECT 1) TO '/tmp/x'",
-    "INSTALL httpfs",
-    "*, (SELECT 1) AS pw",
-    "a.__class__",
-    ".",
-    "..",
-    "\x00",
-    "\u202e",
-    "&anchor",
-    "*alias",
-    "<<",
-    "? ",
-    "- ",
-    "'",
-    '"',
-    "\\",
-    "\t",
-    "\n",
-    "1e309",
-    "-0",
-    "~",
-    "null",
-    "yes",
-    ":",
-    "#",
-]
-INSERTIONS = [
-    *ATTACKS,
-    "\n  " * 3,
-    "[" * 60,
-    "{a: " * 40,
-    "&a [*a]",
-    "\n- &x {k: *x}\n",
-    "\n<<: *nope\n",
-    "\ufeff",
-    "\r\n",
-    "%YAML 1.1\n---\n",
-    "---\n",
-    "...\n",
-    "!foo ",
-    "!!binary AAAA",
-    "!!set {a}",
-    "!!omap [a: 1]",
-]
+from fuzz_cases import ATTACKS, CLASSES, EXAMPLES, REPO, case_text, configure, generated, mutated, schedule
+from fuzz_oracles import problems, run_validator
 
+__all__ = ["ATTACKS", "check", "check_loader_and_lint", "check_validator", "run", "specs"]
 
-def _corpus_texts() -> list[str]:
-    texts = [p.read_text() for p in sorted(CORPUS.rglob("*.yaml"))] if CORPUS.is_dir() else []
-    texts += [p.read_text() for p in sorted((REPO / "specs").glob("*.yaml"))]
-    return texts or ["config:\n  title: x\n"]
+# What lumen-ext serve never hands to its loader, because validation refuses it first: the loader and the lint
+# walk the data as PyYAML builds it, alias expansion and all.
+NOT_FOR_SERVE_LOADER = {"yaml-alias-bomb", "yaml-too-deep"}
 
-
-scalars = st.one_of(
-    st.sampled_from(ATTACKS + TYPES),
-    st.text(max_size=30),
-    st.integers(),
-    st.floats(allow_nan=True),
-    st.booleans(),
-    st.none(),
-)
-trees = st.recursive(
-    scalars,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4),
-        st.dictionaries(st.sampled_from(KEYS), children, max_size=5),
-    ),
-    max_leaves=40,
-)
-
-
-@st.composite
-def generated_specs(draw) -> str:
-    data = draw(st.dictionaries(st.sampled_from(KEYS[:7]), trees, max_size=7))
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-
-
-@st.composite
-def mutated_specs(draw) -> str:
-    text = draw(st.sampled_from(_corpus_texts()))
-    for _ in range(draw(st.integers(1, 6))):
-        choice = draw(st.integers(0, 2))
-        at = draw(st.integers(0, len(text)))
-        if choice == 0:
-            text = text[:at] + draw(st.sampled_from(INSERTIONS)) + text[at:]
-        elif choice == 1:
-            text = text[:at] + text[at + draw(st.integers(1, 40)) :]
-        else:
-            text = text[:at] + draw(st.text(max_size=8)) + text[at:]
-    return text
-
-
-specs = st.one_of(generated_specs(), mutated_specs())
+# The original generated and mutated specs, as a hypothesis strategy (tests/security/test_fuzz.py uses it).
+specs = st.integers(0, 2**32 - 1).map(lambda n: (generated, mutated)[n % 2](random.Random(n)))
 
 
 class Hang(Exception):
@@ -232,6 +69,13 @@ def check_loader_and_lint(text: str) -> None:
     except (SpecLoadRefused, yaml.YAMLError, jinja2.TemplateError, RecursionError):
         # RecursionError: PyYAML's composer on pathologically nested input; Lumen's loader hits it too.
         return
+    except Exception as exc:
+        # PyYAML's own constructors on a malformed scalar (`!!float abc`: ValueError, `!!int ""`: IndexError...):
+        # Lumen's loader fails the same way, and lumen-ext serve reports it from validation (`invalid-value`)
+        # before it loads anything. An exception raised anywhere else is a bug.
+        if "yaml" not in Path(traceback.extract_tb(exc.__traceback__)[-1].filename).parts:
+            raise
+        return
     if isinstance(data, dict):
         issues = unsafe_constructs(data, REPO / "fuzz" / "spec.yaml")
         assert isinstance(issues, list)
@@ -243,6 +87,7 @@ def check_validator(text: str) -> None:
 
     report = validate_text(text, "fuzz.yaml", REPO / "fuzz", data=False)
     assert report.path == "fuzz.yaml"
+    assert not report.tracebacks, report.tracebacks[0]
 
 
 def check(text: str) -> None:
@@ -253,98 +98,172 @@ def check(text: str) -> None:
 
 @dataclass
 class Tally:
-    examples: int = 0
-    crashes: Counter = field(default_factory=Counter)
-    samples: dict = field(default_factory=dict)
-    hangs: int = 0
-    slowest: float = 0.0
+    seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    failed: Counter = field(default_factory=Counter)  # class -> failed cases
+    kinds: Counter = field(default_factory=Counter)  # (class, problem) -> cases
+    first: dict = field(default_factory=dict)  # (class, problem) -> first failing index
+
+    @property
+    def cases(self) -> int:
+        return sum(len(v) for v in self.seconds.values())
 
 
-def run(examples: int, hang_seconds: float, seed_value: int | None, max_seconds: float) -> Tally:
-    tally = Tally()
-    deadline = time.monotonic() + max_seconds
+def _short(exc: BaseException) -> str:
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
+
+
+def run_case(
+    name: str, text: str, workdir: Path, limit_seconds: float, hang_seconds: float
+) -> tuple[float, list[str]]:
+    """Validate one case; its time (validation and the slowest of the four renderings, what the CLI costs with
+    the slowest ``--format``) and every broken promise."""
 
     def on_alarm(signum, frame):
         raise Hang
 
-    signal.signal(signal.SIGALRM, on_alarm)
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, hang_seconds)
+    start = time.perf_counter()
+    try:
+        outcome = run_validator(text, workdir)
+        elapsed = outcome.seconds
+        found = problems(text, outcome)
+        if name != "huge" and not outcome.rules & NOT_FOR_SERVE_LOADER:
+            try:
+                check_loader_and_lint(text)
+            except Hang:
+                raise
+            except Exception as exc:  # the serve loader's contract is the same: no traceback
+                found.append(f"loader+lint: {_short(exc)}")
+    except Hang:
+        return time.perf_counter() - start, [f"hang (> {hang_seconds:g} s)"]
+    except Exception as exc:  # escaped validation or a reporter: the traceback the CLI would print
+        return time.perf_counter() - start, [f"traceback: {_short(exc)}"]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    if elapsed > limit_seconds:
+        found.append(f"slow (> {limit_seconds:g} s)")
+    return elapsed, found
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        phases=["generate"],
-    )
-    @given(specs)
-    def fuzz(text: str) -> None:
-        if time.monotonic() > deadline:
-            return
-        tally.examples += 1
-        start = time.perf_counter()
-        signal.setitimer(signal.ITIMER_REAL, hang_seconds)
-        try:
-            for component, checker in (
-                ("loader+lint", check_loader_and_lint),
-                ("validator", check_validator),
-            ):
-                try:
-                    checker(text)
-                except Hang:
-                    raise
-                except Exception as exc:
-                    frame = traceback.extract_tb(exc.__traceback__)[-1]
-                    key = f"{component}: {type(exc).__name__} at {Path(frame.filename).name}:{frame.lineno}"
-                    tally.crashes[key] += 1
-                    tally.samples.setdefault(key, (text, traceback.format_exc()[-1500:]))
-        except Hang:
-            tally.hangs += 1
-            tally.samples.setdefault("hang", text)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        tally.slowest = max(tally.slowest, time.perf_counter() - start)
 
-    if seed_value is not None:
-        fuzz = seed(seed_value)(fuzz)
-    fuzz()
+def run(
+    cases: int,
+    seed: int,
+    only: str | None = None,
+    limit_seconds: float = 2.0,
+    hang_seconds: float = 20.0,
+    max_seconds: float = 3600.0,
+    progress: bool = False,
+) -> Tally:
+    tally = Tally()
+    deadline = time.monotonic() + max_seconds
+    order = schedule(cases, seed, only)
+    with tempfile.TemporaryDirectory(prefix="lumen-ext-fuzz-") as tmp:
+        workdir = Path(tmp)
+        # So the data checks run on what the specs reference (tests/examples and the non-string-type skeleton).
+        shutil.copy(EXAMPLES / "invalid" / "sales.csv", workdir)
+        for n, (name, index) in enumerate(order, 1):
+            if time.monotonic() > deadline:
+                break
+            elapsed, found = run_case(
+                name, case_text(seed, name, index), workdir, limit_seconds, hang_seconds
+            )
+            tally.seconds[name].append(elapsed)
+            if found:
+                tally.failed[name] += 1
+            for kind in dict.fromkeys(found):
+                tally.kinds[name, kind] += 1
+                tally.first.setdefault((name, kind), index)
+            if progress and n % 500 == 0:
+                print(f"  {n:,}/{len(order):,} cases, {sum(tally.failed.values())} failed", file=sys.stderr)
     return tally
 
 
-def _count(tally: Tally, component: str) -> int:
-    return sum(n for key, n in tally.crashes.items() if key.startswith(component + ":"))
+def table(tally: Tally) -> str:
+    rows = [("class", "cases", "failures", "median s", "max s")]
+    every: list[float] = []
+    for name in CLASSES:
+        times = tally.seconds.get(name)
+        if not times:
+            continue
+        every += times
+        rows.append(
+            (
+                name,
+                f"{len(times):,}",
+                f"{tally.failed[name]:,}",
+                f"{statistics.median(times):.3f}",
+                f"{max(times):.2f}",
+            )
+        )
+    if every:
+        rows.append(
+            (
+                "all",
+                f"{len(every):,}",
+                f"{sum(tally.failed.values()):,}",
+                f"{statistics.median(every):.3f}",
+                f"{max(every):.2f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
+        if i == 0:
+            lines.append(
+                "|" + "|".join("-" * (w + 1) + ("-" if j == 0 else ":") for j, w in enumerate(widths)) + "|"
+            )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=10_000)
+    parser.add_argument("--cases", "--examples", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", choices=list(CLASSES), help="run one class")
+    parser.add_argument("--case", type=int, help="with --only: run this one case")
+    parser.add_argument("--show", action="store_true", help="print the text of the failing (or --case) cases")
+    parser.add_argument("--limit-seconds", type=float, default=2.0, help="a slower case fails")
     parser.add_argument(
-        "--hang-seconds", type=float, default=10.0, help="an example slower than this is a hang"
+        "--hang-seconds", type=float, default=20.0, help="a case is abandoned after this long"
     )
-    parser.add_argument("--max-seconds", type=float, default=1800.0, help="stop generating after this long")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--show", action="store_true", help="print the failing inputs")
+    parser.add_argument(
+        "--max-seconds", type=float, default=3600.0, help="stop starting cases after this long"
+    )
+    parser.add_argument("--max-bytes", type=int, default=1_500_000, help="the largest `huge` case")
     args = parser.parse_args(argv)
+    configure(args.max_bytes)
+    if args.case is not None:
+        if not args.only:
+            parser.error("--case needs --only CLASS")
+        text = case_text(args.seed, args.only, args.case)
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copy(EXAMPLES / "invalid" / "sales.csv", tmp)
+            elapsed, found = run_case(args.only, text, Path(tmp), args.limit_seconds, args.hang_seconds)
+        if args.show:
+            print(repr(text[:3000]) + (f"... ({len(text):,} characters)" if len(text) > 3000 else ""))
+        print(f"{elapsed:.3f} s; " + ("; ".join(found) or "no problems"))
+        return 1 if found else 0
+    load = os.getloadavg()[0]
     started = time.perf_counter()
-    tally = run(args.examples, args.hang_seconds, args.seed, args.max_seconds)
-    elapsed = time.perf_counter() - started
-    rows = [
-        ("examples run", f"{tally.examples:,}"),
-        ("uncaught exceptions, loader+lint", f"{_count(tally, 'loader+lint'):,}"),
-        ("uncaught exceptions, validator", f"{_count(tally, 'validator'):,}"),
-        (f"hangs (> {args.hang_seconds:g} s)", f"{tally.hangs:,}"),
-        ("slowest example", f"{tally.slowest * 1000:,.0f} ms"),
-        ("mean per example", f"{elapsed / max(tally.examples, 1) * 1000:,.1f} ms"),
-        ("wall time", f"{elapsed:,.0f} s"),
-    ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  value")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-    for key, count in tally.crashes.most_common():
-        print(f"  crash x{count}: {key}")
-    if args.show:
-        print(json.dumps(tally.samples, indent=1, default=str)[:20000])
-    return 1 if tally.crashes or tally.hangs or tally.examples < min(args.examples, 1) else 0
+    tally = run(
+        args.cases, args.seed, args.only, args.limit_seconds, args.hang_seconds, args.max_seconds, True
+    )
+    print(table(tally))
+    print(
+        f"\nseed {args.seed}, {tally.cases:,} cases in {time.perf_counter() - started:,.0f} s; "
+        f"load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at the end"
+    )
+    for (name, kind), count in tally.kinds.most_common():
+        index = tally.first[name, kind]
+        print(f"  {count:,} x {name}: {kind}  (first: --only {name} --case {index} --seed {args.seed})")
+        if args.show:
+            print("    " + repr(case_text(args.seed, name, index)[:600]))
+    return 1 if tally.failed or tally.cases < min(args.cases, 1) else 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`lumen-ext validate [--format text|json|github|sarif] [--no-data] PATH...`
 
-Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage error or unreadable input.
+Exit status: 0 no errors (warnings allowed), 1 errors, 2 usage error, unreadable input or an internal error
+(lumen-ext failed on a file: the report is still complete and well-formed, the traceback goes to stderr).
 """
 
 from __future__ import annotations
@@ -8,8 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from lumen_ext.security.options import add_policy_argument, policy_from_args
+
+if TYPE_CHECKING:
+    from lumen_ext.validation.diagnostics import Report
 
 FORMATS = ("text", "json", "github", "sarif")
 
@@ -30,7 +35,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_policy_argument(parser)
     parser.epilog = (
-        "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error or unreadable input."
+        "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage error, unreadable input or "
+        "an internal error."
     )
 
 
@@ -74,4 +80,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     REPORTER_BY_NAME[args.format](sys.stdout, color=_use_color(sys.stdout)).report(report)
+    for file in report.files:
+        for trace in file.tracebacks:
+            sys.stderr.write(f"lumen-ext validate: internal error in {trace}")
+    return exit_status(report)
+
+
+def exit_status(report: Report) -> int:
+    """2 when lumen-ext itself failed on a file (its report is complete otherwise), 1 on errors, else 0."""
+    if report.crashed:
+        return 2
     return 1 if report.errors else 0

@@ -55,7 +55,7 @@ class CheckContext:
 
     def _clamp(self, span: Span) -> Span:
         """PyYAML puts end-of-stream errors on the line after a final newline; keep every span inside the file."""
-        lines = self.loaded.text.splitlines() or [""]
+        lines = self.loaded.lines.lines
         last = len(lines)
         if span.line <= last and span.end_line <= last:
             return span

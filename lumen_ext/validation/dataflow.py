@@ -14,7 +14,7 @@ from typing import Any
 from lumen_ext.validation.context import CheckContext, did_you_mean
 from lumen_ext.validation.datasources import Columns, SourceReader
 from lumen_ext.validation.loader import Path
-from lumen_ext.validation.model import LayoutDecl, SpecModel, ViewDecl
+from lumen_ext.validation.model import LayoutDecl, SpecModel, ViewDecl, component_type
 from lumen_ext.validation.references import source_field_refs
 
 # Transforms that leave the set of column names unchanged, and the parameters that name columns.
@@ -197,7 +197,7 @@ class DataFlow:
     def _transform(self, spec: Any, path: Path, cols: Columns, where: str) -> Columns | None:
         if not isinstance(spec, dict):
             return None
-        ttype = spec.get("type")
+        ttype = component_type(spec)
         if ttype in _KEEPS_COLUMNS:
             for key in _KEEPS_COLUMNS[ttype]:
                 value = (
@@ -243,7 +243,7 @@ class DataFlow:
     def _sql_transform(self, spec: Any, path: Path, cols: Columns, where: str) -> Columns | None:
         if not isinstance(spec, dict):
             return None
-        ttype = spec.get("type")
+        ttype = component_type(spec)
         if ttype in _SQL_KEEPS_COLUMNS:
             for key in _SQL_KEEPS_COLUMNS[ttype]:
                 self.check_fields(cols, spec.get(key), (*path, key), where)
@@ -353,7 +353,7 @@ class DataFlow:
         if cols is None:
             return
         spec, path = view.spec, view.path
-        vtype = spec.get("type")
+        vtype = component_type(spec)
         self.check_field(cols, spec.get("field"), (*path, "field"), where)
         for key in _VIEW_FIELDS.get(vtype, ()):
             value = spec.get(key)

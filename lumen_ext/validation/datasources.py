@@ -126,7 +126,7 @@ class SourceReader:
             matches = sorted(glob.glob(str(full)))
             if matches:
                 return [FsPath(m) for m in matches]
-        elif full.exists():
+        elif _exists(full):
             return [full]
         self.ctx.report(
             path,
@@ -225,13 +225,16 @@ class SourceReader:
         import duckdb
 
         uri = src.spec.get("uri") or ":memory:"
+        if not isinstance(uri, str):  # a list or a number: the schema check reports it; nothing to open
+            self._duckdb[src.name] = None
+            return None
         con = None
         try:
             if uri == ":memory:":
                 con = duckdb.connect(":memory:")
             else:
                 db = self.ctx.spec_dir / uri
-                if not db.exists():
+                if not _exists(db):
                     self.ctx.report(
                         (*src.path, "uri"), "missing-data-file", f"DuckDB database `{uri}` does not exist"
                     )
@@ -269,6 +272,14 @@ def _siblings(path: FsPath) -> list[str]:
 
 def _short(value: str, limit: int = 60) -> str:
     return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def _exists(path: FsPath) -> bool:
+    """``Path.exists`` that says False for a path the OS cannot even look up (a NUL written as ``"\\0"``)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _suffix(path: str) -> str:

@@ -82,6 +82,7 @@ class FileReport:
     path: str
     text: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    tracebacks: list[str] = field(default_factory=list)  # of `internal-error`s, for stderr and bug reports
 
 
 @dataclass(slots=True)
@@ -104,8 +105,15 @@ class Report:
     def ok(self) -> bool:
         return self.errors == 0
 
+    @property
+    def crashed(self) -> bool:
+        """Whether lumen-ext itself failed on some file (an `internal-error`: exit 2, not 1)."""
+        return any(f.tracebacks for f in self.files)
+
     def source_lines(self, path: str) -> list[str]:
+        from lumen_ext.validation.lines import editor_lines  # lines builds Spans: import it only when called
+
         for f in self.files:
             if f.path == path:
-                return f.text.splitlines()
+                return editor_lines(f.text)
         return []

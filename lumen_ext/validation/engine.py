@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
+from lumen_ext.validation import collector
 from lumen_ext.validation.context import CheckContext
 from lumen_ext.validation.dataflow import DataFlow
 from lumen_ext.validation.datasources import SourceReader
 from lumen_ext.validation.dependencies import check_dependencies
 from lumen_ext.validation.diagnostics import FileReport, Report
+from lumen_ext.validation.guard import contained
 from lumen_ext.validation.loader import load_text
 from lumen_ext.validation.lumen_bugs import check_lumen_bugs
-from lumen_ext.validation.model import build_model
+from lumen_ext.validation.model import SpecModel, build_model
 from lumen_ext.validation.references import check_references
 
 if TYPE_CHECKING:
@@ -38,26 +41,54 @@ def validate_text(
 
     ``policy`` is the operator's security policy (`lumen_ext.security.policy`); the default is the safe one
     `lumen-ext serve` uses without ``--policy``, so validate flags exactly what serve would refuse.
+
+    Never raises on any text: a crash inside a check is reported as an `internal-error` (`guard`).
     """
-    loaded = load_text(text)
+    with collector.paused():  # linear time on large files: see collector.py
+        return _validate_text(text, file, spec_dir, data, policy)
+
+
+def _validate_text(
+    text: str, file: str, spec_dir: FsPath | None, data: bool, policy: Policy | None
+) -> FileReport:
+    report = FileReport(file, text.removeprefix("\ufeff"))
+    with contained(report.diagnostics, report.tracebacks, file, "parsing the YAML"):
+        loaded = load_text(text)
+    if report.tracebacks:
+        return report
     ctx = CheckContext(file, FsPath(spec_dir or os.getcwd()), loaded, data_checks=data)
     for problem in loaded.problems:
         ctx.emit(problem.span, problem.rule, problem.message, problem.hint)
     if loaded.parsed:
-        _schema(ctx)
-        _security(ctx, FsPath(file).name, policy)
-        model = build_model(loaded.data)
-        check_references(ctx, model)
-        check_lumen_bugs(ctx, model)
-        check_dependencies(ctx)
-        if data:
-            reader = SourceReader(ctx, model)
-            try:
-                DataFlow(ctx, model, reader).run()
-            finally:
-                reader.close()
+        guard = partial(contained, ctx.diagnostics, report.tracebacks, file)
+        with guard("checking the schema"):
+            _schema(ctx)
+        with guard("checking security"):
+            _security(ctx, FsPath(file).name, policy)
+        with guard("checking dependencies"):
+            check_dependencies(ctx)
+        model = None
+        with guard("indexing the spec"):
+            model = build_model(loaded.data)
+        if model is not None:
+            with guard("resolving references"):
+                check_references(ctx, model)
+            with guard("checking for Lumen 1.4 bugs"):
+                check_lumen_bugs(ctx, model)
+            if data:
+                with guard("checking data and columns"):
+                    _dataflow(ctx, model)
     ctx.diagnostics.sort(key=lambda d: d.sort_key())
-    return FileReport(file, text, ctx.diagnostics)
+    report.diagnostics = ctx.diagnostics
+    return report
+
+
+def _dataflow(ctx: CheckContext, model: SpecModel) -> None:
+    reader = SourceReader(ctx, model)
+    try:
+        DataFlow(ctx, model, reader).run()
+    finally:
+        reader.close()
 
 
 def _schema(ctx: CheckContext) -> None:

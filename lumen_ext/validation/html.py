@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from lumen_ext.validation.diagnostics import Diagnostic, Report
+from lumen_ext.validation.lines import editor_lines, excerpt, visible
 
 
 def render_html(report: Report) -> str:
@@ -17,7 +18,7 @@ def render_html(report: Report) -> str:
     for file in report.files:
         if not file.diagnostics:
             continue
-        lines = file.text.splitlines()
+        lines = editor_lines(file.text)
         parts.append(f'<h3 style="font-family: monospace">{escape(file.path)}</h3>')
         parts.append('<ol style="padding-left: 1.2em">')
         parts.extend(_item(d, lines) for d in file.diagnostics)
@@ -41,9 +42,11 @@ def _item(d: Diagnostic, lines: list[str]) -> str:
         f"[{escape(d.rule)}]</span> line {d.line}, column {d.column}: {escape(d.message)}</div>",
     ]
     if 0 < d.line <= len(lines):
-        source = lines[d.line - 1]
-        end = d.span.end_column if d.span.end_line == d.line else len(source) + 1
-        start = min(d.column - 1, len(source))
+        line = lines[d.line - 1]
+        end = d.span.end_column if d.span.end_line == d.line else len(line) + 1
+        source, column, end = excerpt(line, d.column, end)
+        source = visible(source)
+        start = min(column - 1, len(source))
         stop = max(start, min(end - 1, len(source)))
         out.append(
             '<pre style="background: #f6f8fa; padding: .4em .6em; margin: .3em 0; overflow-x: auto">'

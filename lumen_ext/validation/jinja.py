@@ -15,9 +15,11 @@ as globals) *before* YAML parsing (lumen/util.py ``expand_spec``, config.py ``lo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_CANDIDATE = re.compile(r"\{(?=[{%#])")  # where a block may start: "{{", "{%" or "{#" (overlapping: "{{{")
+_CLOSERS = {"{": "}}", "%": "%}", "#": "#}"}
 _OPENER = re.compile(r"\{\{|\{%|\{#")
 _BARE_NAME = re.compile(r"^-?\s*([A-Za-z_]\w*)\s*-?$")
 _CALL = re.compile(r"\b(shell|env|header|cookie|oauth)\s*\(\s*(?:['\"]([^'\"]*)['\"])?")
@@ -106,9 +108,8 @@ def neutralise(text: str) -> Neutralised:
     out: list[str] = []
     result = Neutralised("")
     pos = 0
-    for m in _BLOCK.finditer(text):
-        start, end = m.span()
-        segment = m.group()
+    for start, end in _blocks(text):
+        segment = text[start:end]
         # An opener inside the gap would be unclosed: Jinja raises TemplateSyntaxError on it.
         _check_unclosed(text, pos, start, result)
         out.append(text[pos:start])
@@ -152,6 +153,29 @@ def neutralise(text: str) -> Neutralised:
     out.append(text[pos:])
     result.text = "".join(out)
     return result
+
+
+def _blocks(text: str) -> Iterator[tuple[int, int]]:
+    r"""The spans of ``{{ ... }}``, ``{% ... %}`` and ``{# ... #}``, shortest first, left to right.
+
+    What ``re.finditer(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", text, re.DOTALL)`` finds, in linear time: that regex
+    scans to the end of the text for every opener without a closer, so a file of unclosed ``{{`` took time
+    quadratic in its size. Here each kind of closer is searched for once per stretch of text.
+    """
+    pos = 0
+    found: dict[str, int] = {}  # closer -> its next position at or after the last search (-1: none left)
+    for m in _CANDIDATE.finditer(text):
+        start = m.start()
+        if start < pos:
+            continue  # inside the previous block
+        closer = _CLOSERS[text[start + 1]]
+        at = found.get(closer)
+        if at is None or (at != -1 and at < start + 2):
+            at = found[closer] = text.find(closer, start + 2)
+        if at == -1:
+            continue  # unclosed: left for _check_unclosed
+        pos = at + 2
+        yield start, pos
 
 
 def _check_unclosed(text: str, lo: int, hi: int, result: Neutralised) -> None:

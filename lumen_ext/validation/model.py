@@ -20,6 +20,14 @@ DASK_SOURCES = frozenset({"dask", "lumen_ext.sources.dask.DaskSource"})
 FILE_SOURCES = frozenset({"file", "json", *DASK_SOURCES})
 
 
+def component_type(spec: dict) -> str | None:
+    """A component's ``type:`` when it is a string. Anything else (a list, a mapping, a number) is the schema
+    check's error to report; to the other checks it means "unknown kind", and it must never be used as a dict key
+    (a list is unhashable)."""
+    value = spec.get("type")
+    return value if isinstance(value, str) else None
+
+
 @dataclass(slots=True)
 class TableDecl:
     name: str
@@ -89,8 +97,7 @@ class SpecModel:
 
 def _source_tables(source: dict, path: Path, model: SpecModel) -> dict[str, TableDecl] | None:
     known, tables = model.resolve(source.get("tables"))
-    # A non-string type is the schema check's error to report; here it only means "unknown kind of source".
-    stype = source.get("type") if isinstance(source.get("type"), str) else None
+    stype = component_type(source)
     if not known:
         return None
     if stype == "intake" or stype == "intake_sql":
@@ -135,7 +142,7 @@ def build_model(data: Any) -> SpecModel:
         for name, spec in sources.items():
             if isinstance(spec, dict):
                 path = ("sources", name)
-                stype = spec.get("type") if isinstance(spec.get("type"), str) else None
+                stype = component_type(spec)
                 model.sources[str(name)] = SourceDecl(str(name), path, spec, stype, None)
         for decl in model.sources.values():
             decl.tables = _source_tables(decl.spec, decl.path, model)

@@ -197,11 +197,12 @@ def source_field_refs(ctx: CheckContext, model: SpecModel):
                     parts = value[1:].split(".")
                     if len(parts) == 3:
                         yield (*parts, (*path, key), None)
-                else:
+                elif isinstance(value, dict | list):  # a scalar holds no reference to walk into
                     yield from walk(value, (*path, key))
         elif isinstance(node, list):
             for i, item in enumerate(node):
-                yield from walk(item, (*path, i))
+                if isinstance(item, dict | list):
+                    yield from walk(item, (*path, i))
 
     for section in ("variables", "sources", "pipelines", model.layouts_key):
         if section in data:
@@ -452,15 +453,24 @@ def _check_param_filters(ctx: CheckContext, model: SpecModel, data: dict) -> Non
 
 
 def filter_specs(node: Any, path: Path = ()):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "filters" and isinstance(value, list | dict):
-                items = value.items() if isinstance(value, dict) else enumerate(value)
-                for k, spec in items:
-                    if isinstance(spec, dict):
-                        yield (*path, key, k), spec
-            if key not in _OPAQUE_KEYS:
-                yield from filter_specs(value, (*path, key))
-    elif isinstance(node, list):
-        for i, item in enumerate(node):
-            yield from filter_specs(item, (*path, i))
+    """``(path, spec)`` of every filter spec (a mapping under a ``filters`` key), in document order.
+
+    With an explicit stack, descending into containers only: a recursive generator per value cost a call for
+    every scalar of the spec, and a step per enclosing level for every result (as security.py `_dicts` did)."""
+    stack: list[tuple[bool, Path, Any]] = [(False, path, node)]
+    while stack:
+        is_result, path, node = stack.pop()
+        if is_result:
+            yield path, node
+            continue
+        todo: list[tuple[bool, Path, Any]] = []
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "filters" and isinstance(value, list | dict):
+                    items = value.items() if isinstance(value, dict) else enumerate(value)
+                    todo.extend((True, (*path, key, k), spec) for k, spec in items if isinstance(spec, dict))
+                if key not in _OPAQUE_KEYS and isinstance(value, dict | list):
+                    todo.append((False, (*path, key), value))
+        elif isinstance(node, list):
+            todo = [(False, (*path, i), item) for i, item in enumerate(node) if isinstance(item, dict | list)]
+        stack.extend(reversed(todo))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import ClassVar, TextIO
 
 from lumen_ext import __version__
+from lumen_ext.validation import jsonwrite
 from lumen_ext.validation.diagnostics import Diagnostic, Report
+from lumen_ext.validation.lines import editor_lines, excerpt, visible
 from lumen_ext.validation.rules import RULES
 
 
@@ -39,7 +40,7 @@ class TextReporter(Reporter):
     def report(self, report: Report) -> None:
         write = self.stream.write
         for file in report.files:
-            lines = file.text.splitlines()
+            lines = editor_lines(file.text)
             for d in file.diagnostics:
                 write(self.render(d, lines))
         errors, warnings = report.errors, report.warnings
@@ -59,11 +60,13 @@ class TextReporter(Reporter):
         )
         out = [head]
         if 0 < d.line <= len(lines):
-            source = lines[d.line - 1].expandtabs(1)
+            line = lines[d.line - 1]
             gutter = len(str(d.line))
-            end = d.span.end_column if d.span.end_line == d.line else len(source) + 1
-            width = max(1, min(end, len(source) + 1) - d.column)
-            caret = " " * (d.column - 1) + "^" * width
+            end = d.span.end_column if d.span.end_line == d.line else len(line) + 1
+            source, column, end = excerpt(line, d.column, end)
+            source = visible(source).expandtabs(1)  # one character for one: the caret stays in place
+            width = max(1, min(end, len(source) + 1) - column)
+            caret = " " * (column - 1) + "^" * width
             out.append(f"{self._c('dim', f' {d.line} |')} {source}\n")
             out.append(f"{self._c('dim', ' ' * (gutter + 1) + ' |')} {self._c(d.severity, caret)}\n")
         if d.hint:
@@ -83,8 +86,7 @@ class JsonReporter(Reporter):
             "diagnostics": [d.to_dict() for d in report.diagnostics],
             "summary": {"errors": report.errors, "warnings": report.warnings},
         }
-        json.dump(payload, self.stream, indent=2)
-        self.stream.write("\n")
+        self.stream.write(jsonwrite.dumps(payload) + "\n")  # json.dumps(payload, indent=2), faster
 
 
 def _escape_data(text: str) -> str:
@@ -124,7 +126,7 @@ class SarifReporter(Reporter):
     SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
     def report(self, report: Report) -> None:
-        ids = list(RULES)
+        index = {rule_id: i for i, rule_id in enumerate(RULES)}
         rules = [
             {
                 "id": r.id,
@@ -140,7 +142,7 @@ class SarifReporter(Reporter):
             results.append(
                 {
                     "ruleId": d.rule,
-                    "ruleIndex": ids.index(d.rule),
+                    "ruleIndex": index[d.rule],
                     "level": d.severity,
                     "message": {"text": message},
                     "locations": [
@@ -176,8 +178,7 @@ class SarifReporter(Reporter):
                 }
             ],
         }
-        json.dump(sarif, self.stream, indent=2)
-        self.stream.write("\n")
+        self.stream.write(jsonwrite.dumps(sarif) + "\n")
 
 
 def _plural(n: int, word: str) -> str:

@@ -7,6 +7,8 @@ The table below documents ``RULES``; ``tests/validation/test_rules.py`` fails wh
 rule                              severity  what it catches
 ================================  ========  ==========================================================
 yaml-syntax                       error     the file is not well-formed YAML, or PyYAML cannot build it
+yaml-alias-bomb                   error     aliases expand the document past 100,000 nodes ("billion laughs")
+yaml-too-deep                     error     the document nests more than 64 levels deep
 duplicate-key                     error     a mapping repeats a key (PyYAML silently keeps the last one)
 unsafe-yaml-tag                   error     a ``!!python/...`` tag, which Lumen's ``yaml.Loader`` would execute
 unknown-yaml-tag                  error     a local tag (``!foo``) no YAML constructor knows
@@ -38,6 +40,7 @@ data-unchecked                    warning   data lumen-ext could not read (URL, 
 duckdb-cwd                        warning   a DuckDB relative path that only resolves from the spec folder
 missing-dependency                warning   a component needs an optional package that is not installed
 lumen-runtime-bug                 error     valid Lumen syntax that crashes Lumen 1.4.0 at run time
+internal-error                    error     lumen-ext itself failed on this file (a bug: please report it); exit 2
 ================================  ========  ==========================================================
 """
 
@@ -62,6 +65,8 @@ RULES: dict[str, Rule] = {
     r.id: r
     for r in (
         Rule("yaml-syntax", "error", "the file is not well-formed YAML, or PyYAML cannot build it"),
+        Rule("yaml-alias-bomb", "error", 'aliases expand the document past 100,000 nodes ("billion laughs")'),
+        Rule("yaml-too-deep", "error", "the document nests more than 64 levels deep"),
         Rule("duplicate-key", "error", "a mapping repeats a key (PyYAML silently keeps the last one)"),
         Rule("unsafe-yaml-tag", "error", "a `!!python/...` tag, which Lumen's `yaml.Loader` would execute"),
         Rule("unknown-yaml-tag", "error", "a local tag (`!foo`) no YAML constructor knows"),
@@ -121,6 +126,11 @@ RULES: dict[str, Rule] = {
         Rule("duckdb-cwd", "warning", "a DuckDB relative path that only resolves from the spec folder"),
         Rule("missing-dependency", "warning", "a component needs an optional package that is not installed"),
         Rule("lumen-runtime-bug", "error", "valid Lumen syntax that crashes Lumen 1.4.0 at run time"),
+        Rule(
+            "internal-error",
+            "error",
+            "lumen-ext itself failed on this file (a bug: please report it); exit 2",
+        ),
     )
 }
 

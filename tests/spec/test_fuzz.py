@@ -1,11 +1,14 @@
-"""`check` never raises, whatever YAML can produce."""
+"""`check` never raises, whatever YAML can produce; nor does `lumen-ext validate` (a sample of the bench fuzzer)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import sys
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.paths import REPO
 
 from lumen_ext.spec import SchemaIssue, check
 
@@ -73,3 +76,30 @@ def test_check_never_raises(spec):
 )
 def test_check_never_raises_on_dashboard_shapes(spec):
     check(spec)
+
+
+def _bench_fuzzer():
+    """bench/fuzz_specs.py as a module (bench/ is not a package; tests/security/test_fuzz.py loads it too)."""
+    if "fuzz_specs" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("fuzz_specs", REPO / "bench" / "fuzz_specs.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["fuzz_specs"] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules["fuzz_specs"]
+
+
+def test_bounded_sample_of_the_validator_fuzzer():
+    """A few hundred cases of every class of `python bench/fuzz_specs.py` (which runs 10,000): no traceback or
+    internal error, valid JSON and SARIF, every line inside the file as an editor counts, each case under 2 s.
+    Seeded: a failure here is a reproducible case (`--only CLASS --case N --seed 19`), never a flaky run."""
+    fuzz = _bench_fuzzer()
+    import fuzz_cases
+
+    fuzz_cases.configure(300_000)  # the huge class up to 300 kB here, 1.5 MB in the full run
+    try:
+        tally = fuzz.run(cases=600, seed=19)
+    finally:
+        fuzz_cases.configure(fuzz_cases.DEFAULT_MAX_BYTES)
+    failures = "\n".join(f"{n} x {name}: {kind}" for (name, kind), n in tally.kinds.items())
+    assert tally.cases == 600
+    assert not tally.failed, fuzz.table(tally) + "\n" + failures

@@ -28,7 +28,8 @@ NEEDS_ABSENT = {"missing_dependency": "geoviews"}
 
 
 def render(path: Path) -> tuple[Report, str]:
-    report = Report([validate_text(path.read_text(encoding="utf-8"), path.name, path.parent)])
+    # Bytes, decoded without newline translation: some examples test CRLF, CR-only line ends and a BOM.
+    report = Report([validate_text(path.read_bytes().decode("utf-8"), path.name, path.parent)])
     out = io.StringIO()
     TextReporter(out).report(report)
     # Messages name the project folder (this checkout, found by its pyproject.toml); keep the files portable.
@@ -63,7 +64,9 @@ def test_every_rule_has_an_example() -> None:
     seen = set()
     for path in INVALID:
         seen.update(line.split("[", 1)[1].split("]", 1)[0] for line in _headlines(path))
-    assert set(RULES) - seen == set()
+    # An input that makes lumen-ext crash is a bug, fixed when found, so `internal-error` has no example file;
+    # tests/validation/test_guard.py reaches it through the library API instead.
+    assert set(RULES) - seen == {"internal-error"}
 
 
 def test_the_34_broken_specs_of_lumen_notes_are_all_covered() -> None:

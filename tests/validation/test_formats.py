@@ -8,8 +8,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lumen_ext.validation import RULES, Report, validate_text
+from lumen_ext.validation import RULES, Report, jsonwrite, validate_text
 from lumen_ext.validation.reporters import REPORTER_BY_NAME, GithubReporter, TextReporter
 
 SPEC = """\
@@ -162,3 +164,16 @@ def test_text_colour_codes_only_when_asked(report: Report) -> None:
     TextReporter(out, color=True).report(report)
     assert "\x1b[1;31merror[undefined-source]\x1b[0m" in out.getvalue()
     assert "\x1b[" not in render("text", report)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_json_writer_gives_the_standard_librarys_text(value) -> None:
+    assert jsonwrite.dumps(value) == json.dumps(value, indent=2)

@@ -77,11 +77,20 @@ class TestYamlSemantics:
             (1, "yaml-syntax")
         ]  # aliases share the anchor's node
 
-    def test_alias_bomb_stays_linear(self) -> None:
+    def test_alias_bomb_is_refused_at_the_alias_that_crosses_the_budget(self) -> None:
         lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
         lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
         loaded = load_text("\n".join(lines) + "\n")
-        assert loaded.parsed and len(loaded.index) < 200
+        # Lines 2-4 add 12,330 nodes by aliases, each `*a3` 11,111 more: the eighth on line 5 crosses 100,000.
+        assert not loaded.parsed
+        assert [(p.span.line, p.span.column, p.rule) for p in loaded.problems] == [(5, 45, "yaml-alias-bomb")]
+
+    def test_reused_anchors_below_the_budget_stay_shared(self) -> None:
+        lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 4)]
+        loaded = load_text("\n".join(lines) + "\n")
+        assert loaded.parsed and loaded.problems == []
+        assert loaded.data["a3"][0] is loaded.data["a2"]  # built once, shared like PyYAML does
 
     def test_multiple_documents_are_an_error_as_in_lumen(self) -> None:
         assert [r for _, _, r in rules("a: 1\n---\nb: 2\n")] == ["yaml-syntax"]
@@ -91,6 +100,38 @@ class TestYamlSemantics:
 
     def test_empty_file_is_an_invalid_dashboard(self) -> None:
         assert [r for _, _, r in rules("")] == ["invalid-type"]
+
+
+class TestValuesPyYAMLCannotBuild:
+    """Each is a diagnostic at its scalar (`invalid-value`), never a traceback; checks treat the value as unknown."""
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "!!float abc", "!!int x", '!!int ""', "!!bool maybe", "!!timestamp 2020-13-45", "!!timestamp x",
+            "!!binary not-base64!", "!!seq x", "!!map x", "!!set x", "2024-02-30", "1" * 5000,
+            "!!int [1]", "!!bool {a: 1}", "!!set {[1]: x}", "!!omap [a, b]", "!!omap [{a: !!float x}]",
+        ],
+    )  # fmt: skip
+    def test_one_invalid_value_at_the_value(self, value: str) -> None:
+        assert rules(f"config:\n  title: t\n  ncols: {value}\n") == [(3, 10, "invalid-value")]
+
+    def test_a_key_pyyaml_cannot_build_drops_its_entry(self) -> None:
+        loaded = load_text("!!int x: 1\nb: 2\n")
+        assert loaded.data == {"b": 2}
+        assert [(p.span.line, p.rule) for p in loaded.problems] == [(1, "invalid-value")]
+
+    def test_valid_tags_build_as_pyyaml_does(self) -> None:
+        text = "a: !!int '7'\nb: !!float 1\nc: !!set {x, y}\nd: !!omap [k: 1]\ne: !!binary AAAA\nf: !!timestamp 2024-01-02\n"
+        loaded = load_text(text)
+        assert loaded.problems == [] and loaded.data == yaml.safe_load(text)
+
+    def test_a_long_merge_chain_is_refused_as_an_alias_bomb(self) -> None:
+        lines = ["a0: &a0 {k0: 0}"] + [f"a{i}: &a{i} {{<<: *a{i - 1}, k{i}: {i}}}" for i in range(1, 1200)]
+        assert [r for _, _, r in rules("\n".join(lines) + "\n")] == ["yaml-alias-bomb"]
+
+    def test_a_mapping_that_merges_itself(self) -> None:
+        assert (1, 4, "yaml-syntax") in rules("a: &a {<<: *a, b: 1}\n")
 
 
 class TestJinjaKeepsPositions:
