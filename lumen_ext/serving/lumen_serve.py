@@ -73,6 +73,8 @@ __all__ = [
 ]
 
 SWITCH_ENV = "LUMEN_EXT_RUNTIME"
+# The line the door prints once its runtime is installed (tests and operators look for it in the log).
+RUNTIME_LINE = "lumen-ext: runtime active in lumen serve"
 POLICY_ENV = "LUMEN_EXT_POLICY"
 PUBLIC_URL_ENV = "LUMEN_EXT_PUBLIC_URL"
 CACHE_DIR_ENV = "LUMEN_EXT_CACHE_DIR"
@@ -425,7 +427,7 @@ def _install(command: ServeCommand, public_url: str) -> None:
     hooks.install("lumen-serve", settings)
     _active = True
     print(
-        f"lumen-ext: runtime active in lumen serve (assets from {public_url}; {SWITCH_ENV}=0 turns it off)",
+        f"{RUNTIME_LINE} (assets from {public_url}; {SWITCH_ENV}=0 turns it off)",
         file=sys.stderr,
         flush=True,
     )

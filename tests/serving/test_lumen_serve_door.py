@@ -27,6 +27,7 @@ from scale.helpers import metric_values, write_project
 from support.probe import run_python
 
 from lumen_ext.serving.lumen_serve import (
+    RUNTIME_LINE,
     ServeCommand,
     loopback_by_default,
     public_url_for,
@@ -36,7 +37,6 @@ from lumen_ext.serving.lumen_serve import (
 from lumen_ext.serving.ports import free_port
 
 LUMEN = Path(sys.executable).with_name("lumen")
-RUNTIME_LINE = "lumen-ext: runtime active in lumen serve"
 STARTUP_TIMEOUT = 120  # seconds: the door re-imports Lumen and Panel once; the machine is shared
 
 

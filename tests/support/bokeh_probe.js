@@ -28,6 +28,18 @@
     }
     return `${rows(src)}:${parts.join(",")}`;
   };
+  // Sources the page shows: those of the renderers of drawn plots and of drawn tables, found through the view
+  // tree. The document can hold more: models a re-render replaced linger in BokehJS's model index.
+  const shownSources = () => {
+    const shown = new Set();
+    const walk = (view) => {
+      for (const renderer of view.model.renderers ?? []) if (renderer.data_source) shown.add(renderer.data_source);
+      if (view.model.source && isSource(view.model.source)) shown.add(view.model.source);
+      for (const child of view.child_views ?? []) walk(child);
+    };
+    for (const root of Object.values(window.Bokeh?.index ?? {})) walk(root);
+    return [...shown];
+  };
   const widgets = models.filter((m) => m.value !== undefined && !isSource(m) && (
     (m.options !== undefined && Array.isArray(m.options)) ||
     (Array.isArray(m.value) && m.start !== undefined && m.end !== undefined)));
@@ -42,6 +54,7 @@
       other_plots: models.filter((m) => /(VegaPlot|DeckGLPlot|PlotlyPlot)$/.test(m.type)).length,
       sources: sources.map(rows),
       fingerprint: sources.map(digest).sort().join("|"),
+      shown_fingerprint: shownSources().map(digest).sort().join("|"),
       widgets: widgets.map((w) => ({ id: w.id, title: w.label ?? w.title ?? w.name ?? "", value: w.value,
                                      options: w.options, start: w.start, end: w.end })),
     };

@@ -109,26 +109,6 @@ CANVAS_DIGEST_JS = """() => {
 }"""
 
 
-def change_a_view_only_control(page, title: str, label: str, screenshot: Path | None = None) -> str:
-    """Change the widget titled ``title`` (a colormap, say) and wait until the plot canvases repaint.
-
-    A view-only control changes no data source, so the data fingerprint cannot show it: the pixels do.
-    """
-    widgets = probe(page)["widgets"]
-    widget = next((w for w in widgets if w["title"] == title), None)
-    assert widget is not None, f"{label}: no {title!r} widget\n{dump(widgets)}"
-    before = page.evaluate(CANVAS_DIGEST_JS)
-    picked = probe(page, f"change:{widget['id']}")["set"]
-    page.wait_for_function(
-        f"(before) => ({CANVAS_DIGEST_JS})() !== before", arg=before, timeout=UPDATE_TIMEOUT * 1000
-    )
-    wait_rendered(page)
-    assert plots_drew(page) >= 1, f"{label}: nothing drew after setting {title!r} to {picked!r}"
-    if screenshot is not None:
-        page.screenshot(path=str(screenshot))
-    return picked
-
-
 def visible_table_rows(page) -> int:
     return page.locator(".tabulator-row").filter(visible=True).count()
 
@@ -168,15 +148,15 @@ def visit_every_tab(page, label: str) -> list[dict]:
     return seen
 
 
-def change_a_filter(page, label: str, screenshot: Path | None = None, skip: tuple[str, ...] = ()) -> str:
+def change_a_filter(page, label: str, screenshot: Path | None = None) -> str:
     """Change the first filter widget until a view's data changes, then put it back; return the value it took.
 
-    ``skip`` names widgets (by title) that change no data, such as a colormap. Restoring matters: the value
+    Restoring matters: the value
     picked may legitimately leave some views empty (a state the spec filters out), and the tabs visited next
     should show data.
     """
     before = probe(page)
-    widgets = [w for w in before["widgets"] if w["title"] not in skip]
+    widgets = before["widgets"]
     assert widgets, f"{label}: no filter widget found\n{dump(before)}"
     widget = widgets[0]
     result = probe(page, f"change:{widget['id']}")

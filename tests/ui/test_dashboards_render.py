@@ -1,9 +1,9 @@
-"""Every example dashboard, and every offline corpus dashboard, served and used in a real browser.
+"""Every offline corpus dashboard (real Lumen specs, ``../shared/lumen-corpus``) served and used in a real browser.
 
-For each spec: serve it with `lumen-ext serve` on 127.0.0.1 (one server per xdist worker for the example specs,
-another for the corpus specs), open it in Chromium, visit every tab, check that plots drew and tables have rows,
+For each spec: serve it with `lumen-ext serve` on 127.0.0.1 (one server per xdist worker), open it in Chromium, visit every tab, check that plots drew and tables have rows,
 change one filter widget and check that a view's data changed. Any console error, page error, request to another
 host, or exception in the server log fails the test. A screenshot per spec goes to ``test-output/screenshots/``.
+The example dashboards of ``specs/`` go further, every control clicked under both front doors: ``test_controls.py``.
 """
 
 from __future__ import annotations
@@ -16,23 +16,19 @@ import pytest
 from support.browser import copy_tree, dump, serve_specs
 from support.dashboard_page import (
     change_a_filter,
-    change_a_view_only_control,
     declares_viewer_control,
     visit_every_tab,
     wait_rendered,
 )
-from support.paths import CORPUS, EXAMPLE_SPECS
+from support.paths import CORPUS
 
 pytestmark = pytest.mark.ui
 
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text()) if CORPUS.is_dir() else {"specs": []}
 OFFLINE_CORPUS = [s for s in MANIFEST["specs"] if s["kind"] == "offline" and s["expect"]["builds"]]
-# Controls that change only how a view draws (no data), first the one checked: changing it must repaint the plot.
-# For the density dashboard that is the rasterized image recoloured in place (lumen_ext/views/reshade.py).
-VIEW_ONLY_CONTROLS = {"rides_density": ("Colormap", "Color scaling")}
 
 
-def exercise(page, watch, served, spec: Path, screenshot: Path, label: str, view_only: tuple = ()) -> None:
+def exercise(page, watch, served, spec: Path, screenshot: Path, label: str) -> None:
     """Load, change a filter on the first layout, then visit every tab; all of it with a clean console and log.
 
     The filter comes first: Lumen builds other tabs lazily, and each layout keeps its own sidebar of filter
@@ -42,27 +38,12 @@ def exercise(page, watch, served, spec: Path, screenshot: Path, label: str, view
     wait_rendered(page)
     page.screenshot(path=str(screenshot))
     if declares_viewer_control(spec):
-        change_a_filter(page, label, screenshot.with_name(screenshot.stem + "-filtered.png"), skip=view_only)
+        change_a_filter(page, label, screenshot.with_name(screenshot.stem + "-filtered.png"))
     visit_every_tab(page, label)
     assert not watch.problems(), f"{label}: the browser saw problems:\n{dump(watch.problems())}"
     assert not served.faults(), f"{label}: the server logged faults:\n" + "\n".join(
         served.log().splitlines()[-60:]
     )
-
-
-@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[s.stem for s in EXAMPLE_SPECS])
-def test_example_dashboard(spec, examples_server, page_and_watch, screenshot_dir):
-    page, watch = page_and_watch
-    served = examples_server.app(spec.stem)
-    assert declares_viewer_control(spec), "every example dashboard gives viewers a control"
-    label = f"specs/{spec.name}"
-    view_only = VIEW_ONLY_CONTROLS.get(spec.stem, ())
-    exercise(page, watch, served, spec, screenshot_dir / f"specs-{spec.stem}.png", label, view_only)
-    if view_only:
-        shot = screenshot_dir / f"specs-{spec.stem}-restyled.png"
-        change_a_view_only_control(page, view_only[0], label, shot)
-        assert not watch.problems(), f"{label}: the browser saw problems:\n{dump(watch.problems())}"
-        assert not served.faults(), f"{label}: the server logged faults:\n{served.log()[-4000:]}"
 
 
 def _start_corpus_server(entry: dict, spec_dir: Path):

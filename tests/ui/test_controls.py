@@ -1,0 +1,177 @@
+"""Every control of every example dashboard works in Chromium, under `lumen-ext serve` and under `lumen serve`.
+
+For each spec in ``specs/``, served by one server per front door and xdist worker, the test opens the dashboard and
+
+* on every tab, clicks every download icon: a file must arrive (Playwright's download event) and hold the rows of
+  one of the tab's views, i.e. what that view's pipeline holds on a freshly opened page (`lumen-ext serve`'s
+  ``/data`` endpoint); which views offer a download, and of which pipeline, comes from the spec;
+* then, on every tab again, changes every widget through its own UI (menus, options, slider rails and handles), waits until a view shows
+  other data (or, for controls that only restyle, other pixels), puts it back the same way and waits until the views
+  show the data they showed before;
+
+then clicks each layout's reload button and the header's, each of which must re-render the dashboard. A console
+error, a page error or an exception in the server log fails the test.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from support.browser import dump
+from support.controls import Control, change, visible_controls
+from support.dashboard_page import (
+    CANVAS_DIGEST_JS,
+    UPDATE_TIMEOUT,
+    check_current_view,
+    probe,
+    wait_rendered,
+)
+from support.downloads import DeclaredDownload, declared_downloads, difference, pipeline_result, read_download
+from support.paths import EXAMPLE_SPECS
+from support.reloads import reload_buttons, reload_dashboard, reload_layout
+
+from lumen_ext.serving.lumen_serve import RUNTIME_LINE
+
+pytestmark = pytest.mark.ui
+
+SERVERS = {"lumen-ext": "examples_server", "lumen": "lumen_examples_server"}
+
+# Controls a viewer cannot put back exactly where they were, and why.
+CANNOT_RESTORE = {
+    ("earthquakes", "Time (UTC)"): (
+        "panel-material-ui's DatetimeRangeSlider sends start and end to the browser floored to midnight "
+        "(end 2024-07-31 16:55:52 arrives as 00:00) while its value keeps the last event's time: a thumb moved "
+        "back to the end stops at midnight and the last day's two events stay filtered out"
+    ),
+}
+
+
+def _tabs(page, layouts: list[str]):
+    """Yield the titles of the layouts shown, tab after tab (all of them at once when there are no tabs)."""
+    tabs = page.locator('.bk-tab, [role="tab"]').filter(visible=True)
+    if not tabs.count():
+        yield layouts
+        return
+    for i in range(tabs.count()):
+        title = tabs.nth(i).text_content().strip()
+        assert title in layouts, f"tab {title!r} is none of the spec's layouts {layouts}"
+        tabs.nth(i).click()
+        wait_rendered(page)
+        yield [title]
+
+
+def check_downloads(page, offered: list[DeclaredDownload], expected_data, folder: Path, label: str) -> None:
+    """Click every visible download icon; each file must hold the data of a different offering view."""
+    buttons = page.locator(".download-button").filter(visible=True)
+    assert buttons.count() == len(offered), (
+        f"{label}: {buttons.count()} download buttons, but the spec offers {len(offered)}: {offered}"
+    )
+    unmatched = list(offered)
+    for i in range(buttons.count()):
+        with page.expect_download(timeout=60_000) as arrival:
+            buttons.nth(i).click()
+        download = arrival.value
+        path = folder / f"{i}-{download.suggested_filename}"
+        download.save_as(path)
+        fmt = path.suffix.lstrip(".")
+        got = read_download(path, fmt)
+        reasons = {}
+        for candidate in unmatched:
+            if candidate.format != fmt:
+                reasons[candidate.view] = f"format {candidate.format}, not {fmt}"
+                continue
+            reason = difference(got, expected_data(candidate.pipeline))
+            if reason is None:
+                unmatched.remove(candidate)
+                break
+            reasons[candidate.view] = reason
+        else:
+            pytest.fail(
+                f"{label}: download {download.suggested_filename} ({len(got)} rows, columns {list(got.columns)}) "
+                f"holds no offering view's data:\n{dump(reasons)}"
+            )
+
+
+def _wait_for_update(page, before: tuple[str, str], label: str) -> None:
+    """Wait until a view's data (or, for a restyling control, the plots' pixels) differ from ``before``."""
+    deadline = time.monotonic() + UPDATE_TIMEOUT
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(300)
+        if (probe(page)["shown_fingerprint"], page.evaluate(CANVAS_DIGEST_JS)) != before:
+            wait_rendered(page, require_content=False)
+            return
+    pytest.fail(f"{label}: no view changed within {UPDATE_TIMEOUT}s")
+
+
+def exercise_control(page, control: Control, app: str, label: str) -> None:
+    what = f"{label}: widget {control.label!r}"
+    before = (probe(page)["shown_fingerprint"], page.evaluate(CANVAS_DIGEST_JS))
+    put_back = change(page, control)
+    _wait_for_update(page, before, f"{what} changed from {control.value!r}")
+    changed = (probe(page)["shown_fingerprint"], page.evaluate(CANVAS_DIGEST_JS))
+    put_back()
+    _wait_for_update(page, changed, f"{what} put back to {control.value!r}")
+    if (app, control.label) not in CANNOT_RESTORE:
+        assert probe(page)["shown_fingerprint"] == before[0], (
+            f"{what} put back to {control.value!r}, but the views do not show the data they showed before"
+        )
+
+
+@pytest.mark.parametrize("front_door", list(SERVERS))
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[s.stem for s in EXAMPLE_SPECS])
+def test_every_control_works(
+    spec, front_door, request, examples_server, page_and_watch, screenshot_dir, tmp_path
+):
+    server = request.getfixturevalue(SERVERS[front_door])
+    if front_door == "lumen":
+        assert RUNTIME_LINE in server.log(), server.log()[-3000:]
+    served = server.app(spec.stem)
+    page, watch = page_and_watch
+    label = f"{front_door} serve specs/{spec.name}"
+    shot = screenshot_dir / f"controls-{front_door}-{spec.stem}"
+    try:
+        use_every_control(page, served, spec, label, examples_server.url.rsplit("/", 1)[0], shot, tmp_path)
+    except BaseException:
+        page.screenshot(path=f"{shot}-failed.png")
+        raise
+    assert not watch.problems(), f"{label}: the browser saw problems:\n{dump(watch.problems())}"
+    assert not served.faults(), f"{label}: the server logged faults:\n" + "\n".join(
+        served.log().splitlines()[-80:]
+    )
+
+
+def use_every_control(
+    page, served, spec: Path, label: str, oracle_url: str, shot: Path, folder: Path
+) -> None:
+    offered = declared_downloads(spec)
+    pipelines: dict[str, object] = {}
+
+    def expected_data(pipeline: str):
+        if pipeline not in pipelines:
+            pipelines[pipeline] = pipeline_result(oracle_url, spec.stem, pipeline)
+        return pipelines[pipeline]
+
+    page.goto(served.url)
+    wait_rendered(page)
+    page.screenshot(path=f"{shot}.png")
+    # Downloads first, on every tab: a control that cannot be put back exactly (CANNOT_RESTORE) would leave the
+    # pipelines other tabs share filtered differently from a freshly opened page.
+    for shown in _tabs(page, list(offered)):
+        where = f"{label} ({', '.join(shown)})"
+        check_current_view(page, where)
+        check_downloads(page, [d for title in shown for d in offered[title]], expected_data, folder, where)
+    exercised = 0
+    for shown in _tabs(page, list(offered)):
+        where = f"{label} ({', '.join(shown)})"
+        for control in visible_controls(page):
+            exercise_control(page, control, spec.stem, where)
+            exercised += 1
+    assert exercised, f"{label}: no widget found\n{dump(probe(page))}"
+
+    buttons = reload_buttons(page)
+    assert [b for b in buttons if b["stamp"] is None], f"{label}: no reload button in the header: {buttons}"
+    for button in [b for b in buttons if b["stamp"] is not None]:
+        reload_layout(page, button, label)
+    reload_dashboard(page, next(b for b in reload_buttons(page) if b["stamp"] is None), label)
