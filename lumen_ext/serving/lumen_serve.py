@@ -46,6 +46,9 @@ diagnostics page; specs from several folders keep the start folder; a ``--rest-p
 or a Unix socket without ``LUMEN_EXT_PUBLIC_URL``, leaves the process vanilla (the routes, or the public URL,
 would be missing).
 
+The command line is read by :mod:`lumen_ext.serving.lumen_serve_command` and rewritten for step 1 by
+:mod:`lumen_ext.serving.lumen_serve_paths`; this module is the door itself (when it opens, and its two steps).
+
 Environment: ``LUMEN_EXT_RUNTIME`` (``0``/``false``/``no``/``off``: vanilla Lumen), ``LUMEN_EXT_POLICY``
 (the ``--policy`` file of ``lumen-ext serve``), ``LUMEN_EXT_PUBLIC_URL`` (its ``--public-url``),
 ``LUMEN_EXT_REDIS_URL`` and ``LUMEN_EXT_CACHE_DIR`` (its ``--redis-url``/``--cache-dir``).
@@ -56,9 +59,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from lumen_ext.serving.lumen_serve_command import (
+    PUBLIC_URL_ENV,
+    YAML_SUFFIXES,
+    ServeCommand,
+    loopback_by_default,
+    public_url_for,
+    serve_command,
+)
+from lumen_ext.serving.lumen_serve_paths import absolute_if_exists, with_absolute_paths, with_port
 
 __all__ = [
     "PROVIDER",
@@ -76,157 +89,14 @@ SWITCH_ENV = "LUMEN_EXT_RUNTIME"
 # The line the door prints once its runtime is installed (tests and operators look for it in the log).
 RUNTIME_LINE = "lumen-ext: runtime active in lumen serve"
 POLICY_ENV = "LUMEN_EXT_POLICY"
-PUBLIC_URL_ENV = "LUMEN_EXT_PUBLIC_URL"
 CACHE_DIR_ENV = "LUMEN_EXT_CACHE_DIR"
 PROVIDER = "lumen-ext"  # the name of the entry point, and the value of --rest-provider the door inserts
 # Set on the re-executed process only (to the public URL): step 2. Removed from os.environ once read, so a
 # `lumen serve` started by the server (or its tests) takes the door itself.
 _STAGE = "_LUMEN_EXT_LUMEN_SERVE"
 _OFF = {"0", "false", "no", "off"}
-_SCRIPTS = {"lumen", "lumen-ai", "lumen-spec"}
-_MAIN_MODULES = {"lumen.command", "lumen.command.ai"}
-_YAML = (".yaml", ".yml")
-_APP_SUFFIXES = (".py", ".ipynb", ".md", ".html")  # what `panel serve` would serve instead of a spec
-_DEFAULT_PORT = 5006  # Bokeh's
-# Bokeh's and Panel's `serve` options whose value is a path (bokeh/command/subcommands/serve.py,
-# panel/command/serve.py); --dev and --static-dirs take several.
-_PATH_OPTIONS = frozenset(
-    {
-        "--log-file",
-        "--use-config",
-        "--ico-path",
-        "--ssl-certfile",
-        "--ssl-keyfile",
-        "--auth-module",
-        "--index",
-        "--basic-auth",
-        "--oauth-error-template",
-        "--auth-template",
-        "--logout-template",
-        "--basic-login-template",
-        "--setup",
-    }
-)
-_MULTI_PATH_OPTIONS = frozenset({"--dev", "--static-dirs"})
 
 _active = False
-
-
-@dataclass(frozen=True)
-class ServeCommand:
-    """What the door needs from a ``lumen serve`` command line (read without Panel's parser, which is still
-    being imported when the door runs)."""
-
-    specs: tuple[Path, ...]
-    port: int
-    address: str | None
-    prefix: str
-    https: bool
-    origins: tuple[str, ...]
-    unix_socket: bool
-    rest_provider: str | None
-    log_level: str | None
-
-
-def _option_values(tokens: list[str], name: str) -> list[str]:
-    """Every value given to ``--name`` (``--name VALUE`` or ``--name=VALUE``)."""
-    values = []
-    for i, token in enumerate(tokens):
-        if token == name and i + 1 < len(tokens):
-            values.append(tokens[i + 1])
-        elif token.startswith(name + "="):
-            values.append(token.split("=", 1)[1])
-    return values
-
-
-def serve_command(argv: list[str], main_module: str | None = None) -> ServeCommand | None:
-    """The ``lumen serve`` of YAML specs that ``argv`` runs, else None.
-
-    Lumen routes a command whose files are all YAML to its dashboard handler (``lumen/command/ai.py``,
-    ``LumenAIServe.invoke``), anything else to Lumen AI. Without Panel's parser, the files are taken to be the
-    tokens naming existing files or folders that are not an option's value; a Python, notebook or Markdown
-    app, a folder or a data file among them means it is not a dashboard command.
-    """
-    if len(argv) < 2 or argv[1] != "serve":
-        return None
-    script = Path(argv[0]).name.removesuffix(".exe").removesuffix("-script.py")
-    if script not in _SCRIPTS and main_module not in _MAIN_MODULES:
-        return None
-    tokens = argv[2:]
-    if "--args" in tokens:  # Bokeh passes everything after --args to the app
-        tokens = tokens[: tokens.index("--args")]
-    specs, others = [], []
-    for i, token in enumerate(tokens):
-        if token.startswith("-"):
-            continue
-        previous = tokens[i - 1] if i else ""
-        is_value = previous.startswith("--") and "=" not in previous
-        path = Path(token)
-        if token.lower().endswith(_YAML) and path.is_file():
-            specs.append(path.resolve())
-        elif not is_value and (path.is_dir() or token.lower().endswith(_APP_SUFFIXES) or path.is_file()):
-            others.append(token)
-    if not specs or others:
-        return None
-    ports = _option_values(tokens, "--port")
-    addresses = _option_values(tokens, "--address")
-    prefixes = _option_values(tokens, "--prefix")
-    rest = _option_values(tokens, "--rest-provider")
-    levels = _option_values(tokens, "--log-level")
-    try:
-        port = int(ports[-1]) if ports else _DEFAULT_PORT
-    except ValueError:
-        return None  # Bokeh's parser will refuse it; nothing to open a door for
-    return ServeCommand(
-        specs=tuple(specs),
-        port=port,
-        address=addresses[-1] if addresses else None,
-        prefix=("/" + prefixes[-1].strip("/")).rstrip("/") if prefixes else "",
-        https=bool(_option_values(tokens, "--ssl-certfile")),
-        origins=tuple(_option_values(tokens, "--allow-websocket-origin")),
-        unix_socket=bool(_option_values(tokens, "--unix-socket")),
-        rest_provider=rest[-1] if rest else None,
-        log_level=levels[-1] if levels else None,
-    )
-
-
-def _origins(command: ServeCommand, environ: dict[str, str]) -> list[str]:
-    """The hosts Bokeh accepts pages from: ``--allow-websocket-origin``, else ``BOKEH_ALLOW_WS_ORIGIN``."""
-    if command.origins:
-        return list(command.origins)
-    return [o.strip() for o in environ.get("BOKEH_ALLOW_WS_ORIGIN", "").split(",") if o.strip()]
-
-
-def public_url_for(command: ServeCommand, environ: dict[str, str]) -> str | None:
-    """Where browsers reach the server, which Panel's CDN roots must name absolutely (see ``offline``).
-
-    ``LUMEN_EXT_PUBLIC_URL`` when set; else the first allowed WebSocket origin without a wildcard (Bokeh
-    accepts pages only from those hosts); else the bind address and port, ``localhost`` when no address was
-    typed or it is all interfaces, as Bokeh prints it. None behind a Unix socket: no URL can be derived.
-    """
-    if environ.get(PUBLIC_URL_ENV):
-        return environ[PUBLIC_URL_ENV].rstrip("/")
-    if command.unix_socket:
-        return None
-    scheme = "https" if command.https else "http"
-    for origin in _origins(command, environ):
-        if "*" not in origin:
-            return f"{scheme}://{origin}{command.prefix}"
-    host = command.address if command.address not in (None, "", "0.0.0.0", "::") else "localhost"
-    if ":" in host:
-        host = f"[{host}]"  # an IPv6 literal
-    return f"{scheme}://{host}:{command.port}{command.prefix}"
-
-
-def loopback_by_default(command: ServeCommand, environ: dict[str, str]) -> bool:
-    """Whether the door binds 127.0.0.1, as ``lumen-ext serve`` does, where Bokeh would bind every interface.
-
-    Only when nothing asks for other hosts: no ``--address``, no allowed WebSocket origin (without one Bokeh
-    accepts pages from ``localhost`` only, so a browser elsewhere could load the page but never use it), no
-    Unix socket. What binding every interface would add then is only exposure: the page's HTML and
-    lumen-ext's ``/data`` and ``/metrics`` routes to the network.
-    """
-    return command.address is None and not command.unix_socket and not _origins(command, environ)
 
 
 def is_active() -> bool:
@@ -246,60 +116,6 @@ def _main_module() -> str | None:
 # --- step 1: the process Lumen started -----------------------------------------------------------------------
 
 
-def _with_port(tokens: list[str], port: int) -> list[str]:
-    """``tokens`` with every ``--port`` value replaced by ``port``."""
-    out = list(tokens)
-    for i, token in enumerate(out):
-        if token == "--port" and i + 1 < len(out):
-            out[i + 1] = str(port)
-        elif token.startswith("--port="):
-            out[i] = f"--port={port}"
-    return out
-
-
-def _absolute(value: str, cwd: Path) -> str:
-    """``value`` as an absolute path when it names something that exists relative to ``cwd``."""
-    path = Path(value).expanduser()
-    if path.is_absolute() or not (cwd / path).exists():
-        return value
-    return str((cwd / path).resolve())
-
-
-def with_absolute_paths(tokens: list[str], specs: tuple[Path, ...], cwd: Path) -> list[str]:
-    """``tokens`` (after ``serve``) with the specs and the values of Bokeh's and Panel's path options absolute.
-
-    The server moves to the specs' folder; a relative path typed for the folder it was started from must keep
-    naming the same file. Only paths that exist are rewritten, so nothing else changes meaning.
-    """
-    spec_set = set(specs)
-    out, option = [], None
-    for token in tokens:
-        if token == "--args":  # the rest belongs to the app, untouched
-            return out + tokens[len(out) :]
-        if token.startswith("-"):
-            name, eq, value = token.partition("=")
-            option = name if name in _PATH_OPTIONS | _MULTI_PATH_OPTIONS else None
-            if eq and option:
-                token, option = f"{name}={_path_value(name, value, cwd)}", None
-            out.append(token)
-            continue
-        if option is not None:
-            out.append(_path_value(option, token, cwd))
-            option = option if option in _MULTI_PATH_OPTIONS else None
-        elif (cwd / token).resolve() in spec_set:
-            out.append(str((cwd / token).resolve()))
-        else:
-            out.append(token)
-    return out
-
-
-def _path_value(option: str, value: str, cwd: Path) -> str:
-    if option == "--static-dirs":  # ROUTE=DIRECTORY
-        route, eq, folder = value.partition("=")
-        return f"{route}={_absolute(folder, cwd)}" if eq else value
-    return _absolute(value, cwd)
-
-
 def _spec_folder(command: ServeCommand) -> Path | None:
     folders = {spec.parent for spec in command.specs}
     return folders.pop() if len(folders) == 1 else None
@@ -315,7 +131,7 @@ def _reexec(command: ServeCommand, public_url: str, chosen_port: int | None) -> 
         return
     head = sys.orig_argv[1 : len(sys.orig_argv) - len(tail)]  # interpreter options and the script or -m
     if chosen_port is not None:
-        tail = _with_port(tail, chosen_port)
+        tail = with_port(tail, chosen_port)
     env = dict(os.environ)
     folder = _spec_folder(command)
     if folder is not None:
@@ -324,7 +140,7 @@ def _reexec(command: ServeCommand, public_url: str, chosen_port: int | None) -> 
         # the validator. Paths typed for the old folder are made absolute first.
         cwd = Path.cwd()
         # The script too: `.venv/bin/lumen serve ...` typed with a relative path.
-        head = [token if token.startswith("-") else _absolute(token, cwd) for token in head]
+        head = [token if token.startswith("-") else absolute_if_exists(token, cwd) for token in head]
         tail = ["serve", *with_absolute_paths(tail[1:], command.specs, cwd)]
         for name in (POLICY_ENV, CACHE_DIR_ENV, "LUMEN_EXT_TILE_CACHE"):
             if env.get(name):
@@ -444,7 +260,7 @@ def rest_provider(files: list[str], endpoint: str | None) -> list[tuple]:
     from lumen_ext.serving import endpoints, gc_freeze, offline, tiles
 
     routes = offline.static_routes() + tiles.tile_routes()
-    specs = [f for f in files if f.lower().endswith(_YAML)]
+    specs = [f for f in files if f.lower().endswith(YAML_SUFFIXES)]
     routes += endpoints.routes(specs, data=True, validate=True, data_checks=True)
     gc_freeze.freeze_startup_heap()
     return routes

@@ -26,14 +26,14 @@ import pytest
 from scale.helpers import metric_values, write_project
 from support.probe import run_python
 
-from lumen_ext.serving.lumen_serve import (
-    RUNTIME_LINE,
+from lumen_ext.serving.lumen_serve import RUNTIME_LINE
+from lumen_ext.serving.lumen_serve_command import (
     ServeCommand,
     loopback_by_default,
     public_url_for,
     serve_command,
-    with_absolute_paths,
 )
+from lumen_ext.serving.lumen_serve_paths import with_absolute_paths
 from lumen_ext.serving.ports import free_port
 
 LUMEN = Path(sys.executable).with_name("lumen")
