@@ -616,7 +616,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="views.drawings.document-events",
         target="bokeh.document.callbacks:DocumentCallbackManager.trigger_on_change",
-        use="lumen_ext.views.drawings:noting_setattr",
+        use="lumen_ext.views.drawing_updates:noting_setattr",
         why="(scoped) note the events of one recorded HoloViews update",
         upstream=BOKEH,
         written_against=AGAINST[BOKEH],
@@ -627,7 +627,7 @@ HOOKS: tuple[Hook, ...] = (
     Hook(
         name="views.drawings.setattr",
         target="bokeh.core.has_props:HasProps.__setattr__",
-        use="lumen_ext.views.drawings:noting_setattr",
+        use="lumen_ext.views.drawing_updates:noting_setattr",
         why="note the properties one recorded HoloViews update sets, so a frame drawn before is replayed",
         upstream=BOKEH,
         written_against=AGAINST[BOKEH],

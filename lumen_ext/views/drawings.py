@@ -27,40 +27,42 @@ updates too, as it does with the ranges of a framewise plot.
 After a replay the HoloViews plot still holds the previous frame, so it is told to forget it (``previous_id``:
 HoloViews skips the data of a frame it believes is on screen already) and the ``Pipe`` holds the new one, for a
 pane that renders the plot again.
+
+This module keeps the lineages and their drawings; :mod:`~lumen_ext.views.drawing_updates` records what one
+HoloViews update did, :mod:`~lumen_ext.views.drawing_values` copies property values off a plot and back on, and
+:mod:`~lumen_ext.views.figure_paths` names a model by its place in the Figure.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import datetime
 import itertools
 import logging
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumen_ext import hooks
 from lumen_ext.cache.lru import LRU
+from lumen_ext.views.drawing_updates import TRANSIENT, Update, recording
+from lumen_ext.views.drawing_values import (
+    Default,
+    Ref,
+    Unrecordable,
+    attached,
+    current,
+    detached,
+    equal,
+    holds,
+    nbytes_of,
+)
+from lumen_ext.views.figure_paths import ModelPath, model_paths, models_in, property_names
 
-__all__ = ["DrawingMemo", "DrawingStats", "memo", "noting_setattr", "send"]
+__all__ = ["DrawingMemo", "DrawingStats", "memo", "send"]
 
 log = logging.getLogger("lumen_ext.views")
 
 # Attribute on a HoloViews plot holding its Link.
 LINK_ATTR = "_lumen_ext_drawing"
-
-# HoloViews sets a Figure's ``hold_render`` around every update and back: never a drawing's business.
-TRANSIENT = frozenset({"hold_render"})
-
-# A model's place in a plot: from the Figure, (reference property, position among the models it holds) per step.
-Path = tuple[tuple[str, int], ...]
-
-
-class Unrecordable(Exception):
-    """An update whose changes a drawing cannot hold."""
-
 
 _serials = itertools.count()
 
@@ -70,7 +72,7 @@ class Lineage:
     """Plots initialised from one HoloViews object, and every property their HoloViews updates changed."""
 
     serial: int = field(default_factory=lambda: next(_serials))
-    changed: dict[tuple[Path, str], None] = field(default_factory=dict)  # an insertion-ordered set
+    changed: dict[tuple[ModelPath, str], None] = field(default_factory=dict)  # an insertion-ordered set
 
 
 @dataclass(eq=False)
@@ -78,15 +80,17 @@ class Link:
     """A plot's membership of a lineage (``lineage`` None: it left, HoloViews alone draws it)."""
 
     lineage: Lineage | None
-    models: dict[Path, Any] = field(default_factory=dict)  # resolved on this plot
+    models: dict[ModelPath, Any] = field(default_factory=dict)  # resolved on this plot
     # model id -> (path, type name), found on its first recording
-    paths: dict[str, tuple[Path, str]] | None = None
+    paths: dict[str, tuple[ModelPath, str]] | None = None
 
 
 @dataclass(frozen=True)
 class Drawing:
     version: int  # the size of the lineage's set of changed properties when it was recorded
-    values: tuple[tuple[Path, str, str, Any], ...]  # (path, type name, property, value), data sources first
+    values: tuple[
+        tuple[ModelPath, str, str, Any], ...
+    ]  # (path, type name, property, value), data sources first
     nbytes: int
 
 
@@ -150,36 +154,36 @@ class DrawingMemo:
                 return False
             self._drawings.get(scoped)  # a drawing replayed is recently used; a stale one is not
 
-        def resolve(ref: _Ref) -> Any:
+        def resolve(ref: Ref) -> Any:
             return _resolve(plot, link, ref.path, ref.type_name)
 
         try:
             targets = [
-                (_resolve(plot, link, path, type_name), name, _attached(value, resolve))
+                (_resolve(plot, link, path, type_name), name, attached(value, resolve))
                 for path, type_name, name, value in drawing.values
             ]
         except Unrecordable:
             self.leave(plot)
             return False
         for model, name, value in targets:  # data sources first, as lumen_ext.views.event_order sends them
-            if isinstance(value, _Default):
+            if isinstance(value, Default):
                 # HoloViews left it at (or set it to) its default on the recorded plot: so it is here, unless an
                 # earlier frame set it.
-                if not _holds(model, name):
+                if not holds(model, name):
                     continue
                 value = value.value
             # Most of what HoloViews sets keeps its value (glyph styles, axis labels): Bokeh would validate each
             # value before finding it unchanged, a tenth of a millisecond apiece.
-            if not _equal(_current(model, name), value):
+            if not equal(current(model, name), value):
                 setattr(model, name, value)
         with self._lock:
             self._counts.replays += 1
         return True
 
-    def record(self, plot: Any, link: Link, key: str | None, update: _Update) -> None:
+    def record(self, plot: Any, link: Link, key: str | None, update: Update) -> None:
         """Add what HoloViews' update of ``plot`` set to its lineage, and keep the drawing of frame ``key``."""
         if link.paths is None:
-            link.paths = _paths(plot.state)
+            link.paths = model_paths(plot.state)
         places = []
         for model, name in update.changed:
             place = link.paths.get(model.id)
@@ -190,7 +194,7 @@ class DrawingMemo:
             place = link.paths.get(model.id)
             # A model outside the plot was made and dropped by the update (one it attached changed the plot's
             # references, which is recorded as such).
-            if place is not None and name in _property_names(type(model)) and name not in TRANSIENT:
+            if place is not None and name in property_names(type(model)) and name not in TRANSIENT:
                 places.append((place, name))
         lineage = link.lineage
         with self._lock:
@@ -202,13 +206,13 @@ class DrawingMemo:
         for path, name in wanted:
             model = _resolve(plot, link, path, type_names.get(path, ""))
             try:
-                value = _detached(getattr(model, name), link.paths)
+                value = detached(getattr(model, name), link.paths)
             except Unrecordable as reason:
                 raise Unrecordable(f"{type(model).__name__}.{name}: {reason}") from None
-            if not _holds(model, name):
-                value = _Default(value)
+            if not holds(model, name):
+                value = Default(value)
             values.append((path, type(model).__name__, name, value))
-            nbytes += _nbytes(value)
+            nbytes += nbytes_of(value)
         values.sort(key=lambda item: item[2] != "data")  # stable: data sources first, then in order of change
         if key is None or nbytes > self.max_bytes // 4:
             return
@@ -270,7 +274,7 @@ def send(
             each.handles.pop("previous_id", None)
         return True
     try:
-        with _recording(plot.state.document) as update:
+        with recording(plot.state.document) as update:
             pipe.send(frame)
         memo.record(plot, link, key, update)
     except Unrecordable as reason:
@@ -280,84 +284,6 @@ def send(
         memo.leave(plot)
         raise
     return False
-
-
-@dataclass
-class _Update:
-    """What one HoloViews update did: the properties it changed (document events) and those it set."""
-
-    changed: list[tuple[Any, str]] = field(default_factory=list)
-    set: list[tuple[Any, str]] = field(default_factory=list)
-
-
-# The update being recorded on this thread, if any (HoloViews updates a plot synchronously, on one thread).
-_active = threading.local()
-
-
-def noting_setattr(original: Any, settings: Any) -> Any:
-    """``HasProps.__setattr__`` that notes the properties set on Bokeh models while an update is recorded.
-
-    Bokeh sends no event for a property set to the value it has, but HoloViews sets a framewise plot's ranges on
-    every update: a range that kept its value in the updates seen so far is still HoloViews' to set, and a drawing
-    must hold it. Without this, each such property would be learnt late and make the drawings before it stale.
-    """
-
-    def __setattr__(self: Any, name: str, value: Any) -> None:
-        update = getattr(_active, "update", None)
-        if update is not None and not name.startswith("_"):
-            update.set.append((self, name))
-        original(self, name, value)
-
-    return __setattr__
-
-
-@contextlib.contextmanager
-def _recording(document: Any) -> Iterator[_Update]:
-    """What the code run meanwhile on this thread set and changed in ``document``; Unrecordable for any event
-    other than a property change."""
-    from bokeh.document.events import (
-        ColumnDataChangedEvent,
-        ColumnsPatchedEvent,
-        ColumnsStreamedEvent,
-        ModelChangedEvent,
-    )
-
-    if document is None:
-        raise Unrecordable("the plot is in no document")
-    update = _Update()
-    odd: list[str] = []
-    callbacks = document.callbacks
-    trigger = callbacks.trigger_on_change  # the bound method, or an enclosing use's wrapper
-
-    def noting(event: Any) -> None:
-        if isinstance(event, ColumnDataChangedEvent | ColumnsPatchedEvent | ColumnsStreamedEvent):
-            update.changed.append((event.model, "data"))
-        elif isinstance(event, ModelChangedEvent):
-            if event.attr not in TRANSIENT:
-                update.changed.append((event.model, event.attr))
-        else:
-            odd.append(type(event).__name__)
-        trigger(event)
-
-    outer = getattr(_active, "update", None)
-    _active.update = update
-    try:
-        with hooks.shadow("views.drawings.document-events", callbacks, noting):
-            yield update
-    finally:
-        _active.update = outer
-    if odd:
-        raise Unrecordable(f"the update sent {', '.join(sorted(set(odd)))}")
-
-
-_PROPERTY_NAMES: dict[type, frozenset[str]] = {}
-
-
-def _property_names(cls: type) -> frozenset[str]:
-    names = _PROPERTY_NAMES.get(cls)
-    if names is None:
-        names = _PROPERTY_NAMES[cls] = frozenset(cls.properties())
-    return names
 
 
 def _theme_digest(document: Any) -> str:
@@ -370,51 +296,12 @@ def _theme_digest(document: Any) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
-_REF_PROPS: dict[type, tuple[str, ...]] = {}
-
-
-def _ref_props(cls: type) -> tuple[str, ...]:
-    names = _REF_PROPS.get(cls)
-    if names is None:
-        names = _REF_PROPS[cls] = tuple(sorted(cls.properties_with_refs()))
-    return names
-
-
-def _models_in(value: Any) -> list[Any]:
-    """The models a property value holds, in a fixed order."""
-    from bokeh.model import Model
-
-    if isinstance(value, Model):
-        return [value]
-    if isinstance(value, list | tuple):
-        return [m for item in value for m in _models_in(item)]
-    if isinstance(value, dict):
-        return [m for _, item in sorted(value.items(), key=lambda kv: str(kv[0])) for m in _models_in(item)]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [m for f in dataclasses.fields(value) for m in _models_in(getattr(value, f.name))]
-    return []
-
-
-def _paths(figure: Any) -> dict[str, tuple[Path, str]]:
-    """Every model reachable from ``figure``: its id -> (its first path, breadth first, and its type's name)."""
-    found: dict[str, tuple[Path, str]] = {figure.id: ((), type(figure).__name__)}
-    queue = [(figure, ())]
-    for model, path in queue:
-        for name in _ref_props(type(model)):
-            for i, child in enumerate(_models_in(getattr(model, name))):
-                if child.id not in found:
-                    child_path = (*path, (name, i))
-                    found[child.id] = (child_path, type(child).__name__)
-                    queue.append((child, child_path))
-    return found
-
-
-def _resolve(plot: Any, link: Link, path: Path, type_name: str) -> Any:
+def _resolve(plot: Any, link: Link, path: ModelPath, type_name: str) -> Any:
     model = link.models.get(path)
     if model is None:
         model = plot.state
         for name, i in path:
-            held = _models_in(getattr(model, name, None))
+            held = models_in(getattr(model, name, None))
             if i >= len(held):
                 raise Unrecordable(f"no model at {path}")
             model = held[i]
@@ -422,140 +309,3 @@ def _resolve(plot: Any, link: Link, path: Path, type_name: str) -> Any:
             raise Unrecordable(f"{type(model).__name__} at {path}, not {type_name}")
         link.models[path] = model
     return model
-
-
-@dataclass(frozen=True)
-class _Ref:
-    """A model of the plot, held by a property value, by its place: resolved on the plot a drawing is set on."""
-
-    path: Path
-    type_name: str
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """A Bokeh value spec (``Field``, ``Value``, ...) that holds a model (a colour mapper)."""
-
-    cls: type
-    fields: tuple[tuple[str, Any], ...]
-
-
-def _detached(value: Any, places: dict[str, tuple[Path, str]]) -> Any:
-    """A copy of a property value that no later change of a model can alter, its models replaced by their places
-    in the plot (``places``, model id -> place); Unrecordable for a model outside the plot or an unknown type."""
-    import numpy as np
-    from bokeh.model import Model
-    from bokeh.util.dataclasses import Unspecified
-
-    if isinstance(value, Model):
-        place = places.get(value.id)
-        if place is None:
-            raise Unrecordable(f"a property holds a {type(value).__name__} outside the plot")
-        return _Ref(*place)
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {k: _detached(v, places) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_detached(v, places) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_detached(v, places) for v in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = tuple((f.name, _detached(getattr(value, f.name), places)) for f in dataclasses.fields(value))
-        if any(_holds_ref(v) for _, v in fields):
-            return _Spec(type(value), fields)
-        return value  # Bokeh's value specs are frozen
-    if isinstance(value, str | bytes | int | float | bool | complex | np.generic) or value is None:
-        return value
-    if isinstance(value, datetime.date | datetime.time | datetime.timedelta) or value is Unspecified:
-        return value  # Unspecified: an unset field of a value spec
-    raise Unrecordable(f"a property holds a {type(value).__name__}")
-
-
-def _holds_ref(value: Any) -> bool:
-    if isinstance(value, _Ref | _Spec):
-        return True
-    if isinstance(value, dict):
-        return any(_holds_ref(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_holds_ref(v) for v in value)
-    return False
-
-
-def _attached(value: Any, resolve: Any) -> Any:
-    """A fresh copy of a recorded value for the plot whose models ``resolve(ref)`` returns."""
-    import numpy as np
-
-    if isinstance(value, _Ref):
-        return resolve(value)
-    if isinstance(value, _Default):
-        return _Default(_attached(value.value, resolve))
-    if isinstance(value, _Spec):
-        return value.cls(**{name: _attached(v, resolve) for name, v in value.fields})
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, dict):
-        return {k: _attached(v, resolve) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_attached(v, resolve) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_attached(v, resolve) for v in value)
-    return value
-
-
-_UNSET = object()
-
-
-@dataclass(frozen=True)
-class _Default:
-    """A recorded property the model did not hold a value of: its default (read then, for a model that holds one)."""
-
-    value: Any
-
-
-def _holds(model: Any, name: str) -> bool:
-    """Whether Bokeh holds a value set for the property (else reading it computes its default)."""
-    held = getattr(model, "_property_values", None)
-    return not isinstance(held, dict) or name in held
-
-
-def _current(model: Any, name: str) -> Any:
-    """A property's value, read from the values Bokeh holds for the model when it is there (a property read
-    through its descriptor computes its default, tens of microseconds; Bokeh 3 keeps set values in
-    ``_property_values``)."""
-    held = getattr(model, "_property_values", None)
-    value = held.get(name, _UNSET) if isinstance(held, dict) else _UNSET
-    return getattr(model, name) if value is _UNSET else value
-
-
-def _equal(current: Any, value: Any) -> bool:
-    """Whether a property already holds ``value``; False whenever that is not cheap and certain to tell."""
-    import numpy as np
-
-    if isinstance(value, np.ndarray | dict) or isinstance(current, np.ndarray | dict):
-        return False  # data: set, HoloViews set it
-    if isinstance(value, list | tuple):
-        if not isinstance(current, list | tuple) or len(current) != len(value):
-            return False
-        return all(_equal(c, v) for c, v in zip(current, value, strict=True))
-    if type(current) is not type(value):
-        return False
-    if isinstance(value, str | int | float | bool | None):
-        return current == value  # NaN is never equal: set
-    return current is value  # models (resolved references), frozen value specs
-
-
-def _nbytes(value: Any) -> int:
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return value.nbytes + 112
-    if isinstance(value, _Spec):
-        return _nbytes(value.fields)
-    if isinstance(value, _Default):
-        return _nbytes(value.value)
-    if isinstance(value, dict):
-        return sum(_nbytes(v) for v in value.values()) + 64
-    if isinstance(value, list | tuple):
-        return sum(_nbytes(v) for v in value) + 56
-    return 32
