@@ -17,7 +17,8 @@ from typing import Any
 from lumen_ext import hooks
 from lumen_ext.cache import rollup
 from lumen_ext.cache.config import CacheConfig
-from lumen_ext.cache.stages import Plan, build_plan, describe_key
+from lumen_ext.cache.stage_plan import Plan, describe_key
+from lumen_ext.cache.stages import build_plan
 from lumen_ext.cache.store import StageStore
 
 __all__ = [

@@ -128,7 +128,7 @@ def test_a_revisited_filter_state_reuses_its_rendered_query(cache, sales_files):
     from lumen.sources.duckdb import DuckDBSource
 
     from lumen_ext.cache.plancache import rendered_sql
-    from lumen_ext.cache.stages import _sql_chain
+    from lumen_ext.cache.sql_chain import sql_chain
 
     source = DuckDBSource(tables={"sales": f"read_parquet('{sales_files['parquet']}')"})
     p = _pipeline(source, [dict(AGG, method="sum")], ["E"])
@@ -142,6 +142,6 @@ def test_a_revisited_filter_state_reuses_its_rendered_query(cache, sales_files):
     assert after["misses"] == before["misses"] and after["hits"] > before["hits"]  # no SQLFilter, no sqlglot
     assert again.final_key == first.final_key
     # A list is a set of categories and a tuple a range to Lumen: never the same rendered text.
-    assert _sql_chain("SELECT * FROM t", [("x", [1, 5])], []) != _sql_chain(
+    assert sql_chain("SELECT * FROM t", [("x", [1, 5])], []) != sql_chain(
         "SELECT * FROM t", [("x", (1, 5))], []
     )
