@@ -34,12 +34,13 @@ ENTRY_POINT_GROUP = "lumen_ext.components"
 
 def describe(cls: type, family: str | None = None) -> dict[str, Any]:
     """Describe a Lumen component class in the catalog format (imports Lumen)."""
-    from lumen_ext.spec import generate
+    from lumen_ext.spec.component_entries import describe_component
+    from lumen_ext.spec.param_descriptors import component_family
 
-    family = family or generate._component_family(cls)
+    family = family or component_family(cls)
     if family not in {"source", "transform", "sql_transform", "filter", "view", "variable"}:
         raise TypeError(f"{cls!r} is not a Lumen Source, Transform, SQLTransform, Filter, View or Variable")
-    entry = generate.describe_component(cls, family)
+    entry = describe_component(cls, family)
     entry["family"] = family
     entry["type"] = cls._component_type
     return entry
