@@ -5,93 +5,31 @@ pipelines, layouts -> views, filters, transforms) but collects every issue inste
 interprets the type descriptors of ``_lumen_components.json`` directly. That keeps it free of pydantic's import
 cost (~0.1 s, most of the validator's budget); ``tests/spec/test_models.py`` checks that it and the pydantic models
 accept and reject the same specs.
+
+The checks of Lumen's structural shapes (filters, defaults, grids, templates, hvPlot options) are in
+:mod:`~lumen_ext.spec.shape_checks`, the wording of messages in :mod:`~lumen_ext.spec.checker_messages`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
 from typing import Any
 
 from lumen_ext.spec import SchemaIssue
 from lumen_ext.spec.catalog import FAMILY_TITLES, Catalog, catalog
-
-Path = tuple[str | int, ...]
-
-# Lumen's reference test (util.py:564-570): a string that starts with `$` or mentions `$variables.<ident>`.
-_VARIABLE_REF = re.compile(r"\$variables\.[a-zA-Z_]\w*")
-
-
-def is_ref(value: Any) -> bool:
-    return isinstance(value, str) and (value.startswith("$") or bool(_VARIABLE_REF.search(value)))
-
-
-def is_deferred(value: Any) -> bool:
-    """Text Lumen expands before it validates: Jinja (`{{ }}`/`{% %}`) and `${...}` URL templates."""
-    return isinstance(value, str) and ("{{" in value or "{%" in value or "${" in value)
+from lumen_ext.spec.checker_messages import (
+    bounds_problem,
+    describe_expected,
+    kind_name,
+    suggest,
+    valid_keys_hint,
+)
+from lumen_ext.spec.deferred_values import is_deferred, is_ref
+from lumen_ext.spec.shape_checks import Path, ShapeChecks
 
 
-def suggest(word: Any, candidates: list[str]) -> str | None:
-    if not isinstance(word, str) or not candidates:
-        return None
-    matches = difflib.get_close_matches(word, candidates, n=3, cutoff=0.6)
-    if not matches:
-        return None
-    return "did you mean " + " or ".join(repr(m) for m in matches) + "?"
-
-
-def _kind_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"a {type(value).__name__}"
-
-
-_EXPECT = {
-    "str": "a string",
-    "int": "an integer",
-    "num": "a number",
-    "bool": "a boolean (true/false)",
-    "date": "a date",
-    "list": "a list",
-    "tuple": "a list",
-    "dict": "a mapping",
-    "callable": "a dotted path to a callable",
-    "component": "a mapping",
-    "components": "a list",
-    "defaults": "a list",
-    "template": "a template name or mapping",
-    "download": "a format name or mapping",
-    "grid": "a layout name, mapping or nested list",
-    "ref_or_spec": "a name or mapping",
-    "filters": "a list, mapping or 'auto'",
-}
-
-
-def _describe_expected(desc: dict[str, Any]) -> str:
-    t = desc["t"]
-    if t == "union":
-        return " or ".join(dict.fromkeys(_describe_expected(d) for d in desc["of"]))
-    if t == "enum":
-        return "one of " + ", ".join(repr(v) for v in desc["values"])
-    if t == "components":
-        return {"dict": "a mapping", "list": "a list", "list_or_dict": "a list or mapping"}[desc["shape"]]
-    return _EXPECT.get(t, "a value")
-
-
-class Checker:
+class Checker(ShapeChecks):
     def __init__(self, cat: Catalog):
         self.cat = cat
         self.issues: list[SchemaIssue] = []
@@ -118,7 +56,7 @@ class Checker:
 
     def dashboard(self, spec: Any) -> None:
         if not isinstance(spec, dict):
-            self.emit((), "invalid-type", f"A dashboard spec must be a mapping, not {_kind_name(spec)}")
+            self.emit((), "invalid-type", f"A dashboard spec must be a mapping, not {kind_name(spec)}")
             return
         if "targets" in spec and "layouts" in spec:
             self.emit(
@@ -143,7 +81,7 @@ class Checker:
     ) -> None:
         """Check a mapping against one component description."""
         if not isinstance(spec, dict):
-            self.emit(path, "invalid-type", f"{label} must be a mapping, not {_kind_name(spec)}")
+            self.emit(path, "invalid-type", f"{label} must be a mapping, not {kind_name(spec)}")
             return
         fields = entry["fields"]
         allows_refs = entry.get("allows_refs", True)
@@ -160,7 +98,7 @@ class Checker:
                         kpath,
                         "unknown-key",
                         f"{label} has no key {key!r}",
-                        hint=suggest(key, list(fields)) or _valid_list(fields),
+                        hint=suggest(key, list(fields)) or valid_keys_hint(fields),
                         target="key",
                     )
                 continue
@@ -195,7 +133,7 @@ class Checker:
         title = FAMILY_TITLES[family]
         where = f" {name!r}" if name is not None else ""
         if not isinstance(spec, dict):
-            self.emit(path, "invalid-type", f"{title}{where} must be a mapping, not {_kind_name(spec)}")
+            self.emit(path, "invalid-type", f"{title}{where} must be a mapping, not {kind_name(spec)}")
             return
         if "type" not in spec:
             self.emit(
@@ -210,7 +148,7 @@ class Checker:
         tpath = (*path, "type")
         if not isinstance(type_name, str):
             self.emit(
-                tpath, "invalid-type", f"{title}{where} 'type' must be a string, not {_kind_name(type_name)}"
+                tpath, "invalid-type", f"{title}{where} 'type' must be a string, not {kind_name(type_name)}"
             )
             return
         entry = self.cat.families[family].get(type_name)
@@ -258,18 +196,18 @@ class Checker:
             return None
         if t == "str":
             if not isinstance(value, str):
-                return self._wrong(value, desc, label)
+                return self.wrong_type(value, desc, label)
             return None
         if t in ("int", "num"):
             ok = isinstance(value, int) if t == "int" else isinstance(value, int | float)
             if isinstance(value, bool) or not ok:
-                return self._wrong(value, desc, label)
-            return _bounds(value, desc, label)
+                return self.wrong_type(value, desc, label)
+            return bounds_problem(value, desc, label)
         if t == "bool":
-            return None if isinstance(value, bool) else self._wrong(value, desc, label)
+            return None if isinstance(value, bool) else self.wrong_type(value, desc, label)
         if t == "date":
             ok = isinstance(value, str | dt.date | dt.datetime | int | float) and not isinstance(value, bool)
-            return None if ok else self._wrong(value, desc, label)
+            return None if ok else self.wrong_type(value, desc, label)
         if t == "enum":
             if (value in desc["values"] and not isinstance(value, bool)) or (
                 isinstance(value, bool) and any(v is value for v in desc["values"])
@@ -282,7 +220,7 @@ class Checker:
             return ("invalid-value", f"{label} got {value!r}, which is not a valid choice", hint)
         if t == "list":
             if not isinstance(value, list):
-                return self._wrong(value, desc, label)
+                return self.wrong_type(value, desc, label)
             if "min" in desc and desc["min"] is not None and len(value) < desc["min"]:
                 return (
                     "invalid-value",
@@ -297,16 +235,16 @@ class Checker:
             return None
         if t == "tuple":
             if not isinstance(value, list | tuple):
-                return self._wrong(value, desc, label)
+                return self.wrong_type(value, desc, label)
             length = desc.get("length")
             if length is not None and len(value) != length:
                 return ("invalid-value", f"{label} needs exactly {length} items, got {len(value)}", None)
             return None
         if t == "dict":
-            return None if isinstance(value, dict) else self._wrong(value, desc, label)
+            return None if isinstance(value, dict) else self.wrong_type(value, desc, label)
         if t == "callable":
             if not isinstance(value, str):
-                return self._wrong(value, desc, label)
+                return self.wrong_type(value, desc, label)
             if "." not in value:
                 return (
                     "invalid-value",
@@ -329,7 +267,7 @@ class Checker:
             if isinstance(value, dict):
                 self.fixed_or_typed(value, desc["family"], path, label)
                 return None
-            return self._wrong(value, desc, label)
+            return self.wrong_type(value, desc, label)
         if t == "filters":
             return self.filters(value, path, label)
         if t == "grid":
@@ -342,14 +280,14 @@ class Checker:
             if isinstance(value, dict):
                 self.component(value, path, self.cat.components[desc["family"]], "Download")
                 return None
-            return self._wrong(value, desc, label)
+            return self.wrong_type(value, desc, label)
         return None
 
-    def _wrong(self, value: Any, desc: dict[str, Any], label: str) -> tuple[str, str, str | None]:
+    def wrong_type(self, value: Any, desc: dict[str, Any], label: str) -> tuple[str, str, str | None]:
         hint = None
         if isinstance(value, dict) and desc["t"] in ("list", "components"):
             hint = "a missing '-' in the YAML turns a list into a mapping"
-        return ("invalid-type", f"{label} expects {_describe_expected(desc)}, got {_kind_name(value)}", hint)
+        return ("invalid-type", f"{label} expects {describe_expected(desc)}, got {kind_name(value)}", hint)
 
     def _union(
         self, value: Any, desc: dict[str, Any], path: Path, label: str, allows_refs: bool
@@ -368,212 +306,7 @@ class Checker:
             for issue in nested:
                 self.emit(issue.path, issue.rule, issue.message, issue.hint, issue.severity, issue.target)
             return problem
-        return ("invalid-type", f"{label} expects {_describe_expected(desc)}, got {_kind_name(value)}", None)
-
-    # -- structural shapes ------------------------------------------------------------------------------
-
-    def fixed_or_typed(
-        self, value: Any, family: str, path: Path, label: str, name: str | None = None
-    ) -> None:
-        if family in FAMILY_TITLES:
-            self.typed(value, path, family, name)
-        else:
-            entry = self.cat.components[family]
-            title = self.cat.class_name(entry)
-            self.component(value, path, entry, f"{title} {name!r}" if name is not None else title)
-
-    def components(
-        self, value: Any, desc: dict[str, Any], path: Path, label: str
-    ) -> tuple[str, str, str | None] | None:
-        shape, family = desc["shape"], desc["family"]
-        if isinstance(value, dict) and shape in ("dict", "list_or_dict"):
-            for name, item in value.items():
-                if family == "variable" and not isinstance(item, dict):
-                    continue  # `name: <value>` is a constant variable (Variables.from_spec)
-                self.fixed_or_typed(item, family, (*path, name), label, name=str(name))
-            return None
-        if isinstance(value, list) and shape in ("list", "list_or_dict"):
-            for i, item in enumerate(value):
-                if isinstance(item, str) and family == "view":
-                    continue  # View.validate passes a string through unchanged
-                name = item.get("name") if isinstance(item, dict) and family == "layout" else None
-                name = item.get("title") if isinstance(item, dict) and family == "layout" else name
-                self.fixed_or_typed(
-                    item, family, (*path, i), label, name=name if isinstance(name, str) else None
-                )
-            return None
-        if value is None:
-            return None
-        return self._wrong(value, desc, label)
-
-    def filters(self, value: Any, path: Path, label: str) -> tuple[str, str, str | None] | None:
-        if value == "auto":
-            return None
-        if isinstance(value, str):
-            return ("invalid-value", f"{label} must be a list, a mapping or 'auto', got {value!r}", None)
-        items = (
-            value.items()
-            if isinstance(value, dict)
-            else enumerate(value)
-            if isinstance(value, list)
-            else None
-        )
-        if items is None:
-            return (
-                "invalid-type",
-                f"{label} expects a list, a mapping or 'auto', got {_kind_name(value)}",
-                None,
-            )
-        for key, item in items:
-            if isinstance(item, str):
-                continue  # the name of a filter declared on the (legacy) source
-            self.typed(item, (*path, key), "filter", key if isinstance(key, str) else None)
-        return None
-
-    def defaults(self, value: Any, family: str, path: Path, label: str) -> tuple[str, str, str | None] | None:
-        if not isinstance(value, list):
-            return (
-                "invalid-type",
-                f"{label} expects a list of {{type: ..., <param>: ...}}, got {_kind_name(value)}",
-                None,
-            )
-        title = FAMILY_TITLES[family]
-        for i, item in enumerate(value):
-            ipath = (*path, i)
-            if not isinstance(item, dict):
-                self.emit(
-                    ipath, "invalid-type", f"{label} item {i} must be a mapping, not {_kind_name(item)}"
-                )
-                continue
-            if "type" not in item:
-                self.emit(
-                    ipath,
-                    "missing-key",
-                    f"{title} defaults entry does not declare a 'type'",
-                    target="mapping",
-                )
-                continue
-            type_name = item["type"]
-            entry = self.cat.families[family].get(type_name) if isinstance(type_name, str) else None
-            if entry is None:
-                if isinstance(type_name, str) and "." in type_name:
-                    continue
-                self.emit(
-                    (*ipath, "type"),
-                    "unknown-type",
-                    f"{title} defaults declare unknown type {type_name!r}",
-                    hint=suggest(type_name, self.cat.short_types(family)),
-                )
-                continue
-            # Defaults set class params, so every param is a valid key even where specs are not key-checked.
-            strict = dict(entry, keys_checked=True)
-            self.component(item, ipath, strict, f"Defaults for {self.cat.class_name(entry)}", typed=True)
-        return None
-
-    def grid(
-        self, value: Any, desc: dict[str, Any], path: Path, label: str
-    ) -> tuple[str, str, str | None] | None:
-        if isinstance(value, str):
-            if value in desc["values"]:
-                return None
-            hint = suggest(value, desc["values"]) or "one of: " + ", ".join(map(repr, desc["values"]))
-            return ("invalid-value", f"{label} got {value!r}, which is not a layout", hint)
-        if isinstance(value, dict):
-            if "type" not in value:
-                return ("invalid-value", f"{label} mapping must name the layout 'type'", None)
-            inner = value["type"]
-            if isinstance(inner, str) and inner not in desc["values"] and "." not in inner:
-                hint = suggest(inner, desc["values"]) or "one of: " + ", ".join(map(repr, desc["values"]))
-                self.emit(
-                    (*path, "type"), "invalid-value", f"{label} type {inner!r} is not a layout", hint=hint
-                )
-            return None
-        if isinstance(value, list):
-            self._grid_items(value, path, label)
-            return None
-        return (
-            "invalid-type",
-            f"{label} expects a layout name, a mapping or nested lists of views, got {_kind_name(value)}",
-            None,
-        )
-
-    def _grid_items(self, items: list[Any], path: Path, label: str) -> None:
-        for i, item in enumerate(items):
-            if isinstance(item, list):
-                self._grid_items(item, (*path, i), label)
-            elif isinstance(item, bool) or not isinstance(item, int | str):
-                self.emit(
-                    (*path, i),
-                    "invalid-type",
-                    f"{label} grid entries must be view indices or names, got {_kind_name(item)}",
-                )
-
-    def template(
-        self, value: Any, desc: dict[str, Any], path: Path, label: str
-    ) -> tuple[str, str, str | None] | None:
-        name, npath = value, path
-        if isinstance(value, dict):
-            name, npath = value.get("type", None), (*path, "type")
-            if name is None:
-                return None  # Lumen falls back to the material template
-        if not isinstance(name, str):
-            return (
-                "invalid-type",
-                f"{label} expects a template name, a dotted path or a mapping, got {_kind_name(value)}",
-                None,
-            )
-        if name in desc["values"] or "." in name:
-            return None
-        hint = suggest(name, desc["values"]) or "one of: " + ", ".join(map(repr, desc["values"]))
-        self.emit(npath, "invalid-value", f"{label} names unknown template {name!r}", hint=hint)
-        return None
-
-    # -- hvPlot ------------------------------------------------------------------------------------------
-
-    def hvplot_option(self, spec: dict[str, Any], key: Any, path: Path, label: str) -> None:
-        opts = self.cat.hvplot
-        kind = spec.get("kind", "line")
-        if not isinstance(key, str):
-            self.emit(
-                path, "unknown-option", f"{label} option names must be strings, got {key!r}", target="key"
-            )
-            return
-        if isinstance(kind, str) and kind in opts["per_kind"]:
-            valid = set(opts["common"]) | set(opts["per_kind"][kind])
-        else:
-            # A referenced or invalid kind: accept what any kind accepts (the kind itself is reported).
-            valid = set(opts["common"]).union(*opts["per_kind"].values())
-        if key in valid:
-            return
-        other_kinds = sorted(k for k, o in opts["per_kind"].items() if key in o)
-        candidates = sorted(valid | set(self.cat.families["view"]["hvplot"]["fields"]))
-        hint = suggest(key, candidates)
-        if other_kinds:
-            message = f"{label} option {key!r} is not valid for kind {kind!r}"
-            hint = hint or f"{key!r} applies to kind " + ", ".join(map(repr, other_kinds))
-        else:
-            message = f"{label} has no option {key!r} (hvPlot would ignore it)"
-        self.emit(path, "unknown-option", message, hint=hint, target="key")
-
-
-def _bounds(value: float, desc: dict[str, Any], label: str) -> tuple[str, str, str | None] | None:
-    lo, hi = desc.get("min"), desc.get("max")
-    xlo, xhi = desc.get("xmin"), desc.get("xmax")
-    if lo is not None and value < lo:
-        return ("invalid-value", f"{label} must be at least {lo}, got {value!r}", None)
-    if hi is not None and value > hi:
-        return ("invalid-value", f"{label} must be at most {hi}, got {value!r}", None)
-    if xlo is not None and value <= xlo:
-        return ("invalid-value", f"{label} must be greater than {xlo}, got {value!r}", None)
-    if xhi is not None and value >= xhi:
-        return ("invalid-value", f"{label} must be less than {xhi}, got {value!r}", None)
-    return None
-
-
-def _valid_list(fields: dict[str, Any]) -> str:
-    names = [k for k, d in fields.items() if "deprecated" not in d and not d.get("legacy")]
-    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    return f"valid keys: {shown}"
+        return ("invalid-type", f"{label} expects {describe_expected(desc)}, got {kind_name(value)}", None)
 
 
 def check_spec(spec: Any) -> list[SchemaIssue]:

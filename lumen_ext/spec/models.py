@@ -38,8 +38,8 @@ from pydantic import (
 from pydantic_core import core_schema
 from typing_extensions import TypeAliasType
 
-from lumen_ext.spec._checker import is_deferred, is_ref
 from lumen_ext.spec.catalog import FAMILY_TITLES, Catalog, catalog
+from lumen_ext.spec.deferred_values import is_deferred, is_ref
 
 REFERENCE_DEF = "LumenReference"
 # JSON Schema spelling of `is_ref` / `is_deferred` / the `@` escape, for editors.
