@@ -3,12 +3,14 @@
 ``unsafe_constructs(data, spec_path, policy)`` walks the plain (safely loaded) spec data. It never imports Panel or
 Lumen, never reads data files and never follows URLs: it only looks at the spec, at which files sit beside it, and
 at the operator's policy. Rule ids and severities are in `lumen_ext.security.rules`.
+
+The checks of sources are in :mod:`~lumen_ext.validation.source_security`, the state and variable lookups every
+check shares in :mod:`~lumen_ext.validation.security_lint_base`.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,27 +18,21 @@ from typing import Any
 
 from lumen_ext.security.expressions import expression_problem
 from lumen_ext.security.imports import LOCAL_MODULES, is_dotted_path, reference_problem
-from lumen_ext.security.paths import is_inside, resolve_under, url_scheme
 from lumen_ext.security.policy import Policy
-from lumen_ext.security.rules import SECURITY_RULES
 from lumen_ext.spec import SchemaIssue
-from lumen_ext.validation.model import FILE_SOURCES
+from lumen_ext.validation.security_lint_base import (
+    VIEWER_VARIABLE_TYPES,
+    Path_,
+    security_issue,
+    text_or_none,
+)
+from lumen_ext.validation.source_security import SourceChecks
 
 __all__ = ["LOCAL_MODULES", "VIEWER_VARIABLE_TYPES", "LocatedIssue", "check_file", "unsafe_constructs"]
 
-Path_ = tuple[str | int, ...]
 
-# Variable types whose value a dashboard viewer (or their browser) controls.
-VIEWER_VARIABLE_TYPES = frozenset({"url", "widget", "cookie", "header", "user"})
 # Files `lumen.config.load_local_modules` executes from the spec's folder (config.py:197-213).
 _CALLBACKS = ("on_session_created", "on_session_destroyed", "on_loaded", "on_error", "on_update")
-_VARIABLE_USE = re.compile(r"\$\{?variables\.([A-Za-z_]\w*)")
-_DUCKDB_FILE = re.compile(r"\.(csv|tsv|parquet|parq|json|jsonl|ndjson)$", re.IGNORECASE)
-_SQL_STRING = re.compile(r"'((?:[^']|'')*)'")
-_SQL_SIDE_EFFECT = re.compile(
-    r"^\s*(INSTALL|FORCE\s+INSTALL|LOAD|ATTACH|DETACH|COPY|EXPORT|IMPORT|PRAGMA|CALL|CREATE\s+SECRET)\b",
-    re.IGNORECASE | re.MULTILINE,
-)
 # SQL transform parameters that are SQL text or substituted into it.
 _SQL_TEXT_KEYS = ("sql_expr", "parameters", "conditions", "tables")
 # Claims OpenID Connect and the OAuth providers Panel supports send (Panel's `pn.state.user_info`).
@@ -67,57 +63,7 @@ _KNOWN_CLAIMS = (
 )
 
 
-def _issue(
-    path: Path_,
-    rule: str,
-    message: str,
-    hint: str | None = None,
-    *,
-    severity: str | None = None,
-    target: str = "value",
-) -> SchemaIssue:
-    return SchemaIssue(path, rule, message, hint, severity or SECURITY_RULES[rule].severity, target)
-
-
-class _Linter:
-    def __init__(self, data: dict, spec_path: Path, policy: Policy):
-        self.data = data
-        self.spec_path = spec_path
-        self.spec_dir = spec_path.resolve().parent
-        self.policy = policy
-        self.roots = policy.roots(self.spec_dir)
-        self.issues: list[SchemaIssue] = []
-        self.variables = data.get("variables") if isinstance(data.get("variables"), dict) else {}
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        self.issues.append(_issue(*args, **kwargs))
-
-    # -- variables ---------------------------------------------------------------------------------------------
-
-    def variable(self, name: str) -> dict:
-        spec = self.variables.get(name)
-        return spec if isinstance(spec, dict) else {"type": "constant", "value": spec}
-
-    def viewer_variables(self, value: Any) -> list[str]:
-        """The viewer-controlled variables ``value`` (any nesting) refers to, in order of appearance."""
-        found: list[str] = []
-        for text in _strings(value):
-            for name in _VARIABLE_USE.findall(text):
-                if _text(self.variable(name).get("type")) in VIEWER_VARIABLE_TYPES and name not in found:
-                    found.append(name)
-        return found
-
-    def constant_value(self, value: Any) -> Any:
-        """``$variables.x`` of a constant variable → its value (Lumen resolves it before the source sees it)."""
-        if isinstance(value, str) and (m := re.fullmatch(r"\$variables\.([A-Za-z_]\w*)", value)):
-            spec = self.variable(m.group(1))
-            if spec.get("type", "constant") == "constant":
-                return spec.get("value", spec.get("default"))
-        return value
-
-    def describe(self, names: list[str]) -> str:
-        return ", ".join(f"`{n}` ({self.variable(n).get('type')} variable)" for n in names)
-
+class _Linter(SourceChecks):
     # -- the walk ----------------------------------------------------------------------------------------------
 
     def run(self) -> list[SchemaIssue]:
@@ -216,142 +162,6 @@ class _Linter:
         if vtype == "widget" and is_dotted_path(kind) and (problem := reference_problem(kind, self.policy)):
             self.add((*path, "kind"), "unsafe-import", f"widget kind: {problem}")
 
-    # -- sources -----------------------------------------------------------------------------------------------
-
-    def source(self, path: Path_, spec: dict) -> None:
-        stype = spec.get("type")
-        cache_dir = spec.get("cache_dir")
-        if isinstance(cache_dir, str) and cache_dir:
-            self.cache_dir((*path, "cache_dir"), cache_dir)
-        if _text(stype) in FILE_SOURCES:
-            self.file_tables(path, spec)
-        elif stype == "duckdb":
-            self.duckdb(path, spec)
-
-    def cache_dir(self, path: Path_, value: str) -> None:
-        resolved = resolve_under(value, self.spec_dir)
-        if not is_inside(resolved, self.roots):
-            self.add(
-                path,
-                "unsafe-cache-dir",
-                f"cache_dir `{value}` resolves to {resolved}, outside the project; Lumen deletes the whole "
-                "directory (shutil.rmtree) when a viewer reloads",
-                "use a folder inside the spec's folder, e.g. `cache_dir: cache`",
-            )
-        elif not is_inside(resolved, self.roots, strictly=True) or self.spec_dir.is_relative_to(resolved):
-            self.add(
-                path,
-                "unsafe-cache-dir",
-                f"cache_dir `{value}` is the project folder itself; Lumen deletes the whole directory "
-                "(shutil.rmtree) when a viewer reloads, spec and data included",
-                "use a dedicated subfolder, e.g. `cache_dir: cache`",
-            )
-
-    def file_tables(self, path: Path_, spec: dict) -> None:
-        tables = spec.get("tables")
-        tables_path = (*path, "tables")
-        if viewer := self.viewer_variables(tables):
-            self.add(
-                tables_path,
-                "viewer-path",
-                f"the tables of this source come from {self.describe(viewer)}: a viewer chooses which file or "
-                "URL the server reads; lumen-ext serve confines it to the project, plain Lumen does not",
-                "offer the choices as a `widget` filter or a constant",
-            )
-        tables = self.constant_value(tables)
-        for entry_path, location in _table_locations(tables, tables_path):
-            location = self.constant_value(location)
-            # Templates (`${...}`) and references are filled in at run time; the runtime guard checks the result.
-            if isinstance(location, str) and "$" not in location:
-                self.location(entry_path, location)
-
-    def location(self, path: Path_, location: str, *, duckdb: bool = False) -> None:
-        scheme = url_scheme(location)
-        if scheme == "file":
-            self.add(
-                path,
-                "path-outside-project",
-                f"`{location}` is a file:// URL, which lumen-ext serve refuses",
-                "write a path relative to the spec's folder",
-                severity="error",
-            )
-        elif scheme is not None:
-            if duckdb and not self.policy.duckdb_external_access:
-                self.add(
-                    path,
-                    "path-outside-project",
-                    f"DuckDB reads `{location}` over the network; lumen-ext serve runs DuckDB without external "
-                    "access unless the policy sets `duckdb_external_access = true`",
-                )
-            elif not duckdb and scheme not in self.policy.allowed_url_schemes:
-                self.add(
-                    path,
-                    "path-outside-project",
-                    f"`{scheme}://` URLs are not in the server's allowed_url_schemes "
-                    f"({', '.join(self.policy.allowed_url_schemes)})",
-                    "the operator can add the scheme to `allowed_url_schemes`",
-                    severity="error",
-                )
-        elif "{{" not in location:
-            resolved = resolve_under(location, self.spec_dir)
-            if not is_inside(resolved, self.roots):
-                self.add(
-                    path,
-                    "path-outside-project",
-                    f"`{location}` resolves to {resolved}, outside the project folder {self.roots[0]}; "
-                    "lumen-ext serve refuses it unless the directory is in the policy's `allowed_dirs`",
-                    "move the data beside the spec, or have the operator allow its directory",
-                )
-
-    def duckdb(self, path: Path_, spec: dict) -> None:
-        uri = spec.get("uri")
-        if (
-            isinstance(uri, str)
-            and uri not in ("", ":memory:")
-            and not uri.startswith(("md:", "motherduck:"))
-        ):
-            self.location((*path, "uri"), uri, duckdb=True)
-        initializers = spec.get("initializers")
-        for i, sql in enumerate(initializers if isinstance(initializers, list) else []):
-            if isinstance(sql, str):
-                self.duckdb_sql((*path, "initializers", i), sql)
-        tables = spec.get("tables")
-        if viewer := self.viewer_variables(tables):
-            self.add(
-                (*path, "tables"),
-                "viewer-sql",
-                f"the SQL of this source uses {self.describe(viewer)}, which a viewer controls",
-                "filter with a `widget` filter, which Lumen turns into quoted SQL literals",
-            )
-        if isinstance(tables, dict):
-            for name, expr in tables.items():
-                if isinstance(expr, str):
-                    self.duckdb_sql((*path, "tables", name), expr)
-        for key in ("sql_expr",):
-            if isinstance(spec.get(key), str) and (viewer := self.viewer_variables(spec[key])):
-                self.add(
-                    (*path, key),
-                    "viewer-sql",
-                    f"`{key}` uses {self.describe(viewer)}, which a viewer controls",
-                )
-
-    def duckdb_sql(self, path: Path_, expr: str) -> None:
-        if _DUCKDB_FILE.search(expr.strip()) and "(" not in expr and " " not in expr.strip():
-            self.location(path, expr.strip(), duckdb=True)
-            return
-        if m := _SQL_SIDE_EFFECT.search(expr):
-            self.add(
-                path,
-                "unsafe-sql",
-                f"`{m.group(1).upper()}` changes the server's database, extensions or files rather than "
-                "reading a table; lumen-ext serve runs DuckDB without external access, so it fails there",
-                "ship the data beside the spec, or have the operator set `duckdb_external_access = true`",
-            )
-        for literal in _SQL_STRING.findall(expr):
-            literal = literal.replace("''", "'")
-            if url_scheme(literal) or "/" in literal or _DUCKDB_FILE.search(literal):
-                self.location(path, literal, duckdb=True)
-
     # -- anywhere in the spec ----------------------------------------------------------------------------------
 
     def dotted_types(self, path: Path_, node: dict) -> None:
@@ -377,7 +187,9 @@ class _Linter:
         ttype = node.get("type")
         controls = node.get("controls") if isinstance(node.get("controls"), list) else []
         control_names = {
-            _text(c if isinstance(c, str) else c.get("name")) for c in controls if isinstance(c, (str, dict))
+            text_or_none(c if isinstance(c, str) else c.get("name"))
+            for c in controls
+            if isinstance(c, (str, dict))
         }
         if ttype in ("query", "eval"):
             key = "query" if ttype == "query" else "expr"
@@ -428,24 +240,6 @@ class _Linter:
                     )
 
 
-def _text(value: Any) -> str | None:
-    """``value`` when it is a string, else None: spec values compared with sets may be any YAML node."""
-    return value if isinstance(value, str) else None
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            if isinstance(k, str):
-                yield k
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-
-
 def _dicts(node: Any, path: Path_) -> Iterator[tuple[Path_, dict]]:
     """Every mapping at or below ``node`` with its path, parents first, in document order.
 
@@ -474,18 +268,6 @@ def _dicts(node: Any, path: Path_) -> Iterator[tuple[Path_, dict]]:
         stack.extend((p, v, False) for p, v in reversed(children))
 
 
-def _table_locations(tables: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
-    """(path, location) of each table of a file/json source: a list or mapping of paths, or `[path, ext]`."""
-    items = (
-        tables.items() if isinstance(tables, dict) else enumerate(tables) if isinstance(tables, list) else ()
-    )
-    for key, entry in items:
-        if isinstance(entry, list) and entry:
-            yield (*path, key, 0), entry[0]
-        else:
-            yield (*path, key), entry
-
-
 def unsafe_constructs(data: Any, spec_path: Path, policy: Policy | None = None) -> list[SchemaIssue]:
     """Every unsafe construct in ``data`` (the spec at ``spec_path``, loaded safely), in walk order. Never raises."""
     if not isinstance(data, dict):
@@ -494,7 +276,7 @@ def unsafe_constructs(data: Any, spec_path: Path, policy: Policy | None = None) 
         return _Linter(data, Path(spec_path), policy or Policy()).run()
     except RecursionError:
         return [
-            _issue(
+            security_issue(
                 (),
                 "unsafe-import",
                 "the spec is nested too deeply to check for unsafe constructs",
