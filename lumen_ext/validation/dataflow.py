@@ -15,7 +15,7 @@ from lumen_ext.validation.context import CheckContext, did_you_mean
 from lumen_ext.validation.datasources import Columns, SourceReader
 from lumen_ext.validation.loader import Path
 from lumen_ext.validation.model import LayoutDecl, SpecModel, ViewDecl, component_type
-from lumen_ext.validation.references import source_field_refs
+from lumen_ext.validation.ref_strings import source_field_refs
 
 # Transforms that leave the set of column names unchanged, and the parameters that name columns.
 _KEEPS_COLUMNS: dict[str, tuple[str, ...]] = {

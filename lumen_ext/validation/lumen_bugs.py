@@ -9,9 +9,9 @@ from typing import Any
 
 from lumen_ext.validation.context import CheckContext
 from lumen_ext.validation.datasources import REMOTE
+from lumen_ext.validation.layout_refs import filter_specs
 from lumen_ext.validation.loader import Path
 from lumen_ext.validation.model import URL_TEMPLATE, SourceDecl, SpecModel
-from lumen_ext.validation.references import filter_specs
 
 _DEFAULT_FAMILIES = ("filters", "sources", "transforms", "views")
 
