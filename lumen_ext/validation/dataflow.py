@@ -4,6 +4,10 @@ The columns of a source table come from `datasources`. Each transform Lumen ship
 changes them in a way its parameters tell (``columns``, ``rename``, ``aggregate``, ``eval``), or does something
 we cannot predict (``pivot``, ``melt``, custom types): after those, checking stops for that pipeline, so a
 report is never a guess. A `Columns` that is not ``closed`` is a lower bound: names in it exist, others may.
+
+This module walks pipelines, layouts and views; what each transform does to the columns is in
+:mod:`~lumen_ext.validation.transform_columns`, the column checks and their reports in
+:mod:`~lumen_ext.validation.column_checks`.
 """
 
 from __future__ import annotations
@@ -16,37 +20,8 @@ from lumen_ext.validation.datasources import Columns, SourceReader
 from lumen_ext.validation.loader import Path
 from lumen_ext.validation.model import LayoutDecl, SpecModel, ViewDecl, component_type
 from lumen_ext.validation.ref_strings import source_field_refs
+from lumen_ext.validation.transform_columns import TransformColumns
 
-# Transforms that leave the set of column names unchanged, and the parameters that name columns.
-_KEEPS_COLUMNS: dict[str, tuple[str, ...]] = {
-    "sort": ("by",),
-    "project_lnglat": ("longitude", "latitude"),
-    "iloc": (),
-    "sample": (),
-    "query": (),
-    "count": (),
-    "sum": (),
-    "compute": (),
-    "dropna": ("subset",),
-    "as_type": (),
-    "history": ("date_column",),
-    "set_index": ("keys",),
-}
-_PROJECT_DEFAULTS = {"longitude": "longitude", "latitude": "latitude"}
-_SQL_KEEPS_COLUMNS: dict[str, tuple[str, ...]] = {
-    "sql_limit": (),
-    "sql_sort": ("by",),
-    "sql_sample": (),
-    "sql_distinct": (),
-    "sql_filter": (),
-    "sql_prefilter": (),
-}
-# DataFrameGroupBy methods that reduce each group (lumen/transforms/base.py Aggregate calls getattr(grouped, method)).
-_GROUPBY_METHODS = {
-    "all", "any", "count", "first", "last", "max", "mean", "median", "min", "nunique", "prod", "sem", "size",
-    "skew", "std", "sum", "var", "idxmax", "idxmin", "quantile", "ohlc", "describe", "nth", "head", "tail",
-    "cumsum", "cumprod", "cummax", "cummin", "rank", "diff", "pct_change", "shift", "agg", "aggregate",
-}  # fmt: skip
 # View parameters that name columns (lumen/views/base.py `_field_params`, plus the Tabulator ones).
 _VIEW_FIELDS: dict[str, tuple[str, ...]] = {
     "hvplot": ("x", "y", "by", "groupby", "z", "hover_cols"),
@@ -54,13 +29,11 @@ _VIEW_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _ALTAIR_CHANNELS = ("x", "y")
 _ALTAIR_SHORTHAND = re.compile(r"^(?:(?P<fn>\w+)\((?P<inner>[^()]*)\)|(?P<field>[^:()]+))(?::[QONTG])?$")
-_EVAL_TARGET = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)", re.MULTILINE)
-_EVAL_TABLE_REF = re.compile(r"\btable\.([A-Za-z_]\w*)")
 # hvplot accepts these in place of a column name.
 _HVPLOT_SPECIAL = {"index"}
 
 
-class DataFlow:
+class DataFlow(TransformColumns):
     """Walks pipelines in declaration order, then every layout's views.
 
     A `Columns` here lists every column that *may* exist; ``closed`` means no other one can. Transforms that can
@@ -162,9 +135,7 @@ class DataFlow:
             if root is not None and root.missing(field):
                 self.check_field(root, field, fpath, root_where)
             elif cols is not None and cols.missing(field):
-                self._report_missing(
-                    cols, field, fpath, where, note="; this filter would silently do nothing"
-                )
+                self.report_missing(cols, field, fpath, where, note="; this filter would silently do nothing")
 
     def apply(self, spec: dict, path: Path, cols: Columns | None, where: str) -> Columns | None:
         """Check and apply ``filters``, ``transforms`` and ``sql_transforms`` of a pipeline-like spec."""
@@ -174,7 +145,7 @@ class DataFlow:
             for i, tspec in enumerate(transforms):
                 if cols is None:
                     break
-                cols = self._transform(tspec, (*path, "transforms", i), cols, where)
+                cols = self.transform_columns(tspec, (*path, "transforms", i), cols, where)
                 where = (
                     f"the output of the `{tspec.get('type')}` transform" if isinstance(tspec, dict) else where
                 )
@@ -183,7 +154,7 @@ class DataFlow:
             for i, tspec in enumerate(sql):
                 if cols is None:
                     break
-                cols = self._sql_transform(tspec, (*path, "sql_transforms", i), cols, where)
+                cols = self.sql_transform_columns(tspec, (*path, "sql_transforms", i), cols, where)
         return cols
 
     def _filters(self, filters: Any, path: Path, cols: Columns | None, where: str) -> None:
@@ -193,120 +164,6 @@ class DataFlow:
         for key, fspec in items:
             if isinstance(fspec, dict) and fspec.get("type") not in ("param", "facet"):
                 self.check_field(cols, fspec.get("field"), (*path, key, "field"), where)
-
-    def _transform(self, spec: Any, path: Path, cols: Columns, where: str) -> Columns | None:
-        if not isinstance(spec, dict):
-            return None
-        ttype = component_type(spec)
-        if ttype in _KEEPS_COLUMNS:
-            for key in _KEEPS_COLUMNS[ttype]:
-                value = (
-                    spec.get(key, _PROJECT_DEFAULTS.get(key)) if ttype == "project_lnglat" else spec.get(key)
-                )
-                self.check_fields(cols, value, (*path, key), where)
-            if ttype == "as_type" and isinstance(spec.get("dtypes"), dict):
-                for name in spec["dtypes"]:
-                    self.check_field(cols, name, (*path, "dtypes", name), where, target="key")
-            return cols
-        if ttype == "columns":
-            self.check_fields(cols, spec.get("columns"), (*path, "columns"), where)
-            return self._selected(spec.get("columns"), cols)
-        if ttype == "aggregate":
-            return self._aggregate(spec, path, cols, where)
-        if ttype == "rename":
-            return self._rename(spec, cols)
-        if ttype == "eval":
-            return self._eval(spec, path, cols, where)
-        return None  # pivot, melt, stack, corr, custom types: the output columns are not knowable here
-
-    def _aggregate(self, spec: dict, path: Path, cols: Columns, where: str) -> Columns | None:
-        self.check_fields(cols, spec.get("by"), (*path, "by"), where)
-        self.check_fields(cols, spec.get("columns"), (*path, "columns"), where)
-        method = spec.get("method", "mean")
-        if isinstance(method, str) and not method.startswith("$") and method not in _GROUPBY_METHODS:
-            self.ctx.report(
-                (*path, "method"),
-                "invalid-value",
-                f"`{method}` is not a pandas groupby aggregation; Lumen would fail with AttributeError",
-                did_you_mean(method, sorted(_GROUPBY_METHODS), "methods"),
-            )
-        by, selected = self._names(spec.get("by")), self._names(spec.get("columns"))
-        if by is None:
-            return None
-        if spec.get("columns") is None:
-            # Every numeric column not in `by`: the dtypes decide which, but none can appear from nowhere.
-            return Columns(tuple(by + [c for c in cols.names if c not in by]), cols.closed)
-        if selected is None:
-            return None
-        return Columns(tuple(by + [c for c in selected if c not in by]))
-
-    def _sql_transform(self, spec: Any, path: Path, cols: Columns, where: str) -> Columns | None:
-        if not isinstance(spec, dict):
-            return None
-        ttype = component_type(spec)
-        if ttype in _SQL_KEEPS_COLUMNS:
-            for key in _SQL_KEEPS_COLUMNS[ttype]:
-                self.check_fields(cols, spec.get(key), (*path, key), where)
-            return cols
-        if ttype == "sql_columns":
-            self.check_fields(cols, spec.get("columns"), (*path, "columns"), where)
-            return self._selected(spec.get("columns"), cols)
-        return None
-
-    def _selected(self, value: Any, cols: Columns) -> Columns | None:
-        names = self._names(value)
-        return Columns(tuple(names)) if names is not None else None
-
-    def _names(self, value: Any) -> list[str] | None:
-        """Column names a parameter gives, when all of them are known before run time."""
-        ok, value = self.model.resolve(value)
-        if not ok:
-            return None
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list):
-            names = []
-            for item in value:
-                ok, item = self.model.resolve(item)
-                if not ok or not isinstance(item, str | int):
-                    return None
-                names.append(str(item))
-            return names
-        return None
-
-    def _rename(self, spec: dict, cols: Columns) -> Columns | None:
-        mapping = spec.get("columns")
-        if mapping is None and spec.get("axis") in (1, "columns"):
-            mapping = spec.get("mapper")
-        if mapping is None:
-            return cols  # renames index labels only
-        if not isinstance(mapping, dict) or spec.get("level") is not None:
-            return None
-        names, closed = list(cols.names), cols.closed
-        for old, new in mapping.items():
-            ok, new = self.model.resolve(new)
-            if str(old) in names:
-                names.remove(str(old))
-                if ok and isinstance(new, str | int):
-                    names.append(str(new))
-                else:
-                    closed = False
-            elif not cols.closed:
-                closed = False
-        return Columns(tuple(names), closed)
-
-    def _eval(self, spec: dict, path: Path, cols: Columns, where: str) -> Columns | None:
-        expr = spec.get("expr")
-        if not isinstance(expr, str):
-            return None
-        for m in _EVAL_TABLE_REF.finditer(expr):
-            name = m.group(1)
-            if cols.missing(name):
-                self._report_missing(cols, name, (*path, "expr"), where, span_offset=(m.start(1), len(name)))
-        targets = _EVAL_TARGET.findall(expr)
-        if not targets:
-            return None
-        return Columns(cols.names + tuple(t for t in targets if t not in cols.names), cols.closed)
 
     # -- layouts and views --------------------------------------------------------------------------------
 
@@ -382,56 +239,4 @@ class DataFlow:
             return
         name = m.group("inner") if m.group("fn") else m.group("field")
         if name and name != "*" and cols.missing(name):
-            self._report_missing(cols, name, path, where, span_offset=(value.index(name), len(name)))
-
-    # -- reporting ----------------------------------------------------------------------------------------
-
-    def check_fields(
-        self, cols: Columns | None, value: Any, path: Path, where: str, allowed: set[str] = frozenset()
-    ) -> None:
-        if cols is None or value is None:
-            return
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                self.check_field(cols, item, (*path, i), where, allowed=allowed)
-        else:
-            self.check_field(cols, value, path, where, allowed=allowed)
-
-    def check_field(
-        self,
-        cols: Columns | None,
-        value: Any,
-        path: Path,
-        where: str,
-        *,
-        target: str = "value",
-        allowed: set[str] = frozenset(),
-    ) -> None:
-        if cols is None or value is None:
-            return
-        ok, value = self.model.resolve(value)
-        if not ok or not isinstance(value, str | int) or isinstance(value, bool) or str(value) in allowed:
-            return
-        if cols.missing(value):
-            self._report_missing(cols, str(value), path, where, target=target)
-
-    def _report_missing(
-        self,
-        cols: Columns,
-        name: str,
-        path: Path,
-        where: str,
-        *,
-        target: str = "value",
-        span_offset: tuple[int, int] | None = None,
-        note: str = "",
-    ) -> None:
-        span = self.ctx.loaded.substring(path, *span_offset) if span_offset else None
-        self.ctx.report(
-            path,
-            "unknown-column",
-            f"column `{name}` does not exist in {where}{note}",
-            did_you_mean(name, cols.names, "columns"),
-            target=target,
-            span=span,
-        )
+            self.report_missing(cols, name, path, where, span_offset=(value.index(name), len(name)))
