@@ -42,12 +42,13 @@ guards (project roots, ``allowed_dirs``), and each connection can read only its 
 ``allowed_paths`` is that file and ``enable_external_access`` is off (no other file, no network, no
 extension install), whatever the SQL says. Hence one in-memory DuckDB database per file version, the
 last 16 kept open; a database holds no table data, only what a running query buffers.
+
+Filter conditions become SQL in :mod:`~lumen_ext.cache.filter_sql`; the reader's dtypes of a whole file are read
+by :mod:`~lumen_ext.cache.parquet_dtypes`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import os
 import threading
 from collections.abc import Callable
@@ -55,12 +56,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from lumen_ext.cache.config import CacheConfig
+from lumen_ext.cache.filter_sql import NotScannable, filter_condition, sql_literal
 from lumen_ext.cache.hashing import stable_hash
 from lumen_ext.cache.lru import LRU
+from lumen_ext.cache.parquet_dtypes import reader_dtypes, supported_type
 from lumen_ext.cache.pushdown import ROWID, quote
 
 __all__ = ["FileScan", "NotScannable", "fetch_with", "file_scan_for", "scan_stats"]
@@ -79,12 +81,6 @@ def scan_stats() -> dict[str, int]:
     write their Parquet copy: for benchmarks and explain."""
     with _lock:
         return dict(_counters)
-
-
-class NotScannable(Exception):
-    """This table cannot be read through DuckDB exactly; the message says why."""
-
-    pass
 
 
 @dataclass
@@ -106,7 +102,7 @@ class FileScan:
 
     def where(self, conditions: list[tuple[str, Any]]) -> str:
         """The ``WHERE`` clause of Lumen's filter ``conditions`` over this file's columns ("" for none)."""
-        where = [c for c in (_condition(self.raw_types, k, v) for k, v in conditions) if c is not None]
+        where = [c for c in (filter_condition(self.raw_types, k, v) for k, v in conditions) if c is not None]
         return f" WHERE {' AND '.join(where)}" if where else ""
 
     def types_of(self, sql: str) -> dict[str, str]:
@@ -203,7 +199,7 @@ def _check_copy(copy: str, frame: Any) -> None:
     pfile = pq.ParquetFile(copy)
     if pfile.schema_arrow.names != list(frame.columns):
         raise CopyRefused("the column names do not survive Parquet")
-    read_back = _reader_dtypes(copy, pfile, pfile.schema_arrow, False)
+    read_back = reader_dtypes(copy, pfile, pfile.schema_arrow, False)
     for name in frame.columns:
         if read_back[name] != frame[name].dtype:
             raise CopyRefused(
@@ -241,7 +237,7 @@ def _connect(path: str) -> Any:
     import duckdb
 
     con = duckdb.connect(":memory:")
-    con.execute(f"SET allowed_paths = [{_literal(path)}]")
+    con.execute(f"SET allowed_paths = [{sql_literal(path)}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET autoinstall_known_extensions = false")
     return con
@@ -265,12 +261,12 @@ def _open(path: str, fingerprint: tuple, dask: bool, origin: str = "the Parquet 
     if len(set(names)) != len(names) or ROWID in names or "file_row_number" in names:
         raise NotScannable("duplicate or reserved column names")
     for f in schema:
-        if not _supported_type(pa, f.type):
+        if not supported_type(pa, f.type):
             raise NotScannable(f"column {f.name!r} of type {f.type}")
 
-    dtypes = _reader_dtypes(path, pfile, schema, dask)
+    dtypes = reader_dtypes(path, pfile, schema, dask)
     con = _connect(path)
-    scan_sql = f"read_parquet({_literal(path)}, file_row_number = true)"
+    scan_sql = f"read_parquet({sql_literal(path)}, file_row_number = true)"
     with con.cursor() as cursor:
         rel = cursor.sql(f"SELECT * FROM {scan_sql}")
         raw_types = {c: str(t) for c, t in zip(rel.columns, rel.types, strict=True) if c != "file_row_number"}
@@ -283,145 +279,8 @@ def _open(path: str, fingerprint: tuple, dask: bool, origin: str = "the Parquet 
                 raise NotScannable(f"non-string categories in {name!r}")
             # Sorting by position in the categories is pandas' order. Casting the column to an ENUM
             # would say the same, but costs more than the query on 10M rows; this runs on what is sorted.
-            members = ", ".join(_literal(c) for c in dtype.categories)
+            members = ", ".join(sql_literal(c) for c in dtype.categories)
             collations[name] = f"list_position([{members}], {quote(name)})"
     columns = ", ".join(quote(n) for n in names)
     base_sql = f"SELECT file_row_number AS {quote(ROWID)}, {columns} FROM {scan_sql}"
     return FileScan(path, fingerprint, con, dtypes, collations, raw_types, base_sql, origin)
-
-
-def _supported_type(pa: Any, t: Any) -> bool:
-    types = pa.types
-    if types.is_dictionary(t):
-        return types.is_string(t.value_type) or types.is_large_string(t.value_type)
-    return (
-        types.is_integer(t)
-        or (types.is_floating(t) and not types.is_float16(t))
-        or types.is_boolean(t)
-        or types.is_string(t)
-        or types.is_large_string(t)
-        or (types.is_timestamp(t) and t.tz is None)
-    )
-
-
-def _reader_dtypes(path: str, pfile: Any, schema: Any, dask: bool) -> dict[str, Any]:
-    """The dtype Lumen's reader (pandas, or dask for ``use_dask``) gives each column of the whole file."""
-    import pyarrow as pa
-
-    if dask:
-        import dask.dataframe as dd
-
-        # Building the collection reads only the footer; `_meta` is the empty frame of its dtypes.
-        dtypes = dict(dd.read_parquet(path)._meta.dtypes)
-    else:
-        dtypes = dict(schema.empty_table().to_pandas().dtypes)
-    nulls = _null_counts(pfile)
-    categorical = [f.name for f in schema if pa.types.is_dictionary(f.type)]
-    if categorical:
-        # The categories (and their order) of the whole file, as the reader unifies them across row groups.
-        read = pd.read_parquet(path, columns=categorical)
-        dtypes.update({c: read[c].dtype for c in categorical})
-    for f in schema:
-        if nulls.get(f.name, 1) == 0 or isinstance(dtypes[f.name], pd.api.extensions.ExtensionDtype):
-            continue
-        # numpy cannot hold a null: pandas widens the whole column as soon as one row has one.
-        kind = np.dtype(dtypes[f.name]).kind
-        if kind in "iu":
-            dtypes[f.name] = np.dtype("float64")
-        elif kind == "b":
-            dtypes[f.name] = np.dtype("object")
-    return dtypes
-
-
-def _null_counts(pfile: Any) -> dict[str, int]:
-    """Nulls per top-level column from the footer statistics; a column without statistics is left out."""
-    md = pfile.metadata
-    counts: dict[str, int] = {}
-    unknown: set[str] = set()
-    for r in range(md.num_row_groups):
-        group = md.row_group(r)
-        for c in range(group.num_columns):
-            col = group.column(c)
-            name = col.path_in_schema
-            stats = col.statistics
-            if stats is None or not stats.has_null_count:
-                unknown.add(name)
-            else:
-                counts[name] = counts.get(name, 0) + stats.null_count
-    return {k: v for k, v in counts.items() if k not in unknown}
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-# -- Lumen's Filter transform rules (transforms/base.py, Filter._apply_narwhals) in SQL ---------------------
-
-_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE")
-
-
-def _is_numeric_type(sql_type: str) -> bool:
-    return sql_type.lstrip("U") in _NUMERIC
-
-
-def _is_missing(value: Any) -> bool:
-    return (
-        value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
-    )
-
-
-def _sql_value(value: Any, sql_type: str) -> str:
-    """A literal comparable to a column of ``sql_type`` the way pandas compares; else not scannable."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        if sql_type != "BOOLEAN":
-            raise NotScannable("boolean value on a non-boolean column")
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float) and _is_numeric_type(sql_type):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise NotScannable("non-finite filter value")
-        return repr(value) if isinstance(value, int) else repr(float(value))
-    if isinstance(value, str) and sql_type == "VARCHAR":
-        return _literal(value)
-    # Dates and mixed kinds (a string on a numeric column, ...) compare differently in pandas and SQL.
-    raise NotScannable(f"filter value {type(value).__name__} on a {sql_type} column")
-
-
-def _range(col: str, sql_type: str, start: Any, end: Any) -> str | None:
-    if _is_missing(start) and _is_missing(end):
-        return None
-    terms = []
-    if not _is_missing(start):
-        terms.append(f"{col} >= {_sql_value(start, sql_type)}")
-    if not _is_missing(end):
-        terms.append(f"{col} <= {_sql_value(end, sql_type)}")
-    if sql_type in ("FLOAT", "DOUBLE"):
-        terms.append(f"NOT isnan({col})")  # NaN sorts above every number in DuckDB; pandas never matches it
-    return "(" + " AND ".join(terms) + ")"
-
-
-def _condition(types: dict[str, str], name: str, value: Any) -> str | None:
-    if name not in types:
-        return None  # Lumen skips a condition on a column the frame does not have
-    sql_type, col = types[name], quote(name)
-    if sql_type.startswith(("TIMESTAMP", "DATE", "TIME")) or isinstance(value, dt.date | dt.time):
-        raise NotScannable("temporal filter")
-    if np.isscalar(value):
-        if _is_missing(value):
-            raise NotScannable("missing scalar filter value")
-        return f"{col} = {_sql_value(value, sql_type)}"
-    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-        ranges = [r for r in (_range(col, sql_type, *v) for v in value) if r is not None]
-        return "(" + " OR ".join(ranges) + ")" if ranges else None
-    if isinstance(value, list):
-        if not value:
-            return None
-        members = [v for v in value if not _is_missing(v)]
-        expr = f"{col} IN ({', '.join(_sql_value(v, sql_type) for v in members)})" if members else "FALSE"
-        if len(members) != len(value) and not _is_numeric_type(sql_type):
-            expr = f"({expr} OR {col} IS NULL)"
-        return expr
-    if isinstance(value, tuple) and len(value) == 2:
-        return _range(col, sql_type, *value)
-    raise NotScannable(f"filter value {value!r}")
