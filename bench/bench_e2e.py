@@ -33,11 +33,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -227,25 +224,14 @@ async def measure_bokeh(
 # --- servers -------------------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
 def server(command: list[str], ready: str, log_path: Path, cwd: Path, env: dict[str, str] | None = None):
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONWARNINGS="ignore", **(env or {}))
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while ready not in log_path.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{command[:3]} did not start:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
+    """The tests' launcher (``tests/support/launch.py``) with Python warnings off, as the servers run in use."""
+    from support.launch import launch
+
+    env = {"PYTHONWARNINGS": "ignore", **(env or {})}
+    return launch(
+        command, ready, log_path, cwd=cwd, timeout=START_TIMEOUT, env=env, poll=0.3, stop_timeout=20
+    )
 
 
 def run_target(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from scale.helpers import metric_values, write_project
+from support.launch import launch
 from support.probe import run_python
 
 from lumen_ext.serving.lumen_serve import RUNTIME_LINE
@@ -269,26 +270,16 @@ def lumen_serve(
     command = [script, "serve", os.path.relpath(spec, cwd), "--port", str(port)]
     if on_loopback:
         command += ["--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}"]
-    environ = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environ, cwd=cwd)
-    served = Lumen(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while wait and "Bokeh app running at" not in served.log():
-            if process.poll() is not None:
-                pytest.fail(f"lumen serve exited with {process.returncode}:\n{served.log()[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"lumen serve did not start within {STARTUP_TIMEOUT}s:\n{served.log()[-3000:]}")
-            time.sleep(0.2)
-        yield served
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+    ready = "Bokeh app running at" if wait else None
+    with launch(
+        command,
+        ready,
+        log_path,
+        cwd=cwd,
+        timeout=STARTUP_TIMEOUT,
+        env={"PYTHONWARNINGS": "ignore", **(env or {})},
+    ) as process:
+        yield Lumen(f"http://127.0.0.1:{port}", process, log_path)
 
 
 def _memory_tier(served: Lumen) -> tuple[float, ...]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +21,7 @@ from urllib.parse import urlparse
 import pytest
 
 from lumen_ext.serving.ports import free_port
+from support.launch import ServerDidNotStart, launch
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -130,32 +129,12 @@ def _server(
 ) -> Iterator[ServedSpec]:
     log_path = log_dir / f"{spec.stem}-server.log"
     # A tile cache per test: tiles fetched (or not) by one test must not hide what another sees.
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "LUMEN_EXT_TILE_CACHE": str(log_dir / "tiles"),
-        **(env or {}),
-    }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
-    served = ServedSpec(f"http://127.0.0.1:{port}/{spec.stem}", log_path, process)
-    name = " ".join(Path(part).name for part in command[:4])
+    env = {"LUMEN_EXT_TILE_CACHE": str(log_dir / "tiles"), **(env or {})}
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while ready not in served.log():
-            if process.poll() is not None:
-                pytest.fail(f"{name} exited with {process.returncode}:\n{served.log()[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{name} did not start within {SERVER_START_TIMEOUT}s:\n{served.log()[-3000:]}")
-            time.sleep(0.2)
-        yield served
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        with launch(command, ready, log_path, cwd=cwd, timeout=SERVER_START_TIMEOUT, env=env) as process:
+            yield ServedSpec(f"http://127.0.0.1:{port}/{spec.stem}", log_path, process)
+    except ServerDidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 @dataclass
