@@ -8,10 +8,11 @@ Two moments, one record per pipeline (``_FAULTS``: pipeline -> error id):
   with the other pipelines' filters, and each view on it shows the card (:func:`standin_pipeline`).
 * **A session is open** and a change makes the pipeline compute again: ``Pipeline._compute_data`` fails. The
   failure is logged once with a new id (the root exception), the pipeline is marked, and every view whose chain
-  of pipelines contains it re-renders as a card at once. The exception then unwinds to the fence around
-  ``Pipeline._update_data`` as :class:`_Unwind`, a ``BaseException`` so that Lumen's ``catch_and_notify`` (which
-  would show the raw message, file paths included, in a toast, log it again and fail the Bokeh callback) lets it
-  pass. The next successful computation clears the mark and the views draw again: recovery needs no restart.
+  of pipelines contains it re-renders as a card at once. When there are such views, the exception then unwinds
+  to the fence around ``Pipeline._update_data`` as :class:`_Unwind`, a ``BaseException`` so that Lumen's
+  ``catch_and_notify`` (which would show the raw message, file paths included, in a toast, log it again and
+  fail the Bokeh callback) lets it pass. The next successful computation clears the mark and the views draw
+  again: recovery needs no restart. Without views (the /data endpoint, ``precache``) nothing changes.
 
 A chained pipeline whose parent failed never computes (Lumen chains on the parent's ``data`` event), so its views
 find the parent's mark by walking ``view.pipeline.pipeline...``: one id, the root cause's, on every card.
@@ -76,16 +77,24 @@ def _is_pipeline(obj: Any) -> bool:
     return isinstance(obj, Pipeline)
 
 
-def _rerender_views_of(pipeline: Any) -> None:
-    """Ask each rendered view reading ``pipeline`` (directly or through a chain) to render again: Lumen's layout
-    rebuilds the view's card on the next tick, through ``View.panel``, which then shows or drops the fault card."""
+def _views_of(pipeline: Any) -> list:
+    """The rendered views reading ``pipeline``, directly or through a chain of pipelines."""
+    found = []
     for view in list(_VIEWS):
         current, seen = getattr(view, "pipeline", None), 0
         while current is not None and seen < 64:
             if current is pipeline:
-                view.param.trigger("rerender")
+                found.append(view)
                 break
             current, seen = getattr(current, "pipeline", None), seen + 1
+    return found
+
+
+def _rerender(views: list) -> None:
+    """Lumen's layout rebuilds each view's card on the next tick through ``View.panel``, which then shows or drops
+    the fault card."""
+    for view in views:
+        view.param.trigger("rerender")
 
 
 def fenced_compute_data(original: Callable, settings: Any) -> Callable:
@@ -96,15 +105,20 @@ def fenced_compute_data(original: Callable, settings: Any) -> Callable:
         try:
             data = original(self)
         except Exception as exc:
+            views = _views_of(self)
+            if not views:
+                # No view shows it (the /data endpoint, `precache`, a tab not opened yet): the caller reports the
+                # exception its own way, and a view rendering later records it (``fenced_view_panel``).
+                raise
             error_id = record_error(exc, f"computing the data of pipeline {self.name!r}")
             _FAULTS[self] = error_id
-            _rerender_views_of(self)
+            _rerender(views)
             if getattr(_fence, "depth", 0):
                 raise _Unwind(error_id) from exc
             raise
         if self in _FAULTS and self not in _STANDINS:
             log.info("pipeline %r computes again after error %s", self.name, _FAULTS.pop(self))
-            _rerender_views_of(self)
+            _rerender(_views_of(self))
         return data
 
     return _compute_data
