@@ -307,6 +307,17 @@ HOOKS: tuple[Hook, ...] = (
         requires=("security.policy",),
     ),
     Hook(
+        name="security.view-panel",
+        target="lumen.views.base:View.panel",
+        use="lumen_ext.security.guards.faults:fenced_view_panel",
+        why="a view that raises while rendering takes the dashboard down",
+        upstream=LUMEN,
+        written_against=AGAINST[LUMEN],
+        fingerprint="785c51ae5a15",
+        profiles=EVERYWHERE,
+        requires=("security.policy",),
+    ),
+    Hook(
         name="security.load-pipelines",
         target="lumen.state:_session_state.load_pipelines",
         use="lumen_ext.security.guards.faults:fenced_load_pipelines",
@@ -315,7 +326,7 @@ HOOKS: tuple[Hook, ...] = (
         written_against=AGAINST[LUMEN],
         fingerprint="0e9d50b9fe42",
         profiles=EVERYWHERE,
-        requires=("security.policy",),
+        requires=("security.view-panel",),  # its stand-ins show their cards through View.panel
     ),
     Hook(
         name="security.load-layout",
@@ -325,17 +336,6 @@ HOOKS: tuple[Hook, ...] = (
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
         fingerprint="f5b25fae2187",
-        profiles=EVERYWHERE,
-        requires=("security.policy",),
-    ),
-    Hook(
-        name="security.view-panel",
-        target="lumen.views.base:View.panel",
-        use="lumen_ext.security.guards.faults:fenced_view_panel",
-        why="a view that raises while rendering takes the dashboard down",
-        upstream=LUMEN,
-        written_against=AGAINST[LUMEN],
-        fingerprint="785c51ae5a15",
         profiles=EVERYWHERE,
         requires=("security.policy",),
     ),
@@ -622,7 +622,7 @@ HOOKS: tuple[Hook, ...] = (
         written_against=AGAINST[LUMEN],
         fingerprint="2c555edf0041",
         profiles=EVERYWHERE,
-        requires=("security.policy",),
+        requires=("security.view-panel",),  # the failure it swallows is shown through View.panel
     ),
     Hook(
         name="security.faults.update",
@@ -635,6 +635,7 @@ HOOKS: tuple[Hook, ...] = (
         profiles=EVERYWHERE,
         requires=("security.faults.compute",),
     ),
+    # -- Views: empty results, patched plots, drawings, Datashader -------------------------------------------
     Hook(
         name="views.empty-results",
         target="lumen.views.base:View._update_panel",
@@ -645,7 +646,6 @@ HOOKS: tuple[Hook, ...] = (
         fingerprint="538fa126bccf",
         profiles=EVERYWHERE,
     ),
-    # -- Views: patched plots, drawings, Datashader ----------------------------------------------------------
     Hook(
         name="views.drawings.document-events",
         target="bokeh.document.callbacks:DocumentCallbackManager.trigger_on_change",
