@@ -42,8 +42,10 @@ __all__ = [
 _FAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # Stand-ins stay failed: their (empty) computation succeeding says nothing about the data they replace.
 _STANDINS: weakref.WeakSet = weakref.WeakSet()
-# Views that have rendered: the ones to re-render when a pipeline of their chain fails or recovers.
+# Views that have rendered: the ones to re-render when a pipeline of their chain fails or recovers. The lock: a
+# layout loading in the background (``config.background_load``) renders views in another thread.
 _VIEWS: weakref.WeakSet = weakref.WeakSet()
+_VIEWS_LOCK = threading.Lock()
 _fence = threading.local()  # .depth: how many fenced _update_data calls are running in this thread
 
 
@@ -68,7 +70,8 @@ def fault_of(obj: Any) -> str | None:
 
 
 def note_view(view: Any) -> None:
-    _VIEWS.add(view)
+    with _VIEWS_LOCK:
+        _VIEWS.add(view)
 
 
 def _is_pipeline(obj: Any) -> bool:
@@ -80,7 +83,9 @@ def _is_pipeline(obj: Any) -> bool:
 def _views_of(pipeline: Any) -> list:
     """The rendered views reading ``pipeline``, directly or through a chain of pipelines."""
     found = []
-    for view in list(_VIEWS):
+    with _VIEWS_LOCK:
+        views = list(_VIEWS)
+    for view in views:
         current, seen = getattr(view, "pipeline", None), 0
         while current is not None and seen < 64:
             if current is pipeline:
@@ -110,7 +115,15 @@ def fenced_compute_data(original: Callable, settings: Any) -> Callable:
                 # No view shows it (the /data endpoint, `precache`, a tab not opened yet): the caller reports the
                 # exception its own way, and a view rendering later records it (``fenced_view_panel``).
                 raise
-            error_id = record_error(exc, f"computing the data of pipeline {self.name!r}")
+            error_id = fault_of(self.pipeline) if self.pipeline is not None else None
+            if error_id is not None:
+                # Its parent failed first (Lumen brings a stale parent up to date inside the child's computation):
+                # that is the root cause, and its id the one every card quotes.
+                log.error(
+                    "error %s also stops pipeline %r: %s: %s", error_id, self.name, type(exc).__name__, exc
+                )
+            else:
+                error_id = record_error(exc, f"computing the data of pipeline {self.name!r}")
             _FAULTS[self] = error_id
             _rerender(views)
             if getattr(_fence, "depth", 0):
