@@ -90,14 +90,17 @@ def _set_filter(page, label: str, value: list[str]) -> None:
     )
 
 
-def test_a_selection_without_rows_shows_a_note_and_the_plots_come_back(serve, page_and_watch, tmp_path):
+@pytest.mark.parametrize("door", ["lumen-ext serve", "lumen serve"])
+def test_a_selection_without_rows_shows_a_note_and_the_plots_come_back(
+    door, serve, lumen_serve, page_and_watch, tmp_path
+):
     page, watch = page_and_watch
     project = tmp_path / "project"
     project.mkdir()
     (project / "sales.csv").write_text(SALES)
     spec = project / "empty.yaml"
     spec.write_text(SPEC)
-    with serve(spec) as served:
+    with serve(spec) if door == "lumen-ext serve" else lumen_serve(spec, cwd=project) as served:
         page.goto(served.url)
         _wait_for(page, lambda s: s["plots"] == 2 and s["rows"] == 6, "the dashboard draws", SETTLE_TIMEOUT)
 

@@ -10,8 +10,8 @@ The dashboard has two layouts over two files: ``Stable`` (a table, filtered by c
 * every card quotes one error id, the root cause's: the server log has it with the root exception;
 * after the replacement the next change brings the views back, with the new data, without a restart.
 
-Served with the data-aware checks on (the default): a file missing at run time is a fault of the views that read
-it, not a spec error.
+Served by `lumen-ext serve` with the data-aware checks on (the default: a file missing at run time is a fault of
+the views that read it, not a spec error), and by Lumen's own `lumen serve` with lumen-ext installed.
 """
 
 from __future__ import annotations
@@ -200,15 +200,19 @@ def check_fault_cycle(context, url: str, data_file: Path, server_log) -> None:
     assert not CALLBACK_FAILURE.search(server_log()), "a fault must not fail the Bokeh callback"
 
 
-def test_broken_data_turns_its_views_into_cards_and_recovers(serve, browser, tmp_path):
+@pytest.mark.parametrize("door", ["lumen-ext serve", "lumen serve"])
+def test_broken_data_turns_its_views_into_cards_and_recovers(door, serve, lumen_serve, browser, tmp_path):
+    """Both front doors: `lumen serve` with lumen-ext installed runs the same hooks (without lumen-ext's
+    per-session validation)."""
     from support.browser import PageWatch
 
     spec = _project(tmp_path)
     context = browser.new_context(viewport={"width": 1400, "height": 1300})
     watch = PageWatch()
     context.on("page", watch.attach)
+    server = serve(spec) if door == "lumen-ext serve" else lumen_serve(spec, cwd=spec.parent)
     try:
-        with serve(spec) as served:
+        with server as served:
             check_fault_cycle(context, served.url, spec.parent / "fragile.csv", served.log)
             assert served.process.poll() is None, "the server must keep serving"
     finally:
