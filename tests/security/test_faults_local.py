@@ -209,3 +209,15 @@ print("RECOVERED", json.dumps(panels(dashboard)), len(pipeline.data))
     assert recovered.startswith('[["Layout", ["Tabulator"]], ["Layout", ["Column", "Column"]]]'), out
     assert recovered.endswith(" 2"), recovered
     assert f"computes again after error {error_id}" in out
+
+
+def test_dev_mode_shows_the_root_cause_on_the_cards_of_a_failed_pipeline(sandbox, run_scenario):
+    spec = sandbox.spec(TWO_SOURCES)
+    outcome = run_scenario(
+        f"""
+dashboard = build({str(spec)!r}, Policy(dev=True))
+print("CARD", dashboard.layouts[1]._cards[0].views[0].panel.object)
+"""
+    )
+    card = outcome.output.split("CARD", 1)[1]
+    assert "lx-fault-card" in card and "FileNotFoundError" in card and "Traceback" in card, card

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lumen_ext.security.errors import error_card_html, record_error
-from lumen_ext.security.guards.pipeline_faults import fault_of, note_view, standin_pipeline
+from lumen_ext.security.guards.pipeline_faults import cause_of, fault_of, note_view, standin_pipeline
 from lumen_ext.security.runtime import policy_of
 
 log = logging.getLogger("lumen_ext.security")
@@ -102,6 +102,7 @@ def fenced_load_pipelines(original: Callable, settings: Any) -> Callable:
     """``state.load_pipelines`` (state.py:294-302), one pipeline at a time: a pipeline whose source is missing or
     corrupt is replaced by a stand-in carrying the error id, so its layouts still build and only its views become
     cards (:mod:`lumen_ext.security.guards.pipeline_faults`)."""
+    dev = policy_of(settings).dev
 
     def load_pipelines(self: Any, **kwargs: Any) -> dict:
         from lumen.pipeline import Pipeline
@@ -110,6 +111,7 @@ def fenced_load_pipelines(original: Callable, settings: Any) -> Callable:
         failed = _failed_pipelines()
         failed.clear()
         for name, pipeline_spec in self.spec.get("pipelines", {}).items():
+            cause = None
             try:
                 pipelines[name] = Pipeline.from_spec(dict(pipeline_spec, name=name, **kwargs))
                 continue
@@ -124,8 +126,9 @@ def fenced_load_pipelines(original: Callable, settings: Any) -> Callable:
                 else:
                     error_id = record_error(exc, f"loading pipeline {name!r}")
                 failed[name] = error_id
+                cause = exc if dev else None
             try:
-                pipelines[name] = standin_pipeline(name, pipeline_spec, error_id)
+                pipelines[name] = standin_pipeline(name, pipeline_spec, error_id, cause)
             except Exception:  # never worse than before: without a pipeline its layouts become one card each
                 log.exception("no stand-in for the failed pipeline %r", name)
                 pipelines.pop(name, None)
@@ -174,7 +177,8 @@ def fenced_view_panel(original: property, settings: Any) -> property:
         error_id = fault_of(self)
         if error_id is not None:
             # The pipeline's failure is already in the log under this id: no second record, no recomputation.
-            return card(self, f"{name} could not be shown: its data could not be loaded", error_id, None)
+            cause = cause_of(self)
+            return card(self, f"{name} could not be shown: its data could not be loaded", error_id, cause)
         try:
             return original.fget(self)
         except Exception as exc:

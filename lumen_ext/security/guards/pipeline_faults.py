@@ -31,6 +31,7 @@ from lumen_ext.security.errors import record_error
 log = logging.getLogger("lumen_ext.security")
 
 __all__ = [
+    "cause_of",
     "fault_of",
     "fenced_compute_data",
     "fenced_update_data",
@@ -40,6 +41,8 @@ __all__ = [
 
 # pipeline -> error id of its current failure. Pipelines are per session, so this never mixes sessions.
 _FAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# pipeline -> its exception, with the ``dev`` policy only: a traceback holds frames (and their data) alive.
+_CAUSES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # Stand-ins stay failed: their (empty) computation succeeding says nothing about the data they replace.
 _STANDINS: weakref.WeakSet = weakref.WeakSet()
 # Views that have rendered: the ones to re-render when a pipeline of their chain fails or recovers. The lock: a
@@ -59,12 +62,22 @@ class _Unwind(BaseException):
 
 def fault_of(obj: Any) -> str | None:
     """The error id of the first failed pipeline in the chain of ``obj`` (a view or a pipeline), if any."""
+    failed = _first_failed(obj)
+    return None if failed is None else _FAULTS.get(failed)
+
+
+def cause_of(obj: Any) -> BaseException | None:
+    """The exception behind :func:`fault_of`, kept only with the ``dev`` policy (for the card's traceback)."""
+    failed = _first_failed(obj)
+    return None if failed is None else _CAUSES.get(failed)
+
+
+def _first_failed(obj: Any) -> Any:
     pipeline = getattr(obj, "pipeline", None) if not _is_pipeline(obj) else obj
     seen = 0
     while pipeline is not None and seen < 64:  # chains are short; the bound guards against a cycle
-        error_id = _FAULTS.get(pipeline)
-        if error_id is not None:
-            return error_id
+        if pipeline in _FAULTS:
+            return pipeline
         pipeline, seen = getattr(pipeline, "pipeline", None), seen + 1
     return None
 
@@ -105,6 +118,9 @@ def _rerender(views: list) -> None:
 def fenced_compute_data(original: Callable, settings: Any) -> Callable:
     """``Pipeline._compute_data``: a failure is recorded once, marks the pipeline and turns its views into cards;
     a success after a failure clears the mark and brings the views back."""
+    from lumen_ext.security.runtime import policy_of
+
+    dev = policy_of(settings).dev
 
     def _compute_data(self: Any) -> Any:
         try:
@@ -125,12 +141,15 @@ def fenced_compute_data(original: Callable, settings: Any) -> Callable:
             else:
                 error_id = record_error(exc, f"computing the data of pipeline {self.name!r}")
             _FAULTS[self] = error_id
+            if dev:
+                _CAUSES[self] = exc
             _rerender(views)
             if getattr(_fence, "depth", 0):
                 raise _Unwind(error_id) from exc
             raise
         if self in _FAULTS and self not in _STANDINS:
             log.info("pipeline %r computes again after error %s", self.name, _FAULTS.pop(self))
+            _CAUSES.pop(self, None)
             _rerender(_views_of(self))
         return data
 
@@ -154,7 +173,7 @@ def fenced_update_data(original: Callable, settings: Any) -> Callable:
     return _update_data
 
 
-def standin_pipeline(name: str, spec: dict, error_id: str) -> Any:
+def standin_pipeline(name: str, spec: dict, error_id: str, cause: BaseException | None = None) -> Any:
     """An empty pipeline, failed with ``error_id`` for good, in place of one that could not be built: its layout
     and views build as usual (Lumen needs a pipeline object to build them) and each view shows the card."""
     import pandas as pd
@@ -166,5 +185,7 @@ def standin_pipeline(name: str, spec: dict, error_id: str) -> Any:
         source=InMemorySource(tables={table: pd.DataFrame()}), table=table, schema={}, name=name
     )
     _FAULTS[pipeline] = error_id
+    if cause is not None:
+        _CAUSES[pipeline] = cause
     _STANDINS.add(pipeline)
     return pipeline
