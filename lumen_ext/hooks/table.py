@@ -307,6 +307,17 @@ HOOKS: tuple[Hook, ...] = (
         requires=("security.policy",),
     ),
     Hook(
+        name="security.view-panel",
+        target="lumen.views.base:View.panel",
+        use="lumen_ext.security.guards.faults:fenced_view_panel",
+        why="a view that raises while rendering takes the dashboard down",
+        upstream=LUMEN,
+        written_against=AGAINST[LUMEN],
+        fingerprint="785c51ae5a15",
+        profiles=EVERYWHERE,
+        requires=("security.policy",),
+    ),
+    Hook(
         name="security.load-pipelines",
         target="lumen.state:_session_state.load_pipelines",
         use="lumen_ext.security.guards.faults:fenced_load_pipelines",
@@ -315,7 +326,7 @@ HOOKS: tuple[Hook, ...] = (
         written_against=AGAINST[LUMEN],
         fingerprint="0e9d50b9fe42",
         profiles=EVERYWHERE,
-        requires=("security.policy",),
+        requires=("security.view-panel",),  # its stand-ins show their cards through View.panel
     ),
     Hook(
         name="security.load-layout",
@@ -325,17 +336,6 @@ HOOKS: tuple[Hook, ...] = (
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
         fingerprint="f5b25fae2187",
-        profiles=EVERYWHERE,
-        requires=("security.policy",),
-    ),
-    Hook(
-        name="security.view-panel",
-        target="lumen.views.base:View.panel",
-        use="lumen_ext.security.guards.faults:fenced_view_panel",
-        why="a view that raises while rendering takes the dashboard down",
-        upstream=LUMEN,
-        written_against=AGAINST[LUMEN],
-        fingerprint="785c51ae5a15",
         profiles=EVERYWHERE,
         requires=("security.policy",),
     ),
@@ -612,7 +612,40 @@ HOOKS: tuple[Hook, ...] = (
         needs=("cache",),
         requires=("cache.compute",),
     ),
-    # -- Views: patched plots, drawings, Datashader ----------------------------------------------------------
+    # -- Faults at run time: after the cache rows, so that they fence what those made --------------------------
+    Hook(
+        name="security.faults.compute",
+        target="lumen.pipeline:Pipeline._compute_data",
+        use="lumen_ext.security.guards.pipeline_faults:fenced_compute_data",
+        why="a data file deleted or corrupted under a running server leaves old charts and toasts its path",
+        upstream=LUMEN,
+        written_against=AGAINST[LUMEN],
+        fingerprint="2c555edf0041",
+        profiles=EVERYWHERE,
+        requires=("security.view-panel",),  # the failure it swallows is shown through View.panel
+    ),
+    Hook(
+        name="security.faults.update",
+        target="lumen.pipeline:Pipeline._update_data",
+        use="lumen_ext.security.guards.pipeline_faults:fenced_update_data",
+        why="a failed computation fails the Bokeh callback; the client waits for an update that never comes",
+        upstream=LUMEN,
+        written_against=AGAINST[LUMEN],
+        fingerprint="9b06f5179586",
+        profiles=EVERYWHERE,
+        requires=("security.faults.compute",),
+    ),
+    # -- Views: empty results, patched plots, drawings, Datashader -------------------------------------------
+    Hook(
+        name="views.empty-results",
+        target="lumen.views.base:View._update_panel",
+        use="lumen_ext.views.empty_results:noting_empty_results",
+        why="a filter combination selecting no rows raises HoloViews' SkipRendering; the view never updates",
+        upstream=LUMEN,
+        written_against=AGAINST[LUMEN],
+        fingerprint="538fa126bccf",
+        profiles=EVERYWHERE,
+    ),
     Hook(
         name="views.drawings.document-events",
         target="bokeh.document.callbacks:DocumentCallbackManager.trigger_on_change",

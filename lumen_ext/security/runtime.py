@@ -23,7 +23,9 @@ S11         ``sql_format`` string parameters become quoted identifiers; boolean 
 S12         ``config.editable: true`` refused unless ``allow_editable``
 S15         ``auth:`` denies on a missing claim and when no OAuth provider is configured (unless ``dev``)
 faults      ``show_traceback`` off unless ``dev``; failures show a card with an error id that the log repeats;
-            a failing pipeline or layout becomes a card in its place, a view that raises becomes a card
+            each view of a pipeline that fails to load or to compute (data file deleted or corrupted at run
+            time) becomes a card with the root cause's id (``guards/pipeline_faults.py``); a layout that
+            fails to build, or a view that raises, becomes a card
 ==========  ====================================================================================================
 """
 

@@ -24,12 +24,22 @@ def _error_view(title: str, summary: str, body_html: str):
     return pn.pane.HTML(error_page_html(title, summary, body_html), sizing_mode="stretch_width")
 
 
+# Errors about the data on disk now, not about the spec: a file deleted (or not yet written) while the server runs
+# is a fault of the views that read it (error cards, the rest of the dashboard renders), not a reason to hide the
+# whole dashboard behind the diagnostics page. `lumen-ext validate` and the start-up check still report them.
+RUN_TIME_DATA_RULES = frozenset({"missing-data-file"})
+
+
 def validation_error_view(spec_path: Path, data: bool, policy: Policy):
     """The diagnostics page when the spec has errors, else None."""
     from lumen_ext.validation import render_html, validate_file
 
     report = validate_file(spec_path, data=data, policy=policy)
-    if not report.errors:
+    blocking = [d for d in report.diagnostics if d.severity == "error" and d.rule not in RUN_TIME_DATA_RULES]
+    for d in report.diagnostics:
+        if d.severity == "error" and d.rule in RUN_TIME_DATA_RULES:
+            log.warning("%s: %s; the views reading it show error cards", spec_path.name, d.message)
+    if not blocking:
         return None
     log.error("%s has %d error(s); serving the diagnostics page", spec_path, report.errors)
     plural = "s" if report.errors != 1 else ""

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lumen_ext.cache import rollup
+from lumen_ext.security.guards.pipeline_faults import fault_of
 from lumen_ext.security.options import add_policy_argument, policy_from_args
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,10 @@ def _load_pipelines(spec_path: Path) -> dict[str, Any]:
         state.variables[name] = variable
     for name, source_spec in state.spec.get("sources", {}).items():
         state.load_source(name, source_spec)
-    return dict(state.load_pipelines(auto_update=False))
+    pipelines = dict(state.load_pipelines(auto_update=False))
+    # A pipeline that failed to load is an empty stand-in here (security.load-pipelines, logged with its error id):
+    # nothing of it is worth computing.
+    return {name: p for name, p in pipelines.items() if fault_of(p) is None}
 
 
 def precache(spec_path: Path, max_values: int, max_states: int, progress: bool) -> PrecacheReport:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lumen_ext.security.errors import error_card_html, record_error
+from lumen_ext.security.guards.pipeline_faults import cause_of, fault_of, note_view, standin_pipeline
 from lumen_ext.security.runtime import policy_of
 
 log = logging.getLogger("lumen_ext.security")
@@ -98,8 +99,10 @@ def fenced_render_dashboard(original: Callable, settings: Any) -> Callable:
 
 
 def fenced_load_pipelines(original: Callable, settings: Any) -> Callable:
-    """``state.load_pipelines`` (state.py:294-302), one pipeline at a time: a missing or corrupt source fails only
-    the pipelines (and then the layouts) that read it."""
+    """``state.load_pipelines`` (state.py:294-302), one pipeline at a time: a pipeline whose source is missing or
+    corrupt is replaced by a stand-in carrying the error id, so its layouts still build and only its views become
+    cards (:mod:`lumen_ext.security.guards.pipeline_faults`)."""
+    dev = policy_of(settings).dev
 
     def load_pipelines(self: Any, **kwargs: Any) -> dict:
         from lumen.pipeline import Pipeline
@@ -108,10 +111,26 @@ def fenced_load_pipelines(original: Callable, settings: Any) -> Callable:
         failed = _failed_pipelines()
         failed.clear()
         for name, pipeline_spec in self.spec.get("pipelines", {}).items():
+            cause = None
             try:
                 pipelines[name] = Pipeline.from_spec(dict(pipeline_spec, name=name, **kwargs))
+                continue
             except Exception as exc:
-                failed[name] = record_error(exc, f"loading pipeline {name!r}")
+                parent = pipeline_spec.get("pipeline") if isinstance(pipeline_spec, dict) else None
+                error_id = failed.get(parent) if isinstance(parent, str) else None
+                if error_id is not None:
+                    # Built on a failed parent: the parent's failure is the root cause, and its id the one to quote.
+                    log.error(
+                        "error %s also stops pipeline %r, which reads pipeline %r", error_id, name, parent
+                    )
+                else:
+                    error_id = record_error(exc, f"loading pipeline {name!r}")
+                failed[name] = error_id
+                cause = exc if dev else None
+            try:
+                pipelines[name] = standin_pipeline(name, pipeline_spec, error_id, cause)
+            except Exception:  # never worse than before: without a pipeline its layouts become one card each
+                log.exception("no stand-in for the failed pipeline %r", name)
                 pipelines.pop(name, None)
         return pipelines
 
@@ -141,20 +160,44 @@ def fenced_load_layout(original: Callable, settings: Any) -> Callable:
 
 
 def fenced_view_panel(original: property, settings: Any) -> property:
-    """``View.panel``: a view that raises while rendering becomes a card; the other views render."""
+    """``View.panel``: a view whose pipeline failed, or that raises while rendering, becomes a card; the other
+    views render."""
     import panel as pn
 
     policy = policy_of(settings)
 
+    def card(view: Any, title: str, error_id: str, exc: BaseException | None) -> Any:
+        return pn.pane.HTML(
+            error_card_html(title, error_id, exc, policy.dev), sizing_mode="stretch_width", name=view.name
+        )
+
     def panel(self: Any) -> Any:
+        note_view(self)
+        name = _view_label(self)
+        error_id = fault_of(self)
+        if error_id is not None:
+            # The pipeline's failure is already in the log under this id: no second record, no recomputation.
+            cause = cause_of(self)
+            return card(self, f"{name} could not be shown: its data could not be loaded", error_id, cause)
         try:
             return original.fget(self)
         except Exception as exc:
-            name = self.title or self.name
+            error_id = fault_of(self)  # rendering computed the pipeline, which failed: quote that root cause
+            if error_id is not None:
+                return card(self, f"{name} could not be shown: its data could not be loaded", error_id, exc)
             error_id = record_error(exc, f"rendering view {name!r}")
-            return pn.pane.HTML(
-                error_card_html(f"View {name} could not be shown", error_id, exc, policy.dev),
-                sizing_mode="stretch_width",
-            )
+            return card(self, f"{name} could not be shown", error_id, exc)
 
     return property(panel)
+
+
+def _view_label(view: Any) -> str:
+    """How a viewer knows the view: its title, else the name the spec gave it, else its kind ("View of type
+    hvplot"), never param's generated ``hvPlotView01014``."""
+    from panel.util import PARAM_NAME_PATTERN
+
+    if view.title:
+        return f"View {view.title}"
+    if view.name and not PARAM_NAME_PATTERN.match(view.name):
+        return f"View {view.name}"
+    return f"View of type {getattr(view, 'view_type', None) or type(view).__name__}"
