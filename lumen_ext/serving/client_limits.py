@@ -8,13 +8,15 @@ IOLoop is shared, so every other session waits behind that queue. And what sits 
 still handled after the client went away.
 
 :func:`queued_on_message` replaces ``on_message``: a complete message goes to a per-connection *inbox*, which one
-task per connection drains through Bokeh's own ``_handle``/``_schedule``, in order. Tornado reads on at once, so
-the inbox sees what the client has sent and not yet had processed, and it coalesces: a ``PATCH-DOC`` made only
-of ``ModelChanged`` events replaces the pending ``PATCH-DOC`` at the inbox's tail when that one only set the same
-properties (a widget's ``value`` sent 1,500 times needs only its last value applied; nothing is reordered around
-any other message, such as a button's click). An inbox still holding more than :data:`MAX_PENDING` messages or
-:data:`MAX_PENDING_BYTES` after coalescing closes the connection (code 1008): that client sends more distinct
-work than the server can do, and shedding parts of it would leave its page inconsistent.
+task per connection drains through Bokeh's own ``_handle``/``_schedule``, in order. Tornado reads on at once, and
+before each message the task lets the reader take in the frames already received (:func:`_settle`), so the inbox
+holds what the client sent and the server has not yet done, and it coalesces: a ``PATCH-DOC`` made only of
+``ModelChanged`` events replaces the pending ones, in the run of such messages at the inbox's tail, that only set
+properties it sets again. A widget's ``value`` sent 1,500 times needs only its last value applied; no change is
+moved across any other message (a button's click, a document request). An inbox still holding more than
+:data:`MAX_PENDING` messages or :data:`MAX_PENDING_BYTES` after coalescing closes the connection (code 1008):
+that client sends more distinct work than the server can do, and shedding parts of it would leave its page
+inconsistent.
 
 :func:`closing_inbox` (``on_close``): once the WebSocket closed, the inbox is emptied and its task ends, and
 Panel's debounced changes still pending for the document are dropped when no other connection shows it, so
@@ -50,7 +52,7 @@ log = logging.getLogger(__name__)
 
 # A person produces a few messages per second; a page's start-up a few dozen at once. Past this, after
 # coalescing, the client is not a browser at human speed.
-MAX_PENDING = 200
+MAX_PENDING = 500
 # Each message is at most --websocket-max-message-size; this bounds what one connection can park in memory.
 MAX_PENDING_BYTES = 16 * 1024 * 1024
 # A page's WebSocket normally follows within a second; a busy server can take far longer to answer it.
@@ -81,15 +83,20 @@ class _Inbox:
 
     def put(self, message: Any) -> None:
         keys, size = _changed_properties(message), _size(message)
-        # Only the tail: a superseded change is dropped without moving anything across another message.
-        while (
-            keys is not None
-            and self.pending
-            and self.pending[-1][1] is not None
-            and self.pending[-1][1] <= keys
-        ):
-            self.bytes -= self.pending.pop()[2]
-            _STATS["coalesced"] += 1
+        if keys is not None:
+            # Within the run of property changes at the tail, a pending message that only set properties this
+            # one sets again is dropped. Changes of other properties may thus be applied in another order
+            # (Panel's debounce coalesces the same way); nothing moves across any other message (a click, a
+            # document request), which ends the run.
+            kept: list[tuple[Any, frozenset | None, int]] = []
+            while self.pending and self.pending[-1][1] is not None:
+                entry = self.pending.pop()
+                if entry[1] <= keys:
+                    self.bytes -= entry[2]
+                    _STATS["coalesced"] += 1
+                else:
+                    kept.append(entry)
+            self.pending.extend(reversed(kept))
         self.pending.append((message, keys, size))
         self.bytes += size
 

@@ -10,6 +10,7 @@ and the session counters and gauges are read. Every client is a real Bokeh WebSo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import statistics
@@ -132,3 +133,32 @@ def test_abruptly_dropped_sessions_are_counted_once_and_discarded(server):
     assert after["sessions_destroyed_total"] - before["sessions_destroyed_total"] == tabs, after
     log = server.log.read_text(errors="replace")
     assert "Traceback" not in log and " ERROR " not in log, log[-4000:]
+
+
+def test_a_client_far_ahead_of_the_server_is_disconnected(server):
+    """Messages that cannot be coalesced (here SERVER-INFO-REQ) pile up past the bound: close code 1008."""
+    from lumen_ext.serving.client_limits import MAX_PENDING
+
+    async def scenario() -> int | None:
+        session = Session(server.url, "sales")
+        await session.open(60)
+        frames = []
+        for _ in range(4 * MAX_PENDING):
+            for part in ({"msgid": uuid.uuid4().hex, "msgtype": "SERVER-INFO-REQ"}, {}, {}):
+                frames.append(json.dumps(part))
+        # The server may close while the last frames are still being written.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*(session.ws.write_message(f) for f in frames)), 30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                await session.read(deadline - time.monotonic())
+            except ConnectionError:
+                break
+        code = session.ws.close_code
+        session.close()
+        return code
+
+    before = _totals(server)
+    assert asyncio.run(scenario()) == 1008
+    assert _totals(server)["overflow_closes"] == before["overflow_closes"] + 1
