@@ -9,8 +9,8 @@ still handled after the client went away.
 
 :func:`queued_on_message` replaces ``on_message``: a complete message goes to a per-connection *inbox*, which one
 task per connection drains through Bokeh's own ``_handle``/``_schedule``, in order. Tornado reads on at once, and
-before each message the task lets the reader take in the frames already received (:func:`_settle`), so the inbox
-holds what the client sent and the server has not yet done, and it coalesces: a ``PATCH-DOC`` made only of
+in a burst the task lets the reader take in the frames already received before it handles the next message
+(:func:`_settle`), so the inbox holds what the client sent and the server has not yet done, and it coalesces: a ``PATCH-DOC`` made only of
 ``ModelChanged`` events replaces the pending ones, in the run of such messages at the inbox's tail, that only set
 properties it sets again. A widget's ``value`` sent 1,500 times needs only its last value applied; no change is
 moved across any other message (a button's click, a document request). An inbox still holding more than
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections import deque
 from typing import Any
@@ -58,8 +59,10 @@ MAX_PENDING_BYTES = 16 * 1024 * 1024
 # A page's WebSocket normally follows within a second; a busy server can take far longer to answer it.
 CONNECT_GRACE_MS = 30_000
 
-# Before each message is handled, the reader gets this many IOLoop turns without a new frame (it takes one to
-# three per frame already received)...
+# Messages closer than this are a burst: no person clicks twice in 5 ms, a script or a stuck key does.
+BURST_GAP_SECONDS = 0.005
+# In a burst, before each message is handled the reader gets this many IOLoop turns without a new frame (it takes
+# one to three per frame already received)...
 SETTLE_TURNS = 8
 # ...or for at most this long, so that a client sending without pause is still served.
 SETTLE_MAX_SECONDS = 0.25
@@ -77,11 +80,19 @@ class _Inbox:
         self.task: asyncio.Task | None = None
         self.closed = False
         self.frames = 0  # received so far: the task waits until the reader stops finding more
+        self.last_arrival = -1.0
+        # The newest message came hard on the heels of the previous one: the client is ahead of the server, so the
+        # task lets the reader take in what is already there before handling more (never for a lone message:
+        # its latency stays as it was).
+        self.rushed = False
 
     def busy(self) -> bool:
         return self.task is not None and not self.task.done()
 
     def put(self, message: Any) -> None:
+        now = time.monotonic()
+        self.rushed = bool(self.pending) or now - self.last_arrival < BURST_GAP_SECONDS
+        self.last_arrival = now
         keys, size = _changed_properties(message), _size(message)
         if keys is not None:
             # Within the run of property changes at the tail, a pending message that only set properties this
@@ -179,9 +190,10 @@ async def _drain(handler: Any, inbox: _Inbox) -> None:
     from bokeh.server.views import ws
 
     while inbox.pending and not inbox.closed:
-        await _settle(inbox)
-        if inbox.closed or not inbox.pending:
-            return
+        if inbox.rushed:
+            await _settle(inbox)
+            if inbox.closed or not inbox.pending:
+                return
         message, _, size = inbox.pending.popleft()
         inbox.bytes -= size
         try:
