@@ -175,6 +175,7 @@ class ReadyHandler(RequestHandler):
 class MetricsHandler(RequestHandler):
     def get(self) -> None:
         from lumen_ext.cache import stats
+        from lumen_ext.serving import client_limits
         from lumen_ext.views import drawings, patching
 
         app = self.application  # the BokehTornado application the routes were added to
@@ -182,7 +183,8 @@ class MetricsHandler(RequestHandler):
         views = {"plot_memo": patching.memo.stats.as_dict(), "drawings": drawings.memo.stats.as_dict()}
         cache = _cache_status()
         up = {"second_tier_up": int(cache["second_tier_up"])} if "second_tier_up" in cache else {}
-        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats(), views, up)
+        clients = client_limits.inbox_stats()
+        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats(), views, up, clients)
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.write(text)

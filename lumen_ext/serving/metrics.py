@@ -121,12 +121,14 @@ def render_prometheus(
     cache_stats: Mapping[str, Any],
     view_stats: Mapping[str, Mapping[str, int]] | None = None,
     cache_gauges: Mapping[str, int] | None = None,
+    client_stats: Mapping[str, int] | None = None,
 ) -> str:
     """Prometheus text exposition (format 0.0.4) of one process's figures.
 
     ``view_stats``: counters of the plot patching's memos by name (``plot_memo``: HoloViews objects reused,
     ``drawings``: frames set without HoloViews' update), rendered as ``lumen_ext_views_<name>_<counter>_total``.
     ``cache_gauges``: e.g. ``second_tier_up`` (1 while the shared tier answers), as ``lumen_ext_cache_<name>``.
+    ``client_stats``: :func:`lumen_ext.serving.client_limits.inbox_stats`, as ``lumen_ext_client_messages_<name>_total``.
     """
     proc = f'process="{os.getpid()}"'
     out: list[str] = []
@@ -208,6 +210,13 @@ def render_prometheus(
                 f"Plot {group.replace('_', ' ')} {stat}.",
                 [("", value)],
             )
+    help_of = {
+        "coalesced": "Browser messages dropped because a later one set the same properties.",
+        "dropped_after_close": "Browser messages dropped because their connection had closed.",
+        "overflow_closes": "Connections closed for sending faster than they were served.",
+    }
+    for stat, value in sorted((client_stats or {}).items()):
+        family(f"lumen_ext_client_messages_{stat}_total", "counter", help_of.get(stat, stat), [("", value)])
     return "\n".join(out) + "\n"
 
 

@@ -19,7 +19,8 @@ def test_histogram_buckets_are_cumulative_and_counters_are_rendered():
         "second_errors": 0,
     }
     views = {"drawings": {"replays": 4, "stale": 1}}
-    text = render_prometheus(metrics.snapshot(), {"sales": 2}, cache, views)
+    clients = {"coalesced": 1499, "dropped_after_close": 3, "overflow_closes": 0}
+    text = render_prometheus(metrics.snapshot(), {"sales": 2}, cache, views, None, clients)
 
     buckets = metric_values(text, "lumen_ext_interaction_seconds_bucket")
     by_le = {labels.split('le="')[1].rstrip('"'): v for labels, v in buckets.items()}
@@ -33,4 +34,6 @@ def test_histogram_buckets_are_cumulative_and_counters_are_rendered():
     assert "# TYPE lumen_ext_interaction_seconds histogram" in text
     assert "# TYPE lumen_ext_cache_bytes gauge" in text
     assert list(metric_values(text, "lumen_ext_views_drawings_replays_total").values()) == [4]
+    assert list(metric_values(text, "lumen_ext_client_messages_coalesced_total").values()) == [1499]
+    assert "# TYPE lumen_ext_client_messages_overflow_closes_total counter" in text
     assert text.endswith("\n")
