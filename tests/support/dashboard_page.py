@@ -200,3 +200,16 @@ def declares_viewer_control(spec: Path) -> bool:
     variables = spec_data.get("variables") or {}
     widget_variable = any(isinstance(v, dict) and v.get("type") == "widget" for v in variables.values())
     return widget_variable or walk({k: v for k, v in spec_data.items() if k != "variables"})
+
+
+def set_filter(page, label: str, value: list[str]) -> None:
+    """Set a filter widget as its own UI would (``setv`` syncs the change to the server)."""
+    page.evaluate(
+        """([label, value]) => {
+          for (const doc of Bokeh.documents)
+            for (const m of doc.all_models)
+              if ((m.label ?? m.title) === label && Array.isArray(m.options)) { m.setv({value}); return; }
+          throw new Error(`no filter widget labelled ${label}`);
+        }""",
+        [label, value],
+    )

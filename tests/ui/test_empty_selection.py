@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from support.dashboard_page import plots_drew
+from support.dashboard_page import plots_drew, set_filter
 
 pytestmark = pytest.mark.ui
 
@@ -78,18 +78,6 @@ def _wait_for(page, condition, what: str, timeout: float = CHANGE_TIMEOUT) -> di
     return state
 
 
-def _set_filter(page, label: str, value: list[str]) -> None:
-    page.evaluate(
-        """([label, value]) => {
-          for (const doc of Bokeh.documents)
-            for (const m of doc.all_models)
-              if ((m.label ?? m.title) === label && Array.isArray(m.options)) { m.setv({value}); return; }
-          throw new Error(`no filter widget labelled ${label}`);
-        }""",
-        [label, value],
-    )
-
-
 @pytest.mark.parametrize("door", ["lumen-ext serve", "lumen serve"])
 def test_a_selection_without_rows_shows_a_note_and_the_plots_come_back(
     door, serve, lumen_serve, page_and_watch, tmp_path
@@ -104,18 +92,18 @@ def test_a_selection_without_rows_shows_a_note_and_the_plots_come_back(
         page.goto(served.url)
         _wait_for(page, lambda s: s["plots"] == 2 and s["rows"] == 6, "the dashboard draws", SETTLE_TIMEOUT)
 
-        _set_filter(page, "Region", ["E"])
+        set_filter(page, "Region", ["E"])
         _wait_for(page, lambda s: s["plots"] == 2 and s["rows"] == 2, "region E")
 
         # Region E sells B and C only: E and A select nothing.
-        _set_filter(page, "Product", ["A"])
+        set_filter(page, "Product", ["A"])
         empty = _wait_for(page, lambda s: len(s["notes"]) == 2, "a note in place of each plot")
         assert all(note == "No rows match the current filters." for note in empty["notes"]), empty
         assert empty["plots"] == 0 and empty["rows"] == 0 and empty["cards"] == 0, empty
         page.wait_for_timeout(1000)  # anything the server still had to say about the change has arrived
         assert page.locator(".pn-loading").count() == 0, "no view is left waiting for an update"
 
-        _set_filter(page, "Product", ["B", "C"])
+        set_filter(page, "Product", ["B", "C"])
         back = _wait_for(page, lambda s: s["plots"] == 2 and not s["notes"], "the plots come back")
         assert back["rows"] == 2, back
 

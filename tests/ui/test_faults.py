@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.dashboard_page import plots_drew
+from support.dashboard_page import plots_drew, set_filter
 
 pytestmark = pytest.mark.ui
 
@@ -116,19 +116,6 @@ def _load(page, url: str) -> dict:
     pytest.fail(f"the page did not settle within {SETTLE_TIMEOUT}s: {last}")
 
 
-def _set_filter(page, label: str, value: list[str]) -> None:
-    """Set a filter widget as its own UI would (``setv`` syncs the change to the server)."""
-    page.evaluate(
-        """([label, value]) => {
-          for (const doc of Bokeh.documents)
-            for (const m of doc.all_models)
-              if ((m.label ?? m.title) === label && Array.isArray(m.options)) { m.setv({value}); return; }
-          throw new Error(`no filter widget labelled ${label}`);
-        }""",
-        [label, value],
-    )
-
-
 def _wait_for(page, condition, what: str) -> dict:
     deadline = time.monotonic() + CHANGE_TIMEOUT
     state = _seen(page)
@@ -173,12 +160,12 @@ def check_fault_cycle(context, url: str, data_file: Path, server_log) -> None:
         assert broken["rows"] == 3 and broken["plots"] == 0, (
             "the stable layout keeps its rows; no chart but cards"
         )
-        _set_filter(visitor, "City", ["Lima"])
+        set_filter(visitor, "City", ["Lima"])
         _wait_for(visitor, lambda s: s["rows"] == 1 and len(s["cards"]) == 2, "the stable filter still works")
         visitor.close()
 
         # The session opened before the breakage: its next change on the fragile filter shows the cards.
-        _set_filter(opened, "Fruit", fruit)
+        set_filter(opened, "Fruit", fruit)
         now = _wait_for(opened, lambda s: len(s["cards"]) == 2, f"{breakage}: cards in the open session")
         _check_cards(now, server_log(), "computing the data of pipeline 'fragile'")
         assert now["rows"] == 3, "the open session's stable table is untouched"
@@ -186,7 +173,7 @@ def check_fault_cycle(context, url: str, data_file: Path, server_log) -> None:
 
     data_file.write_text(REPLACED)
     # A combination never asked for, so it reads the file (the session's options are still apple and pear).
-    _set_filter(opened, "Fruit", ["apple", "pear"])
+    set_filter(opened, "Fruit", ["apple", "pear"])
     _wait_for(
         opened,
         lambda s: not s["cards"] and s["rows"] == 5 and s["plots"] == 1,
