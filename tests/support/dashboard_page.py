@@ -213,3 +213,15 @@ def set_filter(page, label: str, value: list[str]) -> None:
         }""",
         [label, value],
     )
+
+
+def poll_until(page, read, condition, what: str, timeout: float) -> dict:
+    """Read the page with ``read(page)`` every 250 ms until ``condition`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    state = read(page)
+    while not condition(state):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not seen within {timeout}s: {state}")
+        page.wait_for_timeout(250)
+        state = read(page)
+    return state

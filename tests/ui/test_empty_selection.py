@@ -8,10 +8,8 @@ and the plots come back with the next selection that has rows.
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from support.dashboard_page import plots_drew, set_filter
+from support.dashboard_page import plots_drew, poll_until, set_filter
 
 pytestmark = pytest.mark.ui
 
@@ -68,14 +66,7 @@ def _seen(page) -> dict:
 
 
 def _wait_for(page, condition, what: str, timeout: float = CHANGE_TIMEOUT) -> dict:
-    deadline = time.monotonic() + timeout
-    state = _seen(page)
-    while not condition(state):
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not seen within {timeout}s: {state}")
-        page.wait_for_timeout(250)
-        state = _seen(page)
-    return state
+    return poll_until(page, _seen, condition, what, timeout)
 
 
 @pytest.mark.parametrize("door", ["lumen-ext serve", "lumen serve"])

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support.dashboard_page import plots_drew, set_filter
+from support.dashboard_page import plots_drew, poll_until, set_filter
 
 pytestmark = pytest.mark.ui
 
@@ -117,14 +117,7 @@ def _load(page, url: str) -> dict:
 
 
 def _wait_for(page, condition, what: str) -> dict:
-    deadline = time.monotonic() + CHANGE_TIMEOUT
-    state = _seen(page)
-    while not condition(state):
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not seen within {CHANGE_TIMEOUT}s of the change: {state}")
-        page.wait_for_timeout(250)
-        state = _seen(page)
-    return state
+    return poll_until(page, _seen, condition, f"{what} (after the change)", CHANGE_TIMEOUT)
 
 
 def _check_cards(state: dict, log: str, where: str) -> str:
