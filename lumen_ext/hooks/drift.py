@@ -1,7 +1,8 @@
 """Fingerprints of the upstream code each hook relies on, so a test fails when an upgrade changes it.
 
 A fingerprint hashes the source text of the target (a function, a method, a property's accessors) or, for data
-(a class attribute holding a dict, a number), its ``repr``. For ``rebind`` targets it also covers which modules
+(a class attribute holding a dict, a number), its ``repr``; for a guard that runs in the browser
+(``bokehjs:Class.method,Class.other``), the methods' text in the installed ``bokeh.js``. For ``rebind`` targets it also covers which modules
 import the function by name: a new import site would escape the hook. The review of a changed fingerprint is the
 upgrade procedure (``docs/hooks.md``).
 """
@@ -14,7 +15,9 @@ from typing import Any
 
 from lumen_ext.hooks.hook import Hook, resolve_owner
 
-__all__ = ["fingerprint", "upstream_text"]
+__all__ = ["BOKEHJS", "bokehjs_method", "fingerprint", "upstream_text"]
+
+BOKEHJS = "bokehjs:"
 
 
 def _code_of(value: Any) -> Any:
@@ -54,6 +57,8 @@ def upstream_text(hook: Hook) -> str:
     from lumen_ext.hooks import registry
 
     reference = hook.fingerprint_of or hook.target
+    if reference.startswith(BOKEHJS):
+        return "\n".join(bokehjs_method(name) for name in reference.removeprefix(BOKEHJS).split(","))
     if reference == hook.target and hook.kind == "replace":
         value = registry.original(hook.target)  # the upstream value even while hooks replace it
     else:
@@ -63,6 +68,28 @@ def upstream_text(hook: Hook) -> str:
     if hook.rebind:
         text += "\n# imported by name in: " + ", ".join(_binding_modules(hook))
     return text
+
+
+def bokehjs_method(qualified: str) -> str:
+    """The text of ``Class.method`` in the installed (unminified) ``bokeh.js``: from the method's first line to
+    the brace that closes it, found by counting braces (the braces in its template strings pair up)."""
+    import re
+    from pathlib import Path
+
+    import bokeh
+
+    class_name, method = qualified.split(".")
+    source = (Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.js").read_text("utf-8")
+    start = source.index(f"class {class_name} extends ")
+    head = re.compile(rf"^\s+{re.escape(method)}\(\) {{$", re.MULTILINE).search(source, start)
+    if head is None:
+        raise LookupError(f"bokeh.js has no method {qualified}")
+    depth, end = 0, head.start()
+    for end in range(head.end() - 1, len(source)):
+        depth += {"{": 1, "}": -1}.get(source[end], 0)
+        if depth == 0:
+            break
+    return source[head.start() : end + 1]
 
 
 def _binding_modules(hook: Hook) -> list[str]:

@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
 
     import lumen_ext.sources.dask  # noqa: F401  # defines `type: dask` for Lumen's type lookup
     from lumen_ext import hooks
-    from lumen_ext.serving import endpoints, gc_freeze, shutdown, tiles
+    from lumen_ext.serving import browser_guards, endpoints, gc_freeze, shutdown, tiles
     from lumen_ext.serving.app import dashboard_app
 
     hooks.install(
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             without=tuple(args.without),
         ),
     )
-    routes = offline.static_routes()
+    routes = offline.static_routes() + browser_guards.routes()
     if not args.direct_tiles:
         routes += tiles.tile_routes()
     routes += endpoints.routes(

@@ -99,3 +99,44 @@ def test_same_frames_in_one_write_per_message():
     assert panel["sent"] == [7, 3]  # header, metadata, content and two frames per buffer (x and y)
     assert len(panel["writes"]) == 10
     assert len(patched["writes"]) == 2 and sum(patched["writes"]) == sum(panel["writes"])
+
+
+NODELAY_SCRIPT = """
+import asyncio, json, socket, warnings
+warnings.simplefilter('ignore')
+from bokeh.models import Div
+from bokeh.server.server import Server
+from bokeh.util.token import generate_jwt_token, generate_session_id
+from tornado.websocket import websocket_connect
+from lumen_ext import hooks
+from lumen_ext.serving.ports import free_port
+
+def app(doc):
+    doc.add_root(Div(text='x'))
+
+async def server_side_nodelay(patched):
+    (hooks.enable if patched else hooks.disable)("serving.websocket-writes.nodelay")
+    port = free_port()
+    server = Server({'/app': app}, port=port, address='127.0.0.1', allow_websocket_origin=[f'127.0.0.1:{port}'])
+    server.start()
+    token = generate_jwt_token(generate_session_id())
+    client = await websocket_connect(f'ws://127.0.0.1:{port}/app/ws', subprotocols=['bokeh', token])
+    await asyncio.wait_for(client.read_message(), 10)  # Bokeh's ACK: the server has opened the connection
+    (connection,) = server._tornado._clients
+    sock = connection._socket.ws_connection.stream.socket
+    nodelay = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    client.close()
+    server.stop()
+    return nodelay
+
+async def main():
+    return {'bokeh': await server_side_nodelay(False), 'patched': await server_side_nodelay(True)}
+
+print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_bokeh_websockets_turn_nagle_off():
+    """A real Bokeh server and a WebSocket client with a session token: Bokeh leaves Nagle's algorithm on the
+    accepted socket; with the hook the socket has TCP_NODELAY from the ACK on."""
+    assert run_python(NODELAY_SCRIPT) == {"bokeh": False, "patched": True}

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from support.browser import dump
 
@@ -80,6 +82,36 @@ class Control:
 
 def visible_controls(page) -> list[Control]:
     return [Control(**found) for found in page.evaluate(LIST_CONTROLS_JS)]
+
+
+def _normalized(label: str) -> str:
+    return label.replace("_", " ").strip().lower()
+
+
+def single_filter_labels(spec: Path) -> set[str]:
+    """Labels (normalized) that name exactly one filter in the whole spec.
+
+    Lumen draws a pipeline's filters on every layout that uses the pipeline (or a pipeline chained to it): one
+    Panel widget per filter, one Bokeh model per tab. A widget with such a label on a later tab is that same
+    filter, already operated on an earlier tab; a label two filters share is operated wherever it shows.
+    """
+    data = yaml.safe_load(spec.read_text())
+    counts: dict[str, int] = {}
+    for pipeline in (data.get("pipelines") or {}).values():
+        for spec_filter in (pipeline or {}).get("filters") or []:
+            label = spec_filter.get("label") or spec_filter.get("field")
+            if isinstance(label, str):
+                counts[_normalized(label)] = counts.get(_normalized(label), 0) + 1
+    return {label for label, n in counts.items() if n == 1}
+
+
+def already_operated(control: Control, operated: set[tuple[str, str]], single: set[str]) -> bool:
+    """Whether ``control`` is a filter (by :func:`single_filter_labels`) operated on an earlier tab."""
+    return _normalized(control.label) in single and (_normalized(control.label), control.kind) in operated
+
+
+def mark_operated(control: Control, operated: set[tuple[str, str]]) -> None:
+    operated.add((_normalized(control.label), control.kind))
 
 
 def current_value(page, control: Control) -> Any:

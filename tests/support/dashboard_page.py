@@ -24,7 +24,7 @@ def probe(page, action: str = "state"):
     return page.evaluate(PROBE_JS, action)
 
 
-def wait_rendered(page, require_content: bool = True) -> None:
+def wait_rendered(page, require_content: bool = True, poll: float = 0.4) -> None:
     """Wait until the dashboard shows content, no spinner, and its Bokeh document has stopped changing.
 
     Lumen builds layouts after the page loads and other tabs lazily, so "loaded" can only be judged by the
@@ -36,7 +36,7 @@ def wait_rendered(page, require_content: bool = True) -> None:
     deadline = time.monotonic() + RENDER_TIMEOUT
     last, stable = None, 0
     while time.monotonic() < deadline:
-        page.wait_for_timeout(400)
+        page.wait_for_timeout(poll * 1000)
         alerts = page.locator(".alert-danger").filter(visible=True)
         if alerts.count():
             pytest.fail(f"the dashboard shows an error: {alerts.first.inner_text()[:2000]}")
