@@ -17,8 +17,6 @@ One dashboard, four servers, each started alone on 127.0.0.1 and timed by a clie
   runs lumen-ext's runtime (``lumen_ext.serving.lumen_serve``), given the same operator policy through
   ``LUMEN_EXT_POLICY``.
 * ``lumen-vanilla``: ``lumen serve`` with ``LUMEN_EXT_RUNTIME=0``: Lumen 1.4 as installed.
-* ``lumen-ext-nagle``: ``lumen-ext serve --without serving.websocket-writes.nodelay``, Nagle's algorithm left on
-  the server's WebSockets as Bokeh leaves it (the A/B of that hook).
 
 Timed: a filter value the server has not seen ("new value") and, after those, the same values again ("repeated
 value"), medians of ``--repeats``; the first change is sent ``--settle`` seconds after the page opened, as a
@@ -260,11 +258,9 @@ def run_target(
     policy = work / "policy.toml"
     policy.write_text(f"allowed_dirs = [{json.dumps(str(path.parent))}]\n")
     env = {}
-    if target.startswith("lumen-ext"):
+    if target == "lumen-ext":
         command = [sys.executable, "-m", "lumen_ext", "serve", str(spec), "--port", str(port)]
         command += ["--policy", str(policy), "--allocator", allocator]
-        if target == "lumen-ext-nagle":  # the A/B of one hook: Nagle's algorithm left on, as Bokeh does
-            command += ["--without", "serving.websocket-writes.nodelay"]
         ready = "lumen-ext: serving"
     else:
         lumen = str(Path(sys.executable).with_name("lumen"))
@@ -286,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--targets",
         nargs="+",
-        choices=["lumen-ext", "lumen-ext-nagle", "dash", "lumen", "lumen-vanilla"],
+        choices=["lumen-ext", "dash", "lumen", "lumen-vanilla"],
         default=["lumen-ext", "dash", "lumen", "lumen-vanilla"],
     )
     parser.add_argument(

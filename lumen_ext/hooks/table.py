@@ -567,16 +567,6 @@ HOOKS: tuple[Hook, ...] = (
         requires=("serving.websocket-writes.stream",),
     ),
     Hook(
-        name="serving.websocket-writes.nodelay",
-        target="bokeh.server.views.ws:WSHandler.open",
-        use="lumen_ext.serving.websocket_writes:open_without_nagle",
-        why="Nagle's algorithm holds a change's second message until the browser's delayed ACK (up to 40 ms)",
-        upstream=BOKEH,
-        written_against=AGAINST[BOKEH],
-        fingerprint="603a1cd0065c",
-        profiles=SERVERS,
-    ),
-    Hook(
         name="serving.metrics.sessions",
         target="panel.io.state:_state.on_session_created",
         use="lumen_ext.serving.metrics:count_sessions",

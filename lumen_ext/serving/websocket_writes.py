@@ -5,12 +5,8 @@ table's numeric columns are buffers). Panel's ``dispatch_tornado`` (panel/io/doc
 document patch of a served session, writes them with one ``WebSocketHandler.write_message`` each, and Tornado's
 ``IOStream.write`` tries to send each frame at once: one ``send`` system call per frame, 9-15 of them per filter
 change. In the load test that was the largest single self-time of the server (``IOStream.write_to_fd``, 7% of its
-time).
-
-Nor does Bokeh's ``WSHandler`` turn Nagle's algorithm off (Tornado's ``set_nodelay`` documents why one should): a
-change answered with several messages (the patches, the busy indicator's) sends the second only once the browser
-acknowledged the first, and browsers delay ACKs by up to 40 ms. ``open_without_nagle`` sets ``TCP_NODELAY`` on each
-Bokeh WebSocket as it opens.
+time). (Nor does anyone turn Nagle's algorithm off on the server's side, so a frame written while the previous one
+is not yet acknowledged may also wait for the browser's ACK.)
 
 ``install()`` wraps ``dispatch_tornado`` so that, while it runs, the frames Tornado builds are collected instead of
 written, then handed to the stream in one ``write``, in the same order: the browser receives the same bytes, frame
@@ -26,7 +22,7 @@ from typing import Any
 
 from lumen_ext import hooks
 
-__all__ = ["dispatch_in_one_write", "open_without_nagle"]
+__all__ = ["dispatch_in_one_write"]
 
 
 class _FrameBatch:
@@ -80,16 +76,3 @@ def dispatch_in_one_write(original: Any, settings: Any) -> Any:
         return futures
 
     return dispatch_tornado
-
-
-def open_without_nagle(original: Any, settings: Any) -> Any:
-    """``WSHandler.open`` that turns Nagle's algorithm off on the accepted connection, before Bokeh's first
-    message (the ACK that ``open`` schedules on the IOLoop)."""
-
-    def open(self: Any) -> Any:
-        result = original(self)
-        if self.ws_connection is not None and not self.ws_connection.is_closing():
-            self.set_nodelay(True)
-        return result
-
-    return open
