@@ -79,7 +79,7 @@ FILTER_VALUES_JS = """() => Object.fromEntries(window.Bokeh.documents.flatMap((d
   .filter((m) => Array.isArray(m.options) && (m.label ?? m.title)).map((m) => [m.label ?? m.title, m.value]))"""
 # What each Tabulator's Bokeh model holds (not what it drew): a failure then tells stale data from a stale drawing.
 TABLE_DATA_JS = """() => window.Bokeh.documents.flatMap((doc) => [...doc.all_models])
-  .filter((m) => m.type === 'DataTabulator' && m.source)
+  .filter((m) => m.type.endsWith('Tabulator') && m.source)
   .map((m) => Object.fromEntries([...m.source.data.entries()].map(([k, v]) => [k, Array.from(v)])))"""
 ERROR_ID = re.compile(r"lx-[0-9a-f]{8}")
 # A failure must never reach the viewer as a traceback, or the server as a failed Bokeh callback.
@@ -146,6 +146,7 @@ def check_fault_cycle(context, url: str, data_file: Path, server_log) -> None:
     _load(opened, url, lambda s: s["cards"] == [] and s["rows"] == 5, "a healthy dashboard")
     _wait_for(opened, lambda s: s["plots"] == 1, "the fragile bar chart draws")
 
+    shown_ids: list[str] = []
     for breakage, fruit in (("missing", ["apple"]), ("corrupt", ["pear"])):
         if breakage == "missing":
             data_file.unlink()
@@ -167,10 +168,16 @@ def check_fault_cycle(context, url: str, data_file: Path, server_log) -> None:
         _wait_for(visitor, lambda s: s["rows"] == 1 and len(s["cards"]) == 2, "the stable filter still works")
         visitor.close()
 
-        # The session opened before the breakage: its next change on the fragile filter shows the cards.
+        # The session opened before the breakage: its next change on the fragile filter shows the cards, with
+        # this breakage's id (after the deletion the open session's cards already stand there, with its id).
         set_filter(opened, "Fruit", fruit)
-        now = _wait_for(opened, lambda s: len(s["cards"]) == 2, f"{breakage}: cards in the open session")
+        now = _wait_for(
+            opened,
+            lambda s, before=shown_ids: len(s["cards"]) == 2 and s["ids"] and s["ids"] != before,
+            f"{breakage}: cards with a new error id in the open session",
+        )
         _check_cards(now, server_log(), "computing the data of pipeline 'fragile'")
+        shown_ids = now["ids"]
         assert now["rows"] == 3, "the open session's stable table is untouched"
         assert now["plots"] == 0, "the old chart is gone: the card stands in its place"
 
