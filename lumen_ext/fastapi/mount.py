@@ -1,0 +1,261 @@
+"""``mount(app, prefix, specs, ...)``: lumen-ext dashboards inside an existing FastAPI application.
+
+Each spec becomes the same Panel app ``lumen-ext serve`` builds (:func:`lumen_ext.serving.app.dashboard_app`:
+validation with the diagnostics page, the policy's guards, the stage cache, every hook of the ``fastapi``
+profile), mounted with Panel's FastAPI integration (``panel.io.fastapi.add_applications``, i.e. bokeh-fastapi) at
+``{prefix}/{spec stem}``. bokeh-fastapi's routes take no dependencies, so the page and WebSocket routes it adds
+are swapped for the same endpoints behind the mount's guard (:mod:`lumen_ext.fastapi.guard`); the page route
+also picks the Bokeh session id, to remember the login's claims for Lumen's in-session ``auth:`` check
+(:mod:`lumen_ext.fastapi.sessions`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request, WebSocket
+from fastapi.routing import APIRoute, APIWebSocketRoute
+
+from lumen_ext.fastapi import runtime, sessions
+from lumen_ext.fastapi.assets import mount_bokeh_static, mount_runtime_assets
+from lumen_ext.fastapi.guard import DASHBOARD_ATTR, make_guard
+from lumen_ext.fastapi.side_routes import side_router
+from lumen_ext.hooks.settings import Settings
+from lumen_ext.serving.lumen_serve_command import PUBLIC_URL_ENV
+
+__all__ = ["Mounted", "mount"]
+
+# Paths under the prefix that are not dashboards: a spec of one of these names would be shadowed.
+RESERVED = frozenset(
+    {"healthz", "readyz", "metrics", "data", "static", "components", "lumen-ext", "favicon.ico"}
+)
+
+
+@dataclass(frozen=True)
+class Mounted:
+    """What :func:`mount` added: the dashboards' URLs (path -> spec) and the bokeh-fastapi application."""
+
+    prefix: str
+    dashboards: dict[str, Path]
+    bokeh: Any  # bokeh_fastapi.BokehFastAPI
+
+    def url(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
+
+
+def mount(
+    app: FastAPI,
+    prefix: str,
+    specs: Iterable[str | os.PathLike],
+    *,
+    auth: Callable[..., Any] | None = None,
+    policy: Any = None,
+    cache: Any = True,
+    public_url: str | None = None,
+    websocket_origins: Collection[str] = (),
+    validate: bool = True,
+    data_checks: bool = True,
+    data_endpoint: bool = True,
+    public_probes: bool = False,
+    proxy_tiles: bool = True,
+    without: Collection[str] = (),
+    session_lifetime_ms: int = 15_000,
+) -> Mounted:
+    """Serve the dashboards of ``specs`` at ``{prefix}/{spec stem}`` of ``app``, with lumen-ext's runtime.
+
+    ``auth``: a FastAPI dependency returning the user's claims (``None`` refuses with 401; see
+    :mod:`lumen_ext.fastapi.guard`); without it every viewer is admitted and a spec with an ``auth:`` block is
+    refused, as Lumen refuses it without a login. ``policy``: a :class:`~lumen_ext.security.policy.Policy` or the
+    path of a policy file (default: the safe defaults). ``cache``: ``True`` (the stage cache with default
+    settings), a :class:`~lumen_ext.cache.CacheConfig` (e.g. ``redis_url=`` to share it between workers), or
+    ``False``. ``public_url``: where browsers reach this application (``http://host:port``; default
+    ``$LUMEN_EXT_PUBLIC_URL``), so Panel's files are served from here instead of its CDN. ``websocket_origins``:
+    other ``host:port`` pages allowed to open the dashboards' WebSockets (default: the same host only).
+    ``validate``/``data_checks``/``data_endpoint``/``proxy_tiles``/``without``: as ``lumen-ext serve``'s
+    ``--no-validate``/``--no-data``/``--no-data-endpoint``/``--direct-tiles``/``--without``.
+
+    Call it when the application is built, before anything imports Panel (Panel reads its CDN roots on import).
+    It changes the process's working directory to the specs' folder (all specs of a process share one), as
+    ``lumen-ext serve`` does: relative paths in the specs (DuckDB's, the policy's) resolve against it.
+    """
+    prefix = _normal_prefix(prefix)
+    by_name = _specs_by_name(specs)
+    settings = _settings(prefix, policy, cache, public_url, proxy_tiles, without)
+    first = runtime.installed() is None
+    if first:
+        runtime.use_local_assets(settings.public_url)
+    runtime.install(settings)
+    folder = next(iter(by_name.values())).parent
+    # As `lumen-ext serve` and `lumen serve` with lumen-ext do: DuckDB resolves relative paths against the working
+    # directory (LUMEN-NOTES §6.2 #17), and so do the policy's path guards and the data endpoint's builds, so the
+    # process runs in the specs' folder where they mean what the author wrote.
+    os.chdir(folder)
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))  # dotted `type:` paths may name modules next to the spec
+
+    from panel.io.fastapi import add_applications
+
+    from lumen_ext.serving.app import dashboard_app
+
+    policy = settings.policy
+    apps = {
+        name: dashboard_app(spec, policy, validate=validate, data_checks=data_checks)
+        for name, spec in by_name.items()
+    }
+    bokeh = add_applications(
+        apps,
+        app=app,
+        prefix=prefix,
+        title={name: name for name in apps},
+        unused_session_lifetime_milliseconds=session_lifetime_ms,
+        check_unused_sessions_milliseconds=min(session_lifetime_ms, 17_000),
+    )
+    guard = make_guard(auth, by_name, websocket_origins)
+    _guard_dashboard_routes(app, bokeh, prefix, list(apps), guard)
+    mount_bokeh_static(app, prefix)
+    if first:
+        mount_runtime_assets(app, _asset_root(settings), proxy_tiles=settings.proxy_tiles)
+
+    def live_sessions() -> dict[str, int]:
+        # bokeh-fastapi (0.1.8) keeps its ApplicationContexts in `_applications` (path -> context), with no
+        # public accessor; Bokeh's Tornado server offers get_sessions() for the same count.
+        return {path[len(prefix) + 1 :]: len(ctx.sessions) for path, ctx in bokeh._applications.items()}
+
+    router = side_router(
+        by_name,
+        guard,
+        live_sessions,
+        data=data_endpoint,
+        validate=validate,
+        data_checks=data_checks,
+        public_probes=public_probes,
+    )
+    app.include_router(router, prefix=prefix)
+    return Mounted(prefix, {f"{prefix}/{name}": spec for name, spec in by_name.items()}, bokeh)
+
+
+def _normal_prefix(prefix: str) -> str:
+    if not prefix.startswith("/"):
+        raise ValueError(f"prefix must start with '/', not {prefix!r}")
+    return prefix.rstrip("/")
+
+
+def _specs_by_name(specs: Iterable[str | os.PathLike]) -> dict[str, Path]:
+    by_name: dict[str, Path] = {}
+    for raw in specs:
+        spec = Path(raw).resolve()
+        if not spec.is_file():
+            raise FileNotFoundError(f"no such spec file: {spec}")
+        if spec.stem in by_name:
+            raise ValueError(f"two specs named {spec.stem!r}: {by_name[spec.stem]} and {spec}")
+        if spec.stem in RESERVED:
+            raise ValueError(f"a spec named {spec.stem!r} would be shadowed by the route of that name")
+        by_name[spec.stem] = spec
+    if not by_name:
+        raise ValueError("no spec to mount")
+    folders = {spec.parent for spec in by_name.values()}
+    if runtime.installed() is not None:
+        folders.add(Path.cwd())  # an earlier mount moved the process there
+    if len(folders) > 1:
+        raise ValueError(
+            "all specs mounted in one process must sit in the same folder (its working directory)"
+        )
+    return by_name
+
+
+def _settings(
+    prefix: str, policy: Any, cache: Any, public_url: str | None, proxy_tiles: bool, without: Collection[str]
+) -> Settings:
+    from lumen_ext.cache import CacheConfig
+    from lumen_ext.security.policy import Policy, load_policy
+
+    if policy is None or isinstance(policy, str | os.PathLike):
+        policy = load_policy(policy)
+    elif not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a Policy or a policy file's path, not {type(policy).__name__}")
+    if cache is True:
+        cache = CacheConfig()
+    elif cache is False or cache is None:
+        cache = None
+    elif not isinstance(cache, CacheConfig):
+        raise TypeError(f"cache must be True, False or a CacheConfig, not {type(cache).__name__}")
+    installed = runtime.installed()
+    if installed is not None:
+        # The asset routes and Panel's CDN roots belong to the first mount's prefix.
+        root = installed.public_url
+    else:
+        public_url = public_url or os.environ.get(PUBLIC_URL_ENV) or None
+        root = public_url.rstrip("/") + prefix if public_url else None
+    return Settings(
+        policy=policy, cache=cache, public_url=root, proxy_tiles=proxy_tiles, without=tuple(without)
+    )
+
+
+def _asset_root(settings: Settings) -> str:
+    """The path part of the runtime's public URL: where the asset routes go."""
+    from urllib.parse import urlparse
+
+    return urlparse(settings.public_url).path.rstrip("/") if settings.public_url else ""
+
+
+def _guard_dashboard_routes(
+    app: FastAPI, bokeh: Any, prefix: str, names: list[str], guard: Callable[..., Any]
+) -> None:
+    """Swap bokeh-fastapi's page and WebSocket routes of ``names`` for the same endpoints behind ``guard``."""
+    pages = {f"{prefix}/{name}": name for name in names}
+    sockets = {f"{prefix}/{name}/ws": name for name in names}
+    found = [
+        route
+        for route in app.router.routes
+        if (isinstance(route, APIRoute) and route.path in pages)
+        or (isinstance(route, APIWebSocketRoute) and route.path in sockets)
+    ]
+    if len(found) != len(pages) + len(sockets):
+        raise RuntimeError(f"bokeh-fastapi did not add the routes {sorted(pages) + sorted(sockets)}")
+    for route in found:
+        app.router.routes.remove(route)
+        if isinstance(route, APIRoute):
+            name = pages[route.path]
+            context = bokeh._applications[route.path]  # see live_sessions in mount()
+            endpoint = _page_endpoint(route.endpoint, bokeh, context, guard)
+            app.add_api_route(route.path, endpoint, methods=["GET"], include_in_schema=False)
+        else:
+            name = sockets[route.path]
+            app.add_api_websocket_route(route.path, _socket_endpoint(route.endpoint, guard))
+        setattr(app.router.routes[-1], DASHBOARD_ATTR, name)
+
+
+def _page_endpoint(original: Callable[..., Any], bokeh: Any, context: Any, guard: Callable[..., Any]):
+    from bokeh.util.token import generate_session_id
+
+    async def page(request: Request, claims: dict[str, Any] | None = Depends(guard)) -> Any:
+        # Our session id, not one from the query string: the claims are remembered under it before the
+        # session's document (and Lumen's auth check) is built.
+        session_id = generate_session_id(secret_key=bokeh.secret_key, signed=bokeh.sign_sessions)
+        sessions.remember(session_id, claims)
+        try:
+            response = await original(request, session_id)
+        except BaseException:
+            sessions.forget(session_id)
+            raise
+        if claims is not None:
+
+            def forget(session_context: Any) -> None:  # Bokeh calls it by this parameter name
+                sessions.forget(session_id)
+
+            context.get_session(session_id).document.on_session_destroyed(forget)
+        return response
+
+    return page
+
+
+def _socket_endpoint(original: Callable[..., Any], guard: Callable[..., Any]):
+    async def socket(websocket: WebSocket, claims: dict[str, Any] | None = Depends(guard)) -> None:
+        await original(websocket)
+
+    return socket
