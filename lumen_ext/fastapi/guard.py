@@ -8,8 +8,8 @@ built here, which refuses:
 
 * 401 when the dependency returns nothing (``None``/``False``): no login;
 * 403 when it raises anything but ``HTTPException`` (a broken auth backend must not open the dashboards; the
-  error goes to the log with an id), or when the spec's own ``auth:`` block does not admit the claims (Lumen's
-  rules, as ``lumen-ext serve`` applies them to OAuth claims);
+  error goes to the log with an id), or when the spec's own ``auth:`` block does not admit the claims (the rule
+  the page's session applies under lumen-ext: every key a claim holding a wanted value; a missing claim denies);
 * 403 for a WebSocket whose ``Origin`` is another site (bokeh-fastapi checks no origin; a page of another site
   must not drive a dashboard with the viewer's cookies).
 
@@ -110,9 +110,19 @@ def make_guard(
     auth: Callable[..., Any] | None,
     specs: Mapping[str, Path],
     websocket_origins: Collection[str] = (),
+    *,
+    dev: bool = False,
 ) -> Callable[..., Any]:
-    """The dependency of every mounted route: the claims of an admitted user (None without ``auth``)."""
-    from lumen_ext.serving.endpoints import lumen_authorized
+    """The dependency of every mounted route: the claims of an admitted user (None without ``auth``). ``dev``: the
+    policy's development mode, in which a spec's ``auth:`` block admits a request without login, as in a page."""
+    from lumen_ext.security.guards.session import admits
+    from lumen_ext.serving.endpoints import auth_checker
+
+    def spec_admits(spec: Path, claims: dict[str, Any] | None) -> bool:
+        # The rule the page's own session applies (the security.auth hook: a missing claim denies), not Lumen's,
+        # under which a spec's `auth:` key the login does not provide would let everyone in (LUMEN-NOTES S15).
+        checker = auth_checker(spec)
+        return checker is None or admits(checker.spec, checker.case_sensitive, claims, dev)
 
     allowed = {origin.lower() for origin in websocket_origins}
 
@@ -126,7 +136,7 @@ def make_guard(
         claims = as_claims(user) if login else None
         dashboard = current_dashboard(conn)
         spec = specs.get(dashboard) if dashboard is not None else None
-        if spec is not None and not lumen_authorized(spec, claims):
+        if spec is not None and not spec_admits(spec, claims):
             raise HTTPException(403, "the spec's auth: block does not admit this user")
         return claims
 

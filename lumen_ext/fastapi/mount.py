@@ -107,15 +107,17 @@ def mount(
         name: dashboard_app(spec, policy, validate=validate, data_checks=data_checks)
         for name, spec in by_name.items()
     }
+    # Keys with the prefix already: Panel prefixes a bare key unless it already starts with the prefix, so a
+    # spec named like the prefix's last part (/private + private.yaml) would land at the prefix itself.
     bokeh = add_applications(
-        apps,
+        {f"{prefix}/{name}": function for name, function in apps.items()},
         app=app,
         prefix=prefix,
-        title={name: name for name in apps},
+        title={f"{prefix}/{name}": name for name in apps},
         unused_session_lifetime_milliseconds=session_lifetime_ms,
         check_unused_sessions_milliseconds=min(session_lifetime_ms, 17_000),
     )
-    guard = make_guard(auth, by_name, websocket_origins)
+    guard = make_guard(auth, by_name, websocket_origins, dev=policy.dev)
     _guard_dashboard_routes(app, bokeh, prefix, list(apps), guard)
     mount_bokeh_static(app, prefix)
     if first:

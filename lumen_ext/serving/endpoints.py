@@ -53,6 +53,7 @@ __all__ = [
     "Answer",
     "DataRequest",
     "Readiness",
+    "auth_checker",
     "error_answer",
     "lumen_authorized",
     "metrics_text",
@@ -347,17 +348,25 @@ def _validation_report(spec: Path, data_checks: bool) -> Any:
     return cached[1]
 
 
-def lumen_authorized(spec: Path, user_info: Mapping[str, Any] | None) -> bool:
-    """Lumen's ``AuthSpec.authorized`` (dashboard.py:463-484) on the given claims instead of the session's."""
-    from lumen.config import config as lumen_config
+def auth_checker(spec: Path) -> Any:
+    """The spec's ``auth:`` block as Lumen builds it (``AuthSpec``, its ``plugins:`` group mappings applied), or
+    None when it has none."""
     from lumen.config import load_yaml
     from lumen.dashboard import AuthSpec
 
     auth = (load_yaml(spec.read_text(encoding="utf-8")) or {}).get("auth") or {}
     if not auth:
-        return True
-    checker = AuthSpec.from_spec(dict(auth))  # applies the `plugins:` (group mappings) as Lumen does
-    if not checker.spec:
+        return None
+    checker = AuthSpec.from_spec(dict(auth))
+    return checker if checker.spec else None
+
+
+def lumen_authorized(spec: Path, user_info: Mapping[str, Any] | None) -> bool:
+    """Lumen's ``AuthSpec.authorized`` (dashboard.py:463-484) on the given claims instead of the session's."""
+    from lumen.config import config as lumen_config
+
+    checker = auth_checker(spec)
+    if checker is None:
         return True
     if user_info is None:
         return bool(lumen_config.dev)  # as Lumen: no login means no access, except under --dev

@@ -1,7 +1,8 @@
 """Both dashboards of the example FastAPI application (``docs/examples/fastapi_app.py``), mounted under Uvicorn, in
 a real Chromium: logged in, each renders with a clean console and nothing fetched off 127.0.0.1, a filter change
 updates a view, and putting the filter back (a filter state seen before) is a stage-cache hit in ``/metrics``, as
-under ``lumen-ext serve``. Logged out, the page is refused.
+under ``lumen-ext serve``. Logged out, the page is refused. A spec with an ``auth:`` block shows its views to the
+user it names: Lumen's own check in the session sees the claims the host's login returned.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import pytest
 from scale.helpers import metric_values
 from support.browser import dump
 from support.dashboard_page import change_a_filter, check_current_view, wait_rendered
-from support.fastapi_example import ALICE, serve_example
+from support.fastapi_example import ALICE, serve_example, serve_private
 
 pytestmark = [pytest.mark.ui, pytest.mark.xdist_group("fastapi-example-ui")]
 
@@ -51,3 +52,15 @@ def test_a_logged_out_browser_is_refused(example, page_and_watch):
     response = page.goto(f"{example.url}/dashboards/penguins")
     assert response is not None and response.status == 401
     assert "not authenticated" in page.content()
+
+
+def test_a_spec_with_an_auth_block_shows_its_views_to_the_user_it_names(page_and_watch, tmp_path):
+    page, watch = page_and_watch
+    with serve_private(tmp_path) as private:
+        page.context.add_cookies([{"name": "user", "value": "alice", "url": private.url}])
+        page.goto(f"{private.url}/private/private")
+        # Without the claims in the session (pn.state.user_info), Lumen would hide every layout of this spec.
+        wait_rendered(page)
+        check_current_view(page, "private")
+        assert not watch.problems(), dump(watch.problems())
+        assert not private.faults(), "\n".join(private.log().splitlines()[-60:])
