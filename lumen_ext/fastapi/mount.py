@@ -27,6 +27,10 @@ from lumen_ext.fastapi.guard import DASHBOARD_ATTR, make_guard
 from lumen_ext.fastapi.side_routes import side_router
 from lumen_ext.hooks.settings import Settings
 from lumen_ext.serving.lumen_serve_command import PUBLIC_URL_ENV
+from lumen_ext.serving.processes import REDIS_URL_ENV
+
+# lumen_ext.serving.lumen_serve.CACHE_DIR_ENV (that module opens `lumen serve`'s door when imported).
+CACHE_DIR_ENV = "LUMEN_EXT_CACHE_DIR"
 
 __all__ = ["Mounted", "mount"]
 
@@ -181,7 +185,13 @@ def _settings(
     elif not isinstance(policy, Policy):
         raise TypeError(f"policy must be a Policy or a policy file's path, not {type(policy).__name__}")
     if cache is True:
-        cache = CacheConfig()
+        # The operator's shared tier from the environment, as under `lumen serve` with lumen-ext: every Uvicorn
+        # worker imports the application and reads the same variables.
+        cache_dir = os.environ.get(CACHE_DIR_ENV)
+        cache = CacheConfig(
+            redis_url=os.environ.get(REDIS_URL_ENV) or None,
+            disk_dir=Path(cache_dir).resolve() if cache_dir else None,
+        )
     elif cache is False or cache is None:
         cache = None
     elif not isinstance(cache, CacheConfig):
@@ -257,7 +267,24 @@ def _page_endpoint(original: Callable[..., Any], bokeh: Any, context: Any, guard
 
 
 def _socket_endpoint(original: Callable[..., Any], guard: Callable[..., Any]):
+    from bokeh.util.token import get_session_id
+
     async def socket(websocket: WebSocket, claims: dict[str, Any] | None = Depends(guard)) -> None:
-        await original(websocket)
+        # Under several Uvicorn workers the WebSocket may reach another worker than its page did, which then
+        # builds the session from the token: the claims of this request are remembered for it here too.
+        subprotocols = websocket.scope.get("subprotocols") or []
+        session_id = None
+        if claims is not None and len(subprotocols) == 2:
+            try:
+                session_id = get_session_id(subprotocols[1])
+            except Exception:
+                session_id = None  # not a Bokeh token: bokeh-fastapi refuses the connection itself
+        if session_id is not None:
+            sessions.remember(session_id, claims)
+        try:
+            await original(websocket)
+        finally:
+            if session_id is not None:
+                sessions.forget(session_id)  # the connection is over; so is the session's use of the claims
 
     return socket

@@ -57,13 +57,18 @@ class ExampleApp:
 
 @contextlib.contextmanager
 def serve_example(
-    log_dir: Path, app: str = APP, app_dir: Path = REPO, env: dict[str, str] | None = None
+    log_dir: Path,
+    app: str = APP,
+    app_dir: Path = REPO,
+    env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[ExampleApp]:
     """``uvicorn docs.examples.fastapi_app:app --host 127.0.0.1 --port PORT`` from the repository root until the
-    block exits (``app``, ``app_dir``: another application; ``env``: added to its environment)."""
+    block exits (``app``, ``app_dir``: another application; ``env``: added to its environment; ``extra_args``:
+    more Uvicorn options, e.g. ``--workers``)."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host", "127.0.0.1"]
-    command += ["--port", str(port)]
+    command += ["--port", str(port), *extra_args]
     env = {
         # The public URL the example defaults to names port 8000; this one listens elsewhere.
         "LUMEN_EXT_PUBLIC_URL": f"http://127.0.0.1:{port}",
