@@ -75,9 +75,9 @@ def mount(
     ``auth``: a FastAPI dependency returning the user's claims (``None`` refuses with 401; see
     :mod:`lumen_ext.fastapi.guard`); without it every viewer is admitted and a spec with an ``auth:`` block is
     refused, as Lumen refuses it without a login. ``policy``: a :class:`~lumen_ext.security.policy.Policy` or the
-    path of a policy file (default: the safe defaults). ``cache``: ``True`` (the stage cache with default
-    settings), a :class:`~lumen_ext.cache.CacheConfig` (e.g. ``redis_url=`` to share it between workers), or
-    ``False``. ``public_url``: where browsers reach this application (``http://host:port``; default
+    path of a policy file (default: the safe defaults). ``cache``: ``True`` (the stage cache; its second tier
+    from ``$LUMEN_EXT_REDIS_URL`` or ``$LUMEN_EXT_CACHE_DIR`` when set, shared by Uvicorn's workers), a
+    :class:`~lumen_ext.cache.CacheConfig`, or ``False``. ``public_url``: where browsers reach this application (``http://host:port``; default
     ``$LUMEN_EXT_PUBLIC_URL``), so Panel's files are served from here instead of its CDN. ``websocket_origins``:
     other ``host:port`` pages allowed to open the dashboards' WebSockets (default: the same host only).
     ``validate``/``data_checks``/``data_endpoint``/``proxy_tiles``/``without``: as ``lumen-ext serve``'s

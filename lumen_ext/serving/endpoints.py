@@ -50,6 +50,7 @@ from lumen_ext.security.errors import record_error
 from lumen_ext.serving import metrics as _metrics
 
 __all__ = [
+    "METRICS_CONTENT_TYPE",
     "Answer",
     "DataRequest",
     "Readiness",
