@@ -3,10 +3,9 @@
 Each spec becomes the same Panel app ``lumen-ext serve`` builds (:func:`lumen_ext.serving.app.dashboard_app`:
 validation with the diagnostics page, the policy's guards, the stage cache, every hook of the ``fastapi``
 profile), mounted with Panel's FastAPI integration (``panel.io.fastapi.add_applications``, i.e. bokeh-fastapi) at
-``{prefix}/{spec stem}``. bokeh-fastapi's routes take no dependencies, so the page and WebSocket routes it adds
-are swapped for the same endpoints behind the mount's guard (:mod:`lumen_ext.fastapi.guard`); the page route
-also picks the Bokeh session id, to remember the login's claims for Lumen's in-session ``auth:`` check
-(:mod:`lumen_ext.fastapi.sessions`).
+``{prefix}/{spec stem}``, its page and WebSocket routes behind the mount's guard
+(:mod:`lumen_ext.fastapi.dashboard_routes`, :mod:`lumen_ext.fastapi.guard`), with the side endpoints
+(:mod:`lumen_ext.fastapi.side_routes`) and the files the pages load (:mod:`lumen_ext.fastapi.assets`).
 """
 
 from __future__ import annotations
@@ -18,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, WebSocket
-from fastapi.routing import APIRoute, APIWebSocketRoute
+from fastapi import FastAPI
 
-from lumen_ext.fastapi import runtime, sessions
+from lumen_ext.fastapi import runtime
 from lumen_ext.fastapi.assets import mount_bokeh_static, mount_runtime_assets
-from lumen_ext.fastapi.guard import DASHBOARD_ATTR, make_guard
+from lumen_ext.fastapi.dashboard_routes import guard_dashboard_routes
+from lumen_ext.fastapi.guard import make_guard
 from lumen_ext.fastapi.side_routes import side_router
 from lumen_ext.hooks.settings import Settings
 from lumen_ext.serving.lumen_serve_command import PUBLIC_URL_ENV
@@ -122,7 +121,7 @@ def mount(
         check_unused_sessions_milliseconds=min(session_lifetime_ms, 17_000),
     )
     guard = make_guard(auth, by_name, websocket_origins, dev=policy.dev)
-    _guard_dashboard_routes(app, bokeh, prefix, list(apps), guard)
+    guard_dashboard_routes(app, bokeh, prefix, list(apps), guard)
     mount_bokeh_static(app, prefix)
     if first:
         mount_runtime_assets(app, _asset_root(settings), proxy_tiles=settings.proxy_tiles)
@@ -213,78 +212,3 @@ def _asset_root(settings: Settings) -> str:
     from urllib.parse import urlparse
 
     return urlparse(settings.public_url).path.rstrip("/") if settings.public_url else ""
-
-
-def _guard_dashboard_routes(
-    app: FastAPI, bokeh: Any, prefix: str, names: list[str], guard: Callable[..., Any]
-) -> None:
-    """Swap bokeh-fastapi's page and WebSocket routes of ``names`` for the same endpoints behind ``guard``."""
-    pages = {f"{prefix}/{name}": name for name in names}
-    sockets = {f"{prefix}/{name}/ws": name for name in names}
-    found = [
-        route
-        for route in app.router.routes
-        if (isinstance(route, APIRoute) and route.path in pages)
-        or (isinstance(route, APIWebSocketRoute) and route.path in sockets)
-    ]
-    if len(found) != len(pages) + len(sockets):
-        raise RuntimeError(f"bokeh-fastapi did not add the routes {sorted(pages) + sorted(sockets)}")
-    for route in found:
-        app.router.routes.remove(route)
-        if isinstance(route, APIRoute):
-            name = pages[route.path]
-            context = bokeh._applications[route.path]  # see live_sessions in mount()
-            endpoint = _page_endpoint(route.endpoint, bokeh, context, guard)
-            app.add_api_route(route.path, endpoint, methods=["GET"], include_in_schema=False)
-        else:
-            name = sockets[route.path]
-            app.add_api_websocket_route(route.path, _socket_endpoint(route.endpoint, guard))
-        setattr(app.router.routes[-1], DASHBOARD_ATTR, name)
-
-
-def _page_endpoint(original: Callable[..., Any], bokeh: Any, context: Any, guard: Callable[..., Any]):
-    from bokeh.util.token import generate_session_id
-
-    async def page(request: Request, claims: dict[str, Any] | None = Depends(guard)) -> Any:
-        # Our session id, not one from the query string: the claims are remembered under it before the
-        # session's document (and Lumen's auth check) is built.
-        session_id = generate_session_id(secret_key=bokeh.secret_key, signed=bokeh.sign_sessions)
-        sessions.remember(session_id, claims)
-        try:
-            response = await original(request, session_id)
-        except BaseException:
-            sessions.forget(session_id)
-            raise
-        if claims is not None:
-
-            def forget(session_context: Any) -> None:  # Bokeh calls it by this parameter name
-                sessions.forget(session_id)
-
-            context.get_session(session_id).document.on_session_destroyed(forget)
-        return response
-
-    return page
-
-
-def _socket_endpoint(original: Callable[..., Any], guard: Callable[..., Any]):
-    from bokeh.util.token import get_session_id
-
-    async def socket(websocket: WebSocket, claims: dict[str, Any] | None = Depends(guard)) -> None:
-        # Under several Uvicorn workers the WebSocket may reach another worker than its page did, which then
-        # builds the session from the token: the claims of this request are remembered for it here too.
-        subprotocols = websocket.scope.get("subprotocols") or []
-        session_id = None
-        if claims is not None and len(subprotocols) == 2:
-            try:
-                session_id = get_session_id(subprotocols[1])
-            except Exception:
-                session_id = None  # not a Bokeh token: bokeh-fastapi refuses the connection itself
-        if session_id is not None:
-            sessions.remember(session_id, claims)
-        try:
-            await original(websocket)
-        finally:
-            if session_id is not None:
-                sessions.forget(session_id)  # the connection is over; so is the session's use of the claims
-
-    return socket
