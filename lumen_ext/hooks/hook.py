@@ -42,7 +42,7 @@ class Hook:
     """Hash of the upstream source the hook relies on (:mod:`lumen_ext.hooks.drift`); a test fails when it changes."""
     profiles: frozenset[str]
     """Which installations enable it: ``serve`` (``lumen-ext serve``), ``lumen-serve`` (``lumen serve`` with
-    lumen-ext installed), ``precache``, ``explain``."""
+    lumen-ext installed), ``fastapi`` (dashboards mounted in a FastAPI application), ``precache``, ``explain``."""
     kind: Kind = "replace"
     requires: tuple[str, ...] = ()
     """Hooks that must be enabled for this one to be correct: enabling it enables them, skipping one skips it."""

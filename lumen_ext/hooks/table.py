@@ -7,7 +7,8 @@ the upstream versions it is tested with and a fingerprint of the upstream code i
 ``lumen-ext doctor`` prints the table with each hook's state on this machine.
 
 Profiles: ``serve`` is ``lumen-ext serve``; ``lumen-serve`` is Lumen's own ``lumen serve`` with lumen-ext installed
-(:mod:`lumen_ext.serving.lumen_serve`); ``precache`` and ``explain`` are those commands, which build dashboards
+(:mod:`lumen_ext.serving.lumen_serve`); ``fastapi`` is dashboards mounted in a FastAPI application
+(:mod:`lumen_ext.fastapi`); ``precache`` and ``explain`` are those commands, which build dashboards
 outside a server.
 """
 
@@ -33,9 +34,12 @@ AGAINST = {
     TORNADO: "tornado 6.6.1",
 }
 
-SERVERS = frozenset({"serve", "lumen-serve"})
-EVERYWHERE = frozenset({"serve", "lumen-serve", "precache", "explain"})
-PROFILES = ("serve", "lumen-serve", "precache", "explain")
+SERVERS = frozenset({"serve", "lumen-serve", "fastapi"})
+# Rows about Tornado's and Bokeh's own WebSocket handlers: under FastAPI, bokeh-fastapi's handler carries the
+# WebSocket instead (and Panel sends through its dispatch_fastapi), so these targets are never called there.
+TORNADO_SERVERS = frozenset({"serve", "lumen-serve"})
+EVERYWHERE = frozenset({"serve", "lumen-serve", "fastapi", "precache", "explain"})
+PROFILES = ("serve", "lumen-serve", "fastapi", "precache", "explain")
 
 _CHOICES = ("Select", "MultiSelect", "MultiChoice", "CheckBoxGroup", "CheckButtonGroup", "RadioBoxGroup")
 _CHOICES += ("RadioButtonGroup", "Checkbox", "Switch", "Toggle", "DatePicker", "DateRangePicker")
@@ -551,7 +555,7 @@ HOOKS: tuple[Hook, ...] = (
         upstream=TORNADO,
         written_against=AGAINST[TORNADO],
         fingerprint="13b4d5b4b70b",
-        profiles=SERVERS,
+        profiles=TORNADO_SERVERS,
         kind="scoped",
         fingerprint_of="tornado.websocket:WebSocketProtocol13._write_frame",
     ),
@@ -563,7 +567,7 @@ HOOKS: tuple[Hook, ...] = (
         upstream=PANEL,
         written_against=AGAINST[PANEL],
         fingerprint="ea4aea770040",
-        profiles=SERVERS,
+        profiles=TORNADO_SERVERS,
         requires=("serving.websocket-writes.stream",),
     ),
     Hook(
@@ -587,6 +591,17 @@ HOOKS: tuple[Hook, ...] = (
         fingerprint="a40eaf4afa31",
         profiles=SERVERS,
     ),
+    # Dashboards mounted in FastAPI (lumen_ext/fastapi): the host application's login, not Panel's OAuth.
+    Hook(
+        name="serving.fastapi.user-info",
+        target="panel.io.state:_state.user_info",
+        use="lumen_ext.fastapi.sessions:user_info_from_mount",
+        why="Lumen's auth: check reads Panel's OAuth cookies; a mounted page's login is the host's auth dependency",
+        upstream=PANEL,
+        written_against=AGAINST[PANEL],
+        fingerprint="a1fc528f8579",
+        profiles=frozenset({"fastapi"}),
+    ),
     # Misbehaving clients (serving/client_limits.py): a flood is coalesced, nothing runs after a disconnect.
     Hook(
         name="serving.clients.inbox",
@@ -596,7 +611,7 @@ HOOKS: tuple[Hook, ...] = (
         upstream=BOKEH,
         written_against=AGAINST[BOKEH],
         fingerprint="5c242698489a",
-        profiles=SERVERS,
+        profiles=TORNADO_SERVERS,
     ),
     Hook(
         name="serving.clients.close",
@@ -606,7 +621,7 @@ HOOKS: tuple[Hook, ...] = (
         upstream=BOKEH,
         written_against=AGAINST[BOKEH],
         fingerprint="581a6c43be40",
-        profiles=SERVERS,
+        profiles=TORNADO_SERVERS,
         requires=("serving.clients.inbox",),
     ),
     Hook(

@@ -23,9 +23,11 @@ def add_plot_layout_guard(settings: Any) -> None:
     """Load ``bokeh_layout_guard.js`` on every page: a reload no longer measures a Figure before its layout exists."""
     from panel.config import config
 
-    # Absolute from the server root: Panel rewrites it relative to each page (``Resources.adjust_paths``), so it
-    # resolves behind a proxy prefix too.
-    config.js_files = {**config.js_files, _ENTRY: GUARDS_ROUTE + PLOT_LAYOUT_GUARD}
+    # Under the server's public URL, as the local CDN and fonts are (:mod:`lumen_ext.serving.offline`): the FastAPI
+    # door serves lumen-ext's routes under its prefix. Without one, a path from the server root, which Panel
+    # rewrites relative to each page (``Resources.adjust_paths``).
+    root = (getattr(settings, "public_url", None) or "").rstrip("/")
+    config.js_files = {**config.js_files, _ENTRY: root + GUARDS_ROUTE + PLOT_LAYOUT_GUARD}
 
 
 def remove_plot_layout_guard() -> None:

@@ -21,6 +21,11 @@
 
 Probes and metrics are unauthenticated, as orchestrators and Prometheus expect; bind them to a private
 network or block them in the proxy (``docs/deploy.md``).
+
+The Tornado handlers only translate requests and responses: what each endpoint answers is computed by plain
+functions and classes (:class:`Readiness` with :func:`ready_answer`, :func:`metrics_text`, :class:`DataRequest`
+giving an :class:`Answer`), which the FastAPI routes of :mod:`lumen_ext.fastapi` call too, so both doors answer
+alike.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +49,20 @@ from tornado.web import RequestHandler, authenticated
 from lumen_ext.security.errors import record_error
 from lumen_ext.serving import metrics as _metrics
 
-__all__ = ["routes"]
+__all__ = [
+    "METRICS_CONTENT_TYPE",
+    "Answer",
+    "DataRequest",
+    "Readiness",
+    "auth_checker",
+    "error_answer",
+    "lumen_authorized",
+    "metrics_text",
+    "ready_answer",
+    "routes",
+]
 
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 FORMATS = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
@@ -72,7 +90,7 @@ def routes(
     mirror ``lumen-ext serve --no-validate``/``--no-data``.
     """
     specs = {Path(p).stem: Path(p).resolve() for p in spec_paths}
-    readiness = _Readiness(specs, ready_timeout, ready_ttl)
+    readiness = Readiness(specs, ready_timeout, ready_ttl)
     table: list[tuple[str, type, dict[str, Any]]] = [
         (r"/healthz", HealthHandler, {}),
         (r"/readyz", ReadyHandler, {"readiness": readiness}),
@@ -91,7 +109,7 @@ class HealthHandler(RequestHandler):
         self.write("ok\n")
 
 
-class _Readiness:
+class Readiness:
     """Source and cache-tier checks, remembered for ``ttl`` seconds: probes arrive every few seconds."""
 
     def __init__(self, specs: Mapping[str, Path], timeout: float, ttl: float):
@@ -154,19 +172,37 @@ def _cache_status() -> dict[str, Any]:
     return status
 
 
+async def ready_answer(readiness: Readiness) -> tuple[int, dict[str, Any]]:
+    """(status, report) of ``/readyz``: the checks run off the event loop, bounded by the readiness timeout."""
+    loop = asyncio.get_running_loop()
+    try:
+        result = await asyncio.wait_for(loop.run_in_executor(_executor, readiness.check), readiness.timeout)
+    except TimeoutError:
+        result = {"ready": False, "problems": {"timeout": f"checks took over {readiness.timeout} s"}}
+    return (200 if result["ready"] else 503), result
+
+
+def metrics_text(live: Mapping[str, int]) -> str:
+    """The Prometheus text of ``/metrics``; ``live`` is the open sessions per app, from the server's own bookkeeping
+    (Bokeh's Tornado application, or bokeh-fastapi's application contexts)."""
+    from lumen_ext.cache import stats
+    from lumen_ext.serving import client_limits
+    from lumen_ext.views import drawings, patching
+
+    views = {"plot_memo": patching.memo.stats.as_dict(), "drawings": drawings.memo.stats.as_dict()}
+    cache = _cache_status()
+    up = {"second_tier_up": int(cache["second_tier_up"])} if "second_tier_up" in cache else {}
+    clients = client_limits.inbox_stats()
+    return _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats(), views, up, clients)
+
+
 class ReadyHandler(RequestHandler):
-    def initialize(self, readiness: _Readiness) -> None:
+    def initialize(self, readiness: Readiness) -> None:
         self.readiness = readiness
 
     async def get(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            result = await asyncio.wait_for(
-                loop.run_in_executor(_executor, self.readiness.check), self.readiness.timeout
-            )
-        except TimeoutError:
-            result = {"ready": False, "problems": {"timeout": f"checks took over {self.readiness.timeout} s"}}
-        self.set_status(200 if result["ready"] else 503)
+        status, result = await ready_answer(self.readiness)
+        self.set_status(status)
         self.set_header("Cache-Control", "no-store")
         self.set_header("Content-Type", "application/json")
         self.write(json.dumps(result, indent=2, default=str))
@@ -174,20 +210,11 @@ class ReadyHandler(RequestHandler):
 
 class MetricsHandler(RequestHandler):
     def get(self) -> None:
-        from lumen_ext.cache import stats
-        from lumen_ext.serving import client_limits
-        from lumen_ext.views import drawings, patching
-
         app = self.application  # the BokehTornado application the routes were added to
         live = {path.strip("/") or "/": len(app.get_sessions(path)) for path in app.app_paths}
-        views = {"plot_memo": patching.memo.stats.as_dict(), "drawings": drawings.memo.stats.as_dict()}
-        cache = _cache_status()
-        up = {"second_tier_up": int(cache["second_tier_up"])} if "second_tier_up" in cache else {}
-        clients = client_limits.inbox_stats()
-        text = _metrics.render_prometheus(_metrics.METRICS.snapshot(), live, stats(), views, up, clients)
-        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.set_header("Content-Type", METRICS_CONTENT_TYPE)
         self.set_header("Cache-Control", "no-store")
-        self.write(text)
+        self.write(metrics_text(live))
 
 
 class DataHandler(AuthRequestHandler):
@@ -195,9 +222,13 @@ class DataHandler(AuthRequestHandler):
         self.specs, self.validate, self.data_checks, self.max_rows = specs, validate, data_checks, max_rows
 
     def _error(self, status: int, message: str, **extra: Any) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json")
-        self.write(json.dumps({"error": message, "status": status, **extra}, default=str))
+        self._send(error_answer(status, message, **extra))
+
+    def _send(self, answer: Answer) -> None:
+        self.set_status(answer.status)
+        for name, value in answer.headers.items():
+            self.set_header(name, value)
+        self.write(answer.body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Whatever escaped ``get`` (Tornado's default is an HTML page): JSON with an error id."""
@@ -207,45 +238,10 @@ class DataHandler(AuthRequestHandler):
 
     @authenticated  # the same login as the page: the server's auth provider decides
     async def get(self, app: str, pipeline: str) -> None:
-        from lumen_ext.serving.pipeline_data import DataRequestError, pipeline_frame
-
-        self.set_header("Cache-Control", "no-store")
-        spec = self.specs.get(app)
-        if spec is None:
-            return self._error(404, f"no app {app!r}; served apps: {', '.join(sorted(self.specs))}")
         fmt = self.get_query_argument("format", "json")
-        if fmt not in FORMATS:
-            return self._error(400, f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         values = {k: self.get_query_arguments(k) for k in self.request.query_arguments if k != "format"}
-        loop = asyncio.get_running_loop()
-        if self.validate:
-            report = await loop.run_in_executor(_executor, _validation_report, spec, self.data_checks)
-            if report.errors:
-                diagnostics = [d.to_dict() for d in report.diagnostics if d.severity == "error"]
-                return self._error(422, f"{spec.name} has validation errors", diagnostics=diagnostics)
-        if not _lumen_authorized(spec, self._user_info()):
-            return self._error(403, "the spec's auth: block does not admit this user")
-        try:
-            frame = await loop.run_in_executor(_executor, pipeline_frame, spec, pipeline, values)
-        except DataRequestError as exc:
-            return self._error(exc.status, str(exc))
-        except OSError as exc:  # a data file missing or unreadable: the data, not the request, is at fault
-            error_id = record_error(exc, f"reading pipeline {pipeline!r} of {app!r} for /data")
-            return self._error(503, "the pipeline's data cannot be read right now", error_id=error_id)
-        except (
-            Exception
-        ) as exc:  # a corrupt file, a failing query: JSON with the id the log repeats, never HTML
-            error_id = record_error(exc, f"computing pipeline {pipeline!r} of {app!r} for /data")
-            return self._error(500, "the pipeline could not be computed", error_id=error_id)
-        if frame is None:
-            return self._error(500, f"pipeline {pipeline!r} produced no data")
-        if len(frame) > self.max_rows:
-            return self._error(413, f"{len(frame)} rows exceed this endpoint's limit of {self.max_rows}")
-        body = await loop.run_in_executor(_executor, _encode, frame, fmt)
-        self.set_header("Content-Type", FORMATS[fmt])
-        if fmt != "json":
-            self.set_header("Content-Disposition", f'attachment; filename="{app}-{pipeline}.{fmt}"')
-        self.write(body)
+        request = DataRequest(self.specs, self.validate, self.data_checks, self.max_rows)
+        self._send(await request.answer(app, pipeline, fmt, values, self._user_info()))
 
     def _user_info(self) -> dict[str, Any] | None:
         """The OAuth claims Panel derives for a session from the same cookies (``panel.io.state.user_info``)."""
@@ -266,6 +262,77 @@ class DataHandler(AuthRequestHandler):
         return decode_token(token)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """An endpoint's response, whichever server sends it (Tornado's handlers or the FastAPI routes)."""
+
+    status: int
+    body: bytes | str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_answer(status: int, message: str, **extra: Any) -> Answer:
+    body = json.dumps({"error": message, "status": status, **extra}, default=str)
+    return Answer(status, body, {"Content-Type": "application/json", "Cache-Control": "no-store"})
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """``/data/{app}/{pipeline}`` for the apps ``specs`` (stem -> path): checks, computation and encoding."""
+
+    specs: Mapping[str, Path]
+    validate: bool = True
+    data_checks: bool = True
+    max_rows: int = 1_000_000
+
+    async def answer(
+        self,
+        app: str,
+        pipeline: str,
+        fmt: str,
+        values: Mapping[str, list[str]],
+        user_info: Mapping[str, Any] | None,
+    ) -> Answer:
+        """The response for one request; ``user_info`` is the login's claims (None: no login), which the spec's
+        ``auth:`` block is applied to."""
+        from lumen_ext.serving.pipeline_data import DataRequestError, pipeline_frame
+
+        spec = self.specs.get(app)
+        if spec is None:
+            return error_answer(404, f"no app {app!r}; served apps: {', '.join(sorted(self.specs))}")
+        if fmt not in FORMATS:
+            return error_answer(400, f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        loop = asyncio.get_running_loop()
+        if self.validate:
+            report = await loop.run_in_executor(_executor, _validation_report, spec, self.data_checks)
+            if report.errors:
+                diagnostics = [d.to_dict() for d in report.diagnostics if d.severity == "error"]
+                return error_answer(422, f"{spec.name} has validation errors", diagnostics=diagnostics)
+        if not lumen_authorized(spec, user_info):
+            return error_answer(403, "the spec's auth: block does not admit this user")
+        try:
+            frame = await loop.run_in_executor(_executor, pipeline_frame, spec, pipeline, values)
+        except DataRequestError as exc:
+            return error_answer(exc.status, str(exc))
+        except OSError as exc:  # a data file missing or unreadable: the data, not the request, is at fault
+            error_id = record_error(exc, f"reading pipeline {pipeline!r} of {app!r} for /data")
+            return error_answer(503, "the pipeline's data cannot be read right now", error_id=error_id)
+        except (
+            Exception
+        ) as exc:  # a corrupt file, a failing query: JSON with the id the log repeats, never HTML
+            error_id = record_error(exc, f"computing pipeline {pipeline!r} of {app!r} for /data")
+            return error_answer(500, "the pipeline could not be computed", error_id=error_id)
+        if frame is None:
+            return error_answer(500, f"pipeline {pipeline!r} produced no data")
+        if len(frame) > self.max_rows:
+            return error_answer(413, f"{len(frame)} rows exceed this endpoint's limit of {self.max_rows}")
+        body = await loop.run_in_executor(_executor, _encode, frame, fmt)
+        headers = {"Content-Type": FORMATS[fmt], "Cache-Control": "no-store"}
+        if fmt != "json":
+            headers["Content-Disposition"] = f'attachment; filename="{app}-{pipeline}.{fmt}"'
+        return Answer(200, body, headers)
+
+
 _reports: dict[tuple[Path, bool], tuple[tuple[int, int], Any]] = {}
 
 
@@ -282,17 +349,25 @@ def _validation_report(spec: Path, data_checks: bool) -> Any:
     return cached[1]
 
 
-def _lumen_authorized(spec: Path, user_info: Mapping[str, Any] | None) -> bool:
-    """Lumen's ``AuthSpec.authorized`` (dashboard.py:463-484) on the given claims instead of the session's."""
-    from lumen.config import config as lumen_config
+def auth_checker(spec: Path) -> Any:
+    """The spec's ``auth:`` block as Lumen builds it (``AuthSpec``, its ``plugins:`` group mappings applied), or
+    None when it has none."""
     from lumen.config import load_yaml
     from lumen.dashboard import AuthSpec
 
     auth = (load_yaml(spec.read_text(encoding="utf-8")) or {}).get("auth") or {}
     if not auth:
-        return True
-    checker = AuthSpec.from_spec(dict(auth))  # applies the `plugins:` (group mappings) as Lumen does
-    if not checker.spec:
+        return None
+    checker = AuthSpec.from_spec(dict(auth))
+    return checker if checker.spec else None
+
+
+def lumen_authorized(spec: Path, user_info: Mapping[str, Any] | None) -> bool:
+    """Lumen's ``AuthSpec.authorized`` (dashboard.py:463-484) on the given claims instead of the session's."""
+    from lumen.config import config as lumen_config
+
+    checker = auth_checker(spec)
+    if checker is None:
         return True
     if user_info is None:
         return bool(lumen_config.dev)  # as Lumen: no login means no access, except under --dev

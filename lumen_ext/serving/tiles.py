@@ -85,6 +85,12 @@ def proxying_init(original: Any, settings: Any) -> Any:
     return __init__
 
 
+def registered(tile_id: str) -> bool:
+    """Whether ``tile_id`` names a template one of this process's tile sources registered (the proxy serves no
+    other: it is not an open proxy)."""
+    return tile_id in _templates
+
+
 def _download(url: str) -> tuple[bytes, str]:
     request = urllib.request.Request(url, headers={"User-Agent": "lumen-ext tile proxy"})
     with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
@@ -137,7 +143,7 @@ def _tile_handler():
 
     class TileHandler(RequestHandler):
         async def get(self, tile_id: str, z: str, x: str, y: str) -> None:
-            if tile_id not in _templates:
+            if not registered(tile_id):
                 raise HTTPError(404)
             body, content_type, cacheable = await fetch_tile(tile_id, z, x, y)
             self.set_header("Content-Type", content_type)

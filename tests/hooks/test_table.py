@@ -94,7 +94,9 @@ def test_no_module_outside_the_hooks_package_replaces_an_upstream_attribute():
     assert offences == []
 
 
-def test_serve_installs_every_hook_and_uninstall_restores_every_target():
+# Both kinds of server process: `lumen-ext serve` (Tornado) and a FastAPI application (`lumen_ext.fastapi`).
+@pytest.mark.parametrize("profile", ["serve", "fastapi"])
+def test_a_server_profile_installs_its_hooks_and_uninstall_restores_every_target(profile):
     facts = run_python(
         "import json\n"
         "from lumen_ext import hooks\n"
@@ -110,7 +112,7 @@ def test_serve_installs_every_hook_and_uninstall_restores_every_target():
         "    return out\n"
         "import lumen.dashboard, lumen.sources.duckdb, lumen.auth, holoviews.operation.datashader, panel_material_ui\n"
         "before = current()\n"
-        "decisions = hooks.install('serve', hooks.Settings(cache=CacheConfig(), public_url='http://127.0.0.1:1'))\n"
+        f"decisions = hooks.install({profile!r}, hooks.Settings(cache=CacheConfig(), public_url='http://127.0.0.1:1'))\n"
         "during = current()\n"
         "hooks.enable('views.datashader.aggregate')\n"
         "hooks.uninstall()\n"
@@ -123,7 +125,7 @@ def test_serve_installs_every_hook_and_uninstall_restores_every_target():
         "  'rebound_restored': d.load_yaml is c.load_yaml, 'left': hooks.enabled()}))",
         timeout=180,
     )
-    replaced = {h.target for h in HOOKS if h.kind == "replace" and not h.deferred}
+    replaced = {h.target for h in HOOKS if h.kind == "replace" and not h.deferred and profile in h.profiles}
     assert facts["states"] == ["enable"]
     assert set(facts["changed"]) == replaced
     assert facts["not_restored"] == []

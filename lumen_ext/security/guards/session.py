@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lumen_ext.security.runtime import PolicyViolation, policy_of
 
 log = logging.getLogger("lumen_ext.security")
 
-__all__ = ["failing_closed_auth", "guarded_config_from_spec", "hide_secure_values"]
+__all__ = ["admits", "failing_closed_auth", "guarded_config_from_spec", "hide_secure_values"]
 
 
 def hide_secure_values(original: Callable, settings: Any) -> Callable:
@@ -45,6 +45,30 @@ def guarded_config_from_spec(original: Any, settings: Any) -> Any:
     return classmethod(from_spec)
 
 
+def admits(spec: Mapping[str, Any], case_sensitive: bool, user: Mapping[str, Any] | None, dev: bool) -> bool:
+    """Whether claims ``user`` (None: no login) satisfy an ``auth:`` block's ``spec``: every key must be a claim
+    holding one of the wanted values; no login passes only in ``dev``. Also the FastAPI door's check
+    (:mod:`lumen_ext.fastapi.guard`), before the page is served."""
+    if not spec:
+        return True
+    if user is None:
+        # No OAuth provider: nobody can be checked. Lumen lets everyone in under --dev/--autoreload.
+        return dev
+    for key, wanted in spec.items():
+        if key not in user:
+            log.warning("auth: claim %r is missing from the user's OAuth data; access denied", key)
+            return False
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+        got = user[key] if isinstance(user[key], list) else [user[key]]
+        if not case_sensitive:
+            wanted = [w.lower() if isinstance(w, str) else w for w in wanted]
+            got = [g.lower() if isinstance(g, str) else g for g in got]
+        wanted = [w.strip() if isinstance(w, str) else w for w in wanted]
+        if not any(g == w for w in wanted for g in got):
+            return False
+    return True
+
+
 def failing_closed_auth(original: Any, settings: Any) -> Any:
     """``AuthSpec.authorized``: a missing claim, or no OAuth provider at all, denies (unless ``dev``)."""
     policy = policy_of(settings)
@@ -54,22 +78,6 @@ def failing_closed_auth(original: Any, settings: Any) -> Any:
 
         if not self.spec:
             return True
-        user = pn.state.user_info
-        if user is None:
-            # No OAuth provider: nobody can be checked. Lumen lets everyone in under --dev/--autoreload.
-            return policy.dev
-        for key, wanted in self.spec.items():
-            if key not in user:
-                log.warning("auth: claim %r is missing from the user's OAuth data; access denied", key)
-                return False
-            wanted = wanted if isinstance(wanted, list) else [wanted]
-            got = user[key] if isinstance(user[key], list) else [user[key]]
-            if not self.case_sensitive:
-                wanted = [w.lower() if isinstance(w, str) else w for w in wanted]
-                got = [g.lower() if isinstance(g, str) else g for g in got]
-            wanted = [w.strip() if isinstance(w, str) else w for w in wanted]
-            if not any(g == w for w in wanted for g in got):
-                return False
-        return True
+        return admits(self.spec, self.case_sensitive, pn.state.user_info, policy.dev)
 
     return property(authorized)

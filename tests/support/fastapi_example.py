@@ -1,0 +1,107 @@
+"""The example FastAPI application of ``docs/examples/fastapi_app.py``, started with a real Uvicorn on 127.0.0.1.
+
+Both the HTTP tests (``tests/fastapi``) and the browser test (``tests/ui/test_fastapi_ui.py``) use it, started the
+way its docstring tells users to, from the repository root. Its demo login is a ``session`` cookie: ``alice-token``
+opens both dashboards, ``bob-token`` only penguins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from lumen_ext.serving.ports import free_port
+from support.browser import SERVER_FAULT, SERVER_START_TIMEOUT
+from support.launch import ServerDidNotStart, launch
+from support.paths import REPO
+
+APP = "docs.examples.fastapi_app:app"
+READY = "Application startup complete."
+ALICE, BOB = "alice-token", "bob-token"
+REQUEST_TIMEOUT = 60  # seconds for one HTTP answer: a first data request builds the pipeline
+
+
+@dataclass
+class ExampleApp:
+    url: str  # http://127.0.0.1:PORT
+    port: int
+    log_path: Path
+    login_cookie: str = "session"  # the cookie the application's auth dependency reads
+
+    def get(self, path: str, token: str | None = None, origin: str | None = None) -> tuple[int, dict, bytes]:
+        """(status, headers, body) of a GET, logged in as ``token``'s user (None: not logged in)."""
+        request = urllib.request.Request(self.url + path)
+        if token is not None:
+            request.add_header("Cookie", f"{self.login_cookie}={token}")
+        if origin is not None:
+            request.add_header("Origin", origin)
+        try:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def faults(self) -> list[str]:
+        return [line for line in self.log().splitlines() if SERVER_FAULT.search(line)]
+
+
+@contextlib.contextmanager
+def serve_example(
+    log_dir: Path,
+    app: str = APP,
+    app_dir: Path = REPO,
+    env: dict[str, str] | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[ExampleApp]:
+    """``uvicorn docs.examples.fastapi_app:app --host 127.0.0.1 --port PORT`` from the repository root until the
+    block exits (``app``, ``app_dir``: another application; ``env``: added to its environment; ``extra_args``:
+    more Uvicorn options, e.g. ``--workers``)."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host", "127.0.0.1"]
+    command += ["--port", str(port), *extra_args]
+    env = {
+        # The public URL the example defaults to names port 8000; this one listens elsewhere.
+        "LUMEN_EXT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "LUMEN_EXT_TILE_CACHE": str(log_dir / "tiles"),
+        **(env or {}),
+    }
+    log_path = log_dir / f"{app.partition(':')[0].rsplit('.', 1)[-1]}.log"
+    try:
+        with launch(command, READY, log_path, cwd=REPO, timeout=SERVER_START_TIMEOUT, env=env):
+            yield ExampleApp(f"http://127.0.0.1:{port}", port, log_path)
+    except ServerDidNotStart as exc:
+        pytest.fail(str(exc))
+
+
+PRIVATE_APP = "fastapi_private_app:app"  # tests/support/fastapi_private_app.py
+
+
+def private_spec(folder: Path) -> Path:
+    """specs/penguins.yaml with ``auth: {email: alice@example.com}``, its data beside it, in ``folder``."""
+    import shutil
+
+    shutil.copy(REPO / "sources" / "penguins.parquet", folder / "penguins.parquet")
+    text = (REPO / "specs" / "penguins.yaml").read_text()
+    text = text.replace("../sources/penguins.parquet", "penguins.parquet")
+    spec = folder / "private.yaml"
+    spec.write_text("auth:\n  email: alice@example.com\n\n" + text)
+    return spec
+
+
+@contextlib.contextmanager
+def serve_private(log_dir: Path) -> Iterator[ExampleApp]:
+    """The application of ``fastapi_private_app.py`` mounting :func:`private_spec` at ``/private/private``."""
+    spec = private_spec(log_dir)
+    support = Path(__file__).parent
+    with serve_example(log_dir, PRIVATE_APP, support, {"PRIVATE_SPEC": str(spec)}) as served:
+        yield replace(served, login_cookie="user")
