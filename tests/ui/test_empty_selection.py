@@ -88,9 +88,14 @@ def test_a_selection_without_rows_shows_a_note_and_the_plots_come_back(
 
         # Region E sells B and C only: E and A select nothing.
         set_filter(page, "Product", ["A"])
-        empty = _wait_for(page, lambda s: len(s["notes"]) == 2, "a note in place of each plot")
-        assert all(note == "No rows match the current filters." for note in empty["notes"]), empty
-        assert empty["plots"] == 0 and empty["rows"] == 0 and empty["cards"] == 0, empty
+        # One snapshot with all of it: the notes' elements are on the page a moment before their text, and the
+        # plots they replace a moment after.
+        empty = _wait_for(
+            page,
+            lambda s: s["notes"] == ["No rows match the current filters."] * 2 and s["plots"] == 0,
+            "a note in place of each plot",
+        )
+        assert empty["rows"] == 0 and empty["cards"] == 0, empty
         page.wait_for_timeout(1000)  # anything the server still had to say about the change has arrived
         assert page.locator(".pn-loading").count() == 0, "no view is left waiting for an update"
 

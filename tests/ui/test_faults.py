@@ -80,7 +80,8 @@ FILTER_VALUES_JS = """() => Object.fromEntries(window.Bokeh.documents.flatMap((d
 # What each Tabulator's Bokeh model holds (not what it drew): a failure then tells stale data from a stale drawing.
 TABLE_DATA_JS = """() => window.Bokeh.documents.flatMap((doc) => [...doc.all_models])
   .filter((m) => m.type.endsWith('Tabulator') && m.source)
-  .map((m) => Object.fromEntries([...m.source.data.entries()].map(([k, v]) => [k, Array.from(v)])))"""
+  .map((m) => Object.fromEntries(Object.entries(m.source.data instanceof Map ? Object.fromEntries(m.source.data)
+    : m.source.data).map(([k, v]) => [k, Array.from(v)])))"""
 ERROR_ID = re.compile(r"lx-[0-9a-f]{8}")
 # A failure must never reach the viewer as a traceback, or the server as a failed Bokeh callback.
 CALLBACK_FAILURE = re.compile(r"Exception in callback|Callback failed")
