@@ -2,8 +2,8 @@
 
 A fingerprint hashes the source text of the target (a function, a method, a property's accessors) or, for data
 (a class attribute holding a dict, a number), its ``repr``; for a guard that runs in the browser
-(``bokehjs:Class.method,Class.other``), the methods' text in the installed ``bokeh.js``. For ``rebind`` targets it also covers which modules
-import the function by name: a new import site would escape the hook. The review of a changed fingerprint is the
+(``bokehjs:Class.method,Class.other``), the methods' text in the installed ``bokeh.js``. For ``rebind`` targets
+it also covers which modules import the function by name: a new import site would escape the hook. The review of a changed fingerprint is the
 upgrade procedure (``docs/hooks.md``).
 """
 

@@ -26,7 +26,7 @@ def add_plot_layout_guard(settings: Any) -> None:
     # Under the server's public URL, as the local CDN and fonts are (:mod:`lumen_ext.serving.offline`): the FastAPI
     # door serves lumen-ext's routes under its prefix. Without one, a path from the server root, which Panel
     # rewrites relative to each page (``Resources.adjust_paths``).
-    root = (getattr(settings, "public_url", None) or "").rstrip("/")
+    root = (settings.public_url or "").rstrip("/")
     config.js_files = {**config.js_files, _ENTRY: root + GUARDS_ROUTE + PLOT_LAYOUT_GUARD}
 
 

@@ -105,13 +105,21 @@ def single_filter_labels(spec: Path) -> set[str]:
     return {label for label, n in counts.items() if n == 1}
 
 
-def already_operated(control: Control, operated: set[tuple[str, str]], single: set[str]) -> bool:
-    """Whether ``control`` is a filter (by :func:`single_filter_labels`) operated on an earlier tab."""
-    return _normalized(control.label) in single and (_normalized(control.label), control.kind) in operated
+class SharedFilters:
+    """Which widgets to operate: a filter whose label names one filter in the spec (:func:`single_filter_labels`)
+    only on the first tab showing it; every other widget wherever it shows."""
 
+    def __init__(self, spec: Path) -> None:
+        self._single = single_filter_labels(spec)
+        self._operated: set[tuple[str, str]] = set()
 
-def mark_operated(control: Control, operated: set[tuple[str, str]]) -> None:
-    operated.add((_normalized(control.label), control.kind))
+    def first_showing(self, control: Control) -> bool:
+        """Whether ``control`` is to be operated here; records it as operated."""
+        key = (_normalized(control.label), control.kind)
+        if key[0] in self._single and key in self._operated:
+            return False
+        self._operated.add(key)
+        return True
 
 
 def current_value(page, control: Control) -> Any:

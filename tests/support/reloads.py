@@ -53,8 +53,9 @@ def click_reload(page, button: dict) -> None:
 def _wait_until(page, condition_js: str, arg, what: str) -> None:
     """Wait until ``condition_js(buttons, arg)`` holds, then check the page still answers.
 
-    Bounded with ``wait_for_function``: a frozen renderer (seen after a layout reload before the plot-layout guard) never
-    answers a plain ``evaluate``, and the test would hang until pytest's timeout instead of saying what happened.
+    Bounded with ``wait_for_function``: a frozen renderer (seen after a layout reload before the plot-layout
+    guard) never answers a plain ``evaluate``, and the test would hang until pytest's timeout instead of saying
+    what happened.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 

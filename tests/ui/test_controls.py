@@ -20,14 +20,7 @@ from pathlib import Path
 
 import pytest
 from support.browser import dump
-from support.controls import (
-    Control,
-    already_operated,
-    change,
-    mark_operated,
-    single_filter_labels,
-    visible_controls,
-)
+from support.controls import Control, SharedFilters, change, visible_controls
 from support.dashboard_page import (
     CANVAS_DIGEST_JS,
     UPDATE_TIMEOUT,
@@ -212,12 +205,12 @@ def use_every_control(
         check_current_view(page, where)
         check_downloads(page, [d for title in shown for d in offered[title]], expected_data, folder, where)
     # A filter Lumen shows on several tabs (the pipeline they share) is operated on the first tab showing it.
-    single = single_filter_labels(spec)
-    operated: set[tuple[str, str]] = set()
+    shared = SharedFilters(spec)
+    exercised = 0
     for shown in _tabs(page, list(offered)):
         where = f"{label} ({', '.join(shown)})"
         for control in visible_controls(page):
-            if not already_operated(control, operated, single):
+            if shared.first_showing(control):
                 exercise_control(page, control, spec.stem, where)
-                mark_operated(control, operated)
-    assert operated, f"{label}: no widget found\n{dump(probe(page))}"
+                exercised += 1
+    assert exercised, f"{label}: no widget found\n{dump(probe(page))}"

@@ -99,10 +99,11 @@ def _project(tmp_path: Path) -> Path:
 
 def _seen(page) -> dict:
     cards = page.locator(".lx-fault-card").all_inner_texts()
+    row_texts = page.locator(".tabulator-row").filter(visible=True).all_inner_texts()
     return {
         "plots": plots_drew(page),
-        "rows": page.locator(".tabulator-row").filter(visible=True).count(),
-        "row_texts": page.locator(".tabulator-row").filter(visible=True).all_inner_texts(),
+        "rows": len(row_texts),
+        "row_texts": row_texts,
         "cards": cards,
         "ids": sorted({m for card in cards for m in ERROR_ID.findall(card)}),
         "diagnostics": page.locator(".lumen-ext-diagnostics").count(),
