@@ -100,21 +100,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
-def _print_startup_diagnostics(specs: list[Path], data: bool, policy) -> None:
-    """Show the same diagnostics `lumen-ext validate` gives, so the terminal tells what the page will."""
-    from lumen_ext.validation import validate_file
-    from lumen_ext.validation.reporters import TextReporter
-
-    for spec in specs:
-        report = validate_file(spec, data=data, policy=policy)
-        if report.diagnostics:
-            TextReporter(sys.stderr, color=sys.stderr.isatty()).report(report)
-
-
 def _check_specs(specs: list[Path]) -> str | None:
     for spec in specs:
         if not spec.is_file():
             return f"no such spec file: {spec}"
+    if len({spec.stem for spec in specs}) < len(specs):
+        return "two specs have the same name (file stem): each is served at /NAME"
     if len({spec.parent for spec in specs}) > 1:
         # DuckDB resolves relative paths against the working directory (LUMEN-NOTES §6.2 #17), and we run from
         # the specs' folder so they resolve as the author wrote them; one process has one working directory.
@@ -138,78 +129,62 @@ def run(args: argparse.Namespace) -> int:
     if args.dev:
         policy = policy.with_overrides(dev=True)
 
-    from lumen_ext.serving import offline
-
     # Bokeh needs the port up front to build its websocket origin allowlist.
     port = args.port or free_port(args.address)
     public_url = args.public_url or f"http://{args.address}:{port}"
-    offline.use_local_cdn(public_url)  # before anything imports Panel
 
-    if not args.no_validate:
-        _print_startup_diagnostics(specs, data=not args.no_data, policy=policy)
+    # The same builder as a Bokeh Server of the user's own (lumen_ext.tornado): Panel's CDN roots pointed here
+    # before anything imports Panel, the diagnostics on the terminal, the specs' folder as the working directory
+    # (DuckDB resolves relative paths against it, LUMEN-NOTES §6.2 #17), the `serve` hooks, the apps and routes.
+    from lumen_ext.serving.bokeh_server import dashboards
 
-    spec_dir = specs[0].parent
-    os.chdir(spec_dir)
-    # Dotted `type:` paths may name modules next to the spec, as under `lumen serve` (Bokeh adds the folder).
-    sys.path.insert(0, str(spec_dir))
+    served = dashboards(
+        specs,
+        public_url=public_url,
+        policy=policy,
+        cache=False if args.no_cache else processes.cache_config(args),
+        validate=not args.no_validate,
+        data_checks=not args.no_data,
+        data_endpoint=not args.no_data_endpoint,
+        proxy_tiles=not args.direct_tiles,
+        without=args.without,
+        chdir=True,
+        diagnostics_to=sys.stderr,
+        session_lifetime_ms=args.session_lifetime,
+        websocket_max_message_size=args.websocket_max_message_size,
+    )
 
     import panel as pn
 
-    import lumen_ext.sources.dask  # noqa: F401  # defines `type: dask` for Lumen's type lookup
-    from lumen_ext import hooks
-    from lumen_ext.serving import browser_guards, endpoints, gc_freeze, shutdown, tiles
-    from lumen_ext.serving.app import dashboard_app
+    from lumen_ext.serving import shutdown
 
-    hooks.install(
-        "serve",
-        hooks.Settings(
-            policy=policy,
-            cache=None if args.no_cache else processes.cache_config(args),
-            public_url=public_url,
-            proxy_tiles=not args.direct_tiles,
-            without=tuple(args.without),
-        ),
-    )
-    routes = offline.static_routes() + browser_guards.routes()
-    if not args.direct_tiles:
-        routes += tiles.tile_routes()
-    routes += endpoints.routes(
-        specs, data=not args.no_data_endpoint, validate=not args.no_validate, data_checks=not args.no_data
-    )
-    apps = {
-        spec.stem: dashboard_app(spec, policy, validate=not args.no_validate, data_checks=not args.no_data)
-        for spec in specs
-    }
     origins = args.allow_websocket_origin or [f"{args.address}:{port}", f"localhost:{port}"]
     parent = os.getpid()
     if args.num_procs != 1:
         shutdown.forward_to_workers()  # before Bokeh forks: one signal to this PID stops every worker
     server = pn.serve(
-        apps,
+        served.applications,
         port=port,
         address=args.address,
         websocket_origin=origins,
         show=False,
         start=False,
-        title={name: name for name in apps},
-        extra_patterns=routes,
+        extra_patterns=served.routes,  # pn.serve adds Panel's own routes
         num_procs=args.num_procs,
-        unused_session_lifetime_milliseconds=args.session_lifetime,
-        websocket_max_message_size=args.websocket_max_message_size,
-        check_unused_sessions_milliseconds=min(args.session_lifetime, 17_000),
+        **served.server_kwargs,
     )
     # Bokeh's periodic jobs: discarding closed sessions (without it every session stays in memory) and
     # keep-alive pings. (With --num-procs, Bokeh forked the processes when pn.serve built the server.)
     server.start()
     # SIGTERM/SIGINT (and, in a worker, its parent's exit): close frames, in-flight callbacks finished, exit 0.
-    shutdown.stop_on_signals(server, parent if os.getpid() != parent else None)
     # Each process's start-up heap leaves the collector's full passes (they ran ~1 s apiece with 30 sessions).
-    gc_freeze.freeze_startup_heap()
-    for name in apps:
+    served.started(server, parent=parent if os.getpid() != parent else None)
+    names = [path.lstrip("/") for path in served.applications]
+    for name in names:
         # Stable, parseable line: tests and scripts wait for it.
         print(f"lumen-ext: serving {name} at http://{args.address}:{port}/{name}", flush=True)
     if args.show and args.num_procs == 1:
-        server.show("/" + next(iter(apps)))
+        server.show("/" + names[0])
     with contextlib.suppress(KeyboardInterrupt):  # a Ctrl-C before the handlers are in place
         server.io_loop.start()
     shutdown.exit_after_stop()  # the loop returns only once a signal stopped the server

@@ -257,11 +257,9 @@ def rest_provider(files: list[str], endpoint: str | None) -> list[tuple]:
     forks): the start-up heap is complete then, so it is frozen here (``serving/gc_freeze.py``).
     ``endpoint`` (``--rest-endpoint``) is not used: each route has the path ``lumen-ext serve`` gives it.
     """
-    from lumen_ext.serving import browser_guards, endpoints, gc_freeze, offline, tiles
+    from lumen_ext.serving import bokeh_server, gc_freeze
 
-    routes = offline.static_routes() + browser_guards.routes() + tiles.tile_routes()
-    specs = [f for f in files if f.lower().endswith(YAML_SUFFIXES)]
-    routes += endpoints.routes(specs, data=True, validate=True, data_checks=True)
+    routes = bokeh_server.routes([f for f in files if f.lower().endswith(YAML_SUFFIXES)])
     gc_freeze.freeze_startup_heap()
     return routes
 
