@@ -2,20 +2,25 @@
 
 Both the HTTP tests (``tests/fastapi``) and the browser test (``tests/ui/test_fastapi_ui.py``) use it, started the
 way its docstring tells users to, from the repository root. Its demo login is a ``session`` cookie: ``alice-token``
-opens both dashboards, ``bob-token`` only penguins.
+opens both dashboards, ``bob-token`` only penguins. :class:`ExampleApp` is also the handle of the hand-built Bokeh
+server example (``support/tornado_example.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
+import subprocess
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
+from scale.helpers import metric_values
 
 from lumen_ext.serving.ports import free_port
 from support.browser import SERVER_FAULT, SERVER_START_TIMEOUT
@@ -26,6 +31,7 @@ APP = "docs.examples.fastapi_app:app"
 READY = "Application startup complete."
 ALICE, BOB = "alice-token", "bob-token"
 REQUEST_TIMEOUT = 60  # seconds for one HTTP answer: a first data request builds the pipeline
+LINKED = re.compile(r'(?:src|href)="([^"]+)"')  # the scripts, stylesheets and icons a page links
 
 
 @dataclass
@@ -34,6 +40,7 @@ class ExampleApp:
     port: int
     log_path: Path
     login_cookie: str = "session"  # the cookie the application's auth dependency reads
+    process: subprocess.Popen | None = None
 
     def get(self, path: str, token: str | None = None, origin: str | None = None) -> tuple[int, dict, bytes]:
         """(status, headers, body) of a GET, logged in as ``token``'s user (None: not logged in)."""
@@ -47,6 +54,26 @@ class ExampleApp:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
+
+    def linked_files_not_served_here(self, path: str, under: str, token: str | None = None) -> list[str]:
+        """Fetch the page at ``path``; every file it links that is not under ``{url}{under}`` or does not answer 200
+        (an empty list: the page loads nothing from elsewhere). Fails when the page links fewer than ten files."""
+        status, _, body = self.get(path, token)
+        assert status == 200, f"{path}: {status}"
+        links = {urljoin(self.url + path, url) for url in LINKED.findall(body.decode())}
+        assert len(links) > 10, sorted(links)
+        return [
+            link
+            for link in sorted(links)
+            if not link.startswith(self.url + under) or self.get(link.removeprefix(self.url), token)[0] != 200
+        ]
+
+    def memory_hits(self, metrics_path: str, token: str | None = None) -> float:
+        """Stage-cache hits of the memory tier so far, from ``/metrics``."""
+        status, _, body = self.get(metrics_path, token)
+        assert status == 200, f"{metrics_path}: {status}"
+        hits = metric_values(body.decode(), "lumen_ext_cache_hits_total")
+        return next((v for k, v in hits.items() if 'tier="memory"' in k), 0.0)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -77,8 +104,8 @@ def serve_example(
     }
     log_path = log_dir / f"{app.partition(':')[0].rsplit('.', 1)[-1]}.log"
     try:
-        with launch(command, READY, log_path, cwd=REPO, timeout=SERVER_START_TIMEOUT, env=env):
-            yield ExampleApp(f"http://127.0.0.1:{port}", port, log_path)
+        with launch(command, READY, log_path, cwd=REPO, timeout=SERVER_START_TIMEOUT, env=env) as process:
+            yield ExampleApp(f"http://127.0.0.1:{port}", port, log_path, process=process)
     except ServerDidNotStart as exc:
         pytest.fail(str(exc))
 

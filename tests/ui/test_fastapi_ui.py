@@ -8,7 +8,6 @@ user it names: Lumen's own check in the session sees the claims the host's login
 from __future__ import annotations
 
 import pytest
-from scale.helpers import metric_values
 from support.browser import dump
 from support.dashboard_page import change_a_filter, check_current_view, wait_rendered
 from support.fastapi_example import ALICE, serve_example, serve_private
@@ -24,13 +23,6 @@ def example(tmp_path_factory):
         yield served
 
 
-def _memory_hits(example) -> float:
-    status, _, body = example.get("/dashboards/metrics", ALICE)
-    assert status == 200
-    hits = metric_values(body.decode(), "lumen_ext_cache_hits_total")
-    return next((v for k, v in hits.items() if 'tier="memory"' in k), 0.0)
-
-
 @pytest.mark.parametrize("name", DASHBOARDS)
 def test_a_mounted_dashboard_renders_and_its_filters_work(example, page_and_watch, screenshot_dir, name):
     page, watch = page_and_watch
@@ -39,10 +31,10 @@ def test_a_mounted_dashboard_renders_and_its_filters_work(example, page_and_watc
     wait_rendered(page)
     check_current_view(page, name)
     page.screenshot(path=str(screenshot_dir / f"fastapi-{name}.png"))
-    hits = _memory_hits(example)
+    hits = example.memory_hits("/dashboards/metrics", ALICE)
     change_a_filter(page, f"fastapi {name}", screenshot_dir / f"fastapi-{name}-filtered.png")
     # change_a_filter put the widget back: the views' first filter state again, served from the stage cache.
-    assert _memory_hits(example) > hits
+    assert example.memory_hits("/dashboards/metrics", ALICE) > hits
     assert not watch.problems(), f"{name}: the browser saw problems:\n{dump(watch.problems())}"
     assert not example.faults(), "\n".join(example.log().splitlines()[-60:])
 
