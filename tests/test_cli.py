@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from support.paths import SPECS_DIR
 
 from lumen_ext import __version__
 from lumen_ext.cli import SUBCOMMANDS, main
@@ -52,3 +53,28 @@ def test_help_lists_commands_without_importing_them():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "['lumen_ext.cli']", result.stdout
+
+
+def _same_name_twice(tmp_path) -> list[str]:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "penguins.yaml").write_text((SPECS_DIR / "penguins.yaml").read_text())
+    return [str(tmp_path / "a" / "penguins.yaml"), str(tmp_path / "b" / "penguins.yaml")]
+
+
+SERVE_USAGE_ERRORS = [
+    pytest.param(lambda tmp: [str(SPECS_DIR / "nope.yaml")], "no such spec file: ", id="missing-spec"),
+    pytest.param(_same_name_twice, "two specs have the same name", id="same-name"),
+    pytest.param(
+        lambda tmp: [str(SPECS_DIR / "penguins.yaml"), "--public-url", "dash.example.org"],
+        "--public-url must be an absolute http:// or https:// URL",
+        id="public-url-without-scheme",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), SERVE_USAGE_ERRORS)
+def test_serve_usage_errors_exit_2_before_serving(capsys, tmp_path, args, message):
+    """Checked before the allocator's re-execution, Panel's import and the working directory change."""
+    assert main(["serve", *args(tmp_path)]) == 2
+    assert message in capsys.readouterr().err

@@ -113,9 +113,42 @@ def _check_specs(specs: list[Path]) -> str | None:
     return None
 
 
+def _check_public_url(public_url: str | None) -> str | None:
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        return (
+            "--public-url must be an absolute http:// or https:// URL (Panel's asset roots are built from it)"
+        )
+    return None
+
+
+def _dashboards(args: argparse.Namespace, specs: list[Path], policy, public_url: str):
+    from lumen_ext.serving.bokeh_server import dashboards
+
+    return dashboards(
+        specs,
+        public_url=public_url,
+        policy=policy,
+        cache=False if args.no_cache else processes.cache_config(args),
+        validate=not args.no_validate,
+        data_checks=not args.no_data,
+        data_endpoint=not args.no_data_endpoint,
+        proxy_tiles=not args.direct_tiles,
+        without=args.without,
+        chdir=True,
+        diagnostics_to=sys.stderr,
+        session_lifetime_ms=args.session_lifetime,
+        websocket_max_message_size=args.websocket_max_message_size,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     specs = [spec.resolve() for spec in args.specs]
-    if problem := _check_specs(specs) or processes.problem(args) or dask_cluster.configure_from_args(args):
+    if problem := (
+        _check_specs(specs)
+        or _check_public_url(args.public_url)
+        or processes.problem(args)
+        or dask_cluster.configure_from_args(args)
+    ):
         print(f"lumen-ext serve: {problem}", file=sys.stderr)
         return 2
     # First thing after the usage checks: the allocator is chosen at interpreter start (a no-op in-process).
@@ -136,23 +169,7 @@ def run(args: argparse.Namespace) -> int:
     # The same builder as a Bokeh Server of the user's own (lumen_ext.tornado): Panel's CDN roots pointed here
     # before anything imports Panel, the diagnostics on the terminal, the specs' folder as the working directory
     # (DuckDB resolves relative paths against it, LUMEN-NOTES §6.2 #17), the `serve` hooks, the apps and routes.
-    from lumen_ext.serving.bokeh_server import dashboards
-
-    served = dashboards(
-        specs,
-        public_url=public_url,
-        policy=policy,
-        cache=False if args.no_cache else processes.cache_config(args),
-        validate=not args.no_validate,
-        data_checks=not args.no_data,
-        data_endpoint=not args.no_data_endpoint,
-        proxy_tiles=not args.direct_tiles,
-        without=args.without,
-        chdir=True,
-        diagnostics_to=sys.stderr,
-        session_lifetime_ms=args.session_lifetime,
-        websocket_max_message_size=args.websocket_max_message_size,
-    )
+    served = _dashboards(args, specs, policy, public_url)
 
     import panel as pn
 
