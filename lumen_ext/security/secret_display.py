@@ -96,7 +96,7 @@ def secret_variables(spec: Any, carried: Carried | None = None) -> dict[str, str
     while changed:  # aliases of aliases: at most one pass per variable
         changed = False
         for name, vspec in variables.items():
-            if name in secret or (isinstance(vspec, dict) and vspec.get("type") in DISPLAYED_VARIABLES):
+            if name in secret or _shown_variable(vspec):
                 continue
             for path, text in _strings(("variables", name), vspec):
                 origin = next((secret[m] for m in VARIABLE_REF.findall(text) if m in secret), None)
@@ -106,6 +106,13 @@ def secret_variables(spec: Any, carried: Carried | None = None) -> dict[str, str
                     changed = True
                     break
     return secret
+
+
+def _shown_variable(spec: Any) -> bool:
+    """A ``widget`` or ``url`` variable (``type:`` may be any YAML value in a broken spec)."""
+    return (
+        isinstance(spec, dict) and isinstance(spec.get("type"), str) and spec["type"] in DISPLAYED_VARIABLES
+    )
 
 
 def secret_env_keys(spec: Any) -> dict[str, str]:
@@ -147,7 +154,7 @@ def displayed_strings(spec: Any) -> Iterator[Displayed]:
     variables = spec.get("variables")
     if isinstance(variables, dict):
         for name, vspec in variables.items():
-            if isinstance(vspec, dict) and vspec.get("type") in DISPLAYED_VARIABLES:
+            if _shown_variable(vspec):
                 for key, value in vspec.items():
                     if key not in ("type", "kind"):
                         where = f"{vspec['type']} variable `{name}`"
