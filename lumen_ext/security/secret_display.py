@@ -183,8 +183,7 @@ class _Walk:
             return
         for key, value in spec.items():
             if key == "views":
-                items = value.items() if isinstance(value, dict) else enumerate(value or ())
-                for k, view in items:
+                for k, view in _entries(value):
                     yield from self.view((*path, key, k), view)
             elif key == "filters":
                 yield from self.filters((*path, key), value)
@@ -228,10 +227,7 @@ class _Walk:
             yield from self.filters((*path, "filters"), spec["filters"])
 
     def filters(self, path: Path, value: Any) -> Iterator[Displayed]:
-        items = (
-            value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-        )
-        for k, spec in items:
+        for k, spec in _entries(value):
             if not isinstance(spec, dict):
                 continue  # a filter's name, or `auto`
             if spec.get("type") == "constant":
@@ -253,6 +249,11 @@ class _Walk:
                 yield from self.shown((*path, name), spec[name], f"a transform control `{name}`")
             if isinstance(control, dict):
                 yield from self.shown((*path, "controls", i), control, "a transform control's options")
+
+
+def _entries(value: Any) -> Any:
+    """(key, item) of a mapping or a list of components; nothing for anything else."""
+    return value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
 
 
 def _strings(path: Path, value: Any) -> Iterator[tuple[Path, str]]:
