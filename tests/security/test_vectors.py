@@ -274,6 +274,30 @@ def test_s6_duckdb_reads_project_files(sandbox, run_scenario):
     assert "ROWS 4" in outcome.output, outcome.output
 
 
+def test_s6_a_database_file_opens_in_every_session(sandbox, run_scenario):
+    """DuckDB shares one instance per database file in a process: the second connection (the next session, or
+    ``/data``) finds it sandboxed already, and must neither fail nor loosen it."""
+    outcome = run_scenario(
+        """
+        harden(Policy())
+        import duckdb
+        with duckdb.connect("warehouse.duckdb") as con:
+            con.execute("CREATE TABLE t AS SELECT 1 AS a")
+        from lumen.sources.duckdb import DuckDBSource
+        for session in (1, 2):
+            source = DuckDBSource(uri="warehouse.duckdb", tables={"t": "SELECT * FROM t"})
+            print("SESSION", session, len(source.get("t")))
+        try:
+            source._connection.execute("SELECT * FROM read_csv('OUTSIDE/secret.csv')").fetchall()
+        except Exception as exc:
+            print("DIRECT", type(exc).__name__, exc)
+        """
+    )
+    assert "SESSION 1 1" in outcome.output and "SESSION 2 1" in outcome.output, outcome.output
+    assert "hunter2" not in outcome.output
+    assert "DIRECT" in outcome.output
+
+
 def test_s7_nested_view_objects_are_allow_listed(sandbox, run_scenario):
     spec = sandbox.spec(
         """
