@@ -16,6 +16,8 @@ viewer-code               error     a ``query``/``eval`` expression a viewer can
 viewer-sql                error     SQL text or ``sql_format`` parameters a viewer can change               S11
 viewer-path               warning   a file path or URL a viewer can change                                 S5 S13
 insecure-secret           warning   an ``env`` variable not marked ``secure: true``                        S4
+secret-displayed          error     a ``secure: true`` variable (``$variables.x``, Jinja ``env()``) in text  S4
+                                    the browser receives: titles, filters, widgets, config
 auth-fail-open            warning   an ``auth:`` claim that plain Lumen skips when the provider omits it   S15
 editable                  error     ``config.editable: true``: every viewer may edit and reload the spec   S12
 unsafe-cache-dir          error     a ``cache_dir`` Lumen would ``rmtree`` outside the project or on it    S14
@@ -78,6 +80,13 @@ SECURITY_RULES: dict[str, SecurityRule] = {
             "viewer-path", "warning", "a file path or URL a dashboard viewer can change", ("S5", "S13")
         ),
         SecurityRule("insecure-secret", "warning", "an `env` variable not marked `secure: true`", ("S4",)),
+        SecurityRule(
+            "secret-displayed",
+            "error",
+            "a `secure: true` variable referenced (`$variables.x`, Jinja `env()`) in text sent to the browser: "
+            "a title, a filter, a widget, the config",
+            ("S4",),
+        ),
         SecurityRule(
             "auth-fail-open",
             "warning",

@@ -11,6 +11,8 @@ parses the result with PyYAML's unsafe ``yaml.Loader`` (LUMEN-NOTES §5: S1, S2,
   holding ``!!python/object/apply:os.system [...]`` or ``]\\nnew_key: x`` is therefore just a string, wherever the
   token sat. A token that the YAML turned into something other than text (a key, a number) keeps its value as text.
 * The YAML is parsed with ``yaml.SafeLoader``: ``!!python/...`` tags are an error, never constructed.
+* An ``env()`` value of a ``secure: true`` env variable's key is never substituted where the page shows it
+  (:mod:`lumen_ext.security.secret_display`): the token there becomes the mask instead.
 """
 
 from __future__ import annotations
@@ -46,10 +48,13 @@ class _Tokens:
         # Plain alphanumerics: a YAML plain scalar anywhere, and no user text can guess it.
         self.prefix = f"lxval{secrets.token_hex(8)}n"
         self.values: dict[str, str] = {}
+        self.env_keys: dict[str, str] = {}  # token -> the environment key ``env()`` read it from
 
-    def token(self, value: Any) -> str:
+    def token(self, value: Any, env_key: str | None = None) -> str:
         token = f"{self.prefix}{len(self.values)}z"
         self.values[token] = "" if value is None else str(value)
+        if env_key is not None:
+            self.env_keys[token] = env_key
         return token
 
     def substitute(self, data: Any) -> Any:
@@ -107,7 +112,7 @@ def render_spec_text(
             raise SpecLoadRefused(
                 f"the spec calls env({key!r}), but the server's policy does not list {key!r} in allowed_env"
             )
-        return tokens.token(environ.get(key, ""))
+        return tokens.token(environ.get(key, ""), env_key=key)
 
     def shell(command: Any) -> str:
         raise SpecLoadRefused(
@@ -145,4 +150,15 @@ def load_spec_text(text: str, context: Mapping[str, Any] | None = None, **option
     except SecurityError as exc:
         raise SpecLoadRefused(f"the spec's Jinja tried to reach Python internals ({exc})") from exc
     data = yaml.load(rendered, Loader=yaml.SafeLoader)
-    return tokens.substitute(data)
+    return tokens.substitute(_conceal_secret_env(data, tokens))
+
+
+def _conceal_secret_env(data: Any, tokens: _Tokens) -> Any:
+    """The tokens of ``env()`` values of secure variables' keys, masked in displayed places (still tokens here)."""
+    if not tokens.env_keys:
+        return data
+    from lumen_ext.security.secret_display import conceal, secret_env_keys
+
+    secret_keys = secret_env_keys(data)
+    hidden = {token: secret_keys[key] for token, key in tokens.env_keys.items() if key in secret_keys}
+    return conceal(data, references=False, tokens=hidden) if hidden else data

@@ -225,7 +225,9 @@ class SourceReader:
         import duckdb
 
         uri = src.spec.get("uri") or ":memory:"
-        if not isinstance(uri, str):  # a list or a number: the schema check reports it; nothing to open
+        if not isinstance(uri, str) or uri.startswith("$"):
+            # A list or a number: the schema check reports it. A `$variables.x` reference (a secure variable
+            # holding a connection string, typically): known at run time only, like a Jinja value.
             self._duckdb[src.name] = None
             return None
         con = None

@@ -101,12 +101,17 @@ def _schema(ctx: CheckContext) -> None:
 
 
 def _security(ctx: CheckContext, filename: str, policy: Policy | None) -> None:
+    from lumen_ext.validation.secret_security import displayed_secrets
     from lumen_ext.validation.security import unsafe_constructs
 
     for issue in unsafe_constructs(ctx.data, ctx.spec_dir / filename, policy):
         ctx.report(
             issue.path, issue.rule, issue.message, issue.hint, target=issue.target, severity=issue.severity
         )
+    # At the reference inside the value (and Jinja's text positions): `emit`, not `report`.
+    for shown in displayed_secrets(ctx.loaded):
+        issue = shown.issue
+        ctx.emit(shown.span, issue.rule, issue.message, issue.hint, issue.severity)
 
 
 def validate_file(path: str | os.PathLike, data: bool = True, policy: Policy | None = None) -> Report:

@@ -23,6 +23,8 @@ _CLOSERS = {"{": "}}", "%": "%}", "#": "#}"}
 _OPENER = re.compile(r"\{\{|\{%|\{#")
 _BARE_NAME = re.compile(r"^-?\s*([A-Za-z_]\w*)\s*-?$")
 _CALL = re.compile(r"\b(shell|env|header|cookie|oauth)\s*\(\s*(?:['\"]([^'\"]*)['\"])?")
+# `env('KEY')`, or `env(KEY)`: Lumen's helper takes an undefined bare name as the key itself.
+_ENV_CALL = re.compile(r"\benv\s*\(\s*(?:['\"]([^'\"]+)['\"]|([A-Za-z_]\w*))\s*\)")
 # Jinja's own globals; a bare one renders its repr instead of staying literal.
 _JINJA_GLOBALS = {
     "range",
@@ -63,11 +65,23 @@ class JinjaFinding:
     hint: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EnvCall:
+    """``env('KEY')`` inside the expression at ``start:end`` (character offsets into the file text)."""
+
+    start: int
+    end: int
+    key: str
+
+
 @dataclass(slots=True)
 class Neutralised:
     text: str  # same length as the input, line breaks unchanged
     templated: list[tuple[int, int]] = field(default_factory=list)  # offsets of substituted expressions
     findings: list[JinjaFinding] = field(default_factory=list)
+    env_calls: list[EnvCall] = field(
+        default_factory=list
+    )  # what each `env()` reads: secure variables' values
 
 
 def _blank(segment: str, fill: str) -> str:
@@ -147,6 +161,9 @@ def neutralise(text: str) -> Neutralised:
             finding = _classify_expression(body, start, end)
             if finding:
                 result.findings.append(finding)
+            result.env_calls.extend(
+                EnvCall(start, end, call.group(1) or call.group(2)) for call in _ENV_CALL.finditer(body)
+            )
         out.append(_blank(segment, "x"))
         result.templated.append((start, end))
     _check_unclosed(text, pos, len(text), result)

@@ -25,7 +25,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from lumen_ext.validation import collector
 from lumen_ext.validation.compose import ComposeRefused, compose
 from lumen_ext.validation.diagnostics import FILE_START, Span
-from lumen_ext.validation.jinja import JinjaFinding, neutralise
+from lumen_ext.validation.jinja import EnvCall, JinjaFinding, neutralise
 from lumen_ext.validation.lines import YAML_ONLY_BREAKS, LineMap
 from lumen_ext.validation.positions import NodeInfo, Path, PositionIndex, Source
 from lumen_ext.validation.scalars import SCALAR_TAGS, ScalarBuilder, ScalarProblem
@@ -54,6 +54,7 @@ class LoadedSpec:
     positions: PositionIndex | None = None  # where each value is written (None when nothing was built)
     problems: list[LoadProblem] = field(default_factory=list)
     parsed: bool = False  # False when YAML could not be parsed at all
+    env_calls: list[EnvCall] = field(default_factory=list)  # Jinja `env('KEY')` calls, by offset
 
     def info(self, path: Path) -> NodeInfo | None:
         return self.positions.info(tuple(path)) if self.positions else None
@@ -300,6 +301,7 @@ def load_text(text: str) -> LoadedSpec:
     neutral = neutralise(text)
     for finding in neutral.findings:
         loaded.problems.append(_finding_problem(loaded.lines, finding))
+    loaded.env_calls = neutral.env_calls
     with collector.paused():  # linear time on large files: see collector.py
         _parse(loaded, neutral.text, neutral.templated)
     return loaded

@@ -53,6 +53,11 @@ class NodeInfo:
         return self._source.span(self._node)
 
     @property
+    def offsets(self) -> tuple[int, int]:
+        """Where the value is written, as character offsets into the text (start, end)."""
+        return self._node.start_mark.index, self._node.end_mark.index
+
+    @property
     def key(self) -> Span | None:
         return self._source.span(self._key) if self._key is not None else None
 

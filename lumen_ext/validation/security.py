@@ -299,8 +299,10 @@ class LocatedIssue:
 
 
 def check_file(path: str | Path, policy: Policy | None = None) -> list[LocatedIssue]:
-    """`unsafe_constructs` for the spec file at ``path``, positioned (safe load: nothing in the file runs)."""
+    """`unsafe_constructs` and `displayed_secrets` for the spec file at ``path``, positioned (safe load: nothing in
+    the file runs)."""
     from lumen_ext.validation.loader import load_text
+    from lumen_ext.validation.secret_security import displayed_secrets
 
     path = Path(path)
     loaded = load_text(path.read_text(encoding="utf-8-sig"))
@@ -308,4 +310,6 @@ def check_file(path: str | Path, policy: Policy | None = None) -> list[LocatedIs
     for issue in unsafe_constructs(loaded.data, path, policy):
         span = loaded.locate(issue.path, issue.target)
         located.append(LocatedIssue(str(path), span.line, span.column, issue))
+    for shown in displayed_secrets(loaded):
+        located.append(LocatedIssue(str(path), shown.span.line, shown.span.column, shown.issue))
     return located

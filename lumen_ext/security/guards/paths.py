@@ -124,6 +124,10 @@ def sandboxed_duckdb(original: Any, settings: Any) -> Any:
     return _SandboxedDuckDB(original, policy_of(settings), lambda: Path(lconfig.config.root or os.getcwd()))
 
 
+def _external_access(connection: Any) -> bool:
+    return bool(connection.execute("SELECT current_setting('enable_external_access')").fetchone()[0])
+
+
 class _SandboxedDuckDB:
     """The ``duckdb`` module as lumen.sources.duckdb sees it: ``connect`` returns a file-system-sandboxed database.
 
@@ -145,7 +149,9 @@ class _SandboxedDuckDB:
         if database and str(database) != ":memory:" and not str(database).startswith((":memory:", "md:")):
             _check_location(self._policy, database, Path.cwd(), "DuckDB database")
         connection = self._module.connect(database, *args, **kwargs)
-        if not self._policy.duckdb_external_access:
+        # A database file already open in this process is the same DuckDB instance, sandboxed by the first
+        # connection: its settings can no longer change (DuckDB refuses, failing every later session).
+        if not self._policy.duckdb_external_access and _external_access(connection):
             dirs = ", ".join(
                 "'" + (str(root) + os.sep).replace("'", "''") + "'" for root in self._policy.roots(base)
             )

@@ -1,5 +1,5 @@
-"""S4 S12 S15: secrets, editing and auth. ``secure: true`` values never exported, ``config.editable`` only with
-``allow_editable`` (tracebacks in the page only with ``dev``), and ``auth:`` failing closed."""
+"""S4 S12 S15: secrets, editing and auth. ``secure: true`` values never exported nor shown, ``config.editable`` only
+with ``allow_editable`` (tracebacks in the page only with ``dev``), and ``auth:`` failing closed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from lumen_ext.security.runtime import PolicyViolation, policy_of
 
 log = logging.getLogger("lumen_ext.security")
 
-__all__ = ["admits", "failing_closed_auth", "guarded_config_from_spec", "hide_secure_values"]
+__all__ = [
+    "admits",
+    "failing_closed_auth",
+    "guarded_config_from_spec",
+    "hide_secure_values",
+    "masked_secure_references",
+]
 
 
 def hide_secure_values(original: Callable, settings: Any) -> Callable:
@@ -25,6 +31,28 @@ def hide_secure_values(original: Callable, settings: Any) -> Callable:
         return spec
 
     return to_spec
+
+
+def masked_secure_references(original: Any, settings: Any) -> Any:
+    """``Dashboard.validate``: a ``$variables.NAME`` of a secure variable in a displayed place becomes the mask.
+
+    Every spec Lumen builds passes here, read from a file (each session, and after an edit) or given as a dict,
+    and so does the one ``/data`` computes from. Lumen resolves references in a dozen places afterwards (views,
+    filters, panel object specs, variable aliases, each re-evaluated when a variable changes); a displayed
+    reference is therefore replaced before any of them sees it, and the sources, which do not display, keep theirs.
+    Which places are displayed is `lumen_ext.security.secret_display`'s, which ``lumen-ext validate`` reports
+    with the same walk (rule ``secret-displayed``). Each masked place is logged once per process.
+    """
+    from lumen_ext.security.secret_display import conceal
+
+    validate = original.__func__
+
+    def validated(cls: type, spec: Any, context: Any = None) -> Any:
+        if isinstance(spec, dict) and context is None:
+            spec = conceal(spec)
+        return validate(cls, spec, context)
+
+    return classmethod(validated)
 
 
 def guarded_config_from_spec(original: Any, settings: Any) -> Any:
