@@ -52,43 +52,9 @@ def wait_rendered(page, require_content: bool = True, poll: float = 0.4) -> None
     pytest.fail(f"the dashboard did not settle within {RENDER_TIMEOUT}s\n{dump(probe(page))}")
 
 
-def plots_drew(page) -> int:
-    """Plots that visibly drew: Bokeh canvases holding more than a background (at least three distinct colours on
-    a sample grid), and Vega (Altair) SVGs holding marks with shapes in them."""
-    return page.evaluate(
-        """() => {
-        const seen = [], svgs = [];
-        const walk = (root) => {
-          for (const el of root.querySelectorAll('*')) {
-            if (el.tagName === 'CANVAS') seen.push(el);
-            if (el.tagName === 'svg' && el.classList.contains('marks') && el.getClientRects().length) svgs.push(el);
-            if (el.shadowRoot) walk(el.shadowRoot);
-          }
-        };
-        walk(document);
-        let drew = 0;
-        walkSvg: for (const svg of svgs) {
-          for (const mark of svg.querySelectorAll('g[class^="mark-"]')) {
-            if (mark.querySelector('path, rect, line, circle, text')) { drew += 1; continue walkSvg; }
-          }
-        }
-        for (const c of seen) {
-          if (!c.offsetParent || c.width < 20 || c.height < 20) continue;
-          const ctx = c.getContext('2d');
-          if (!ctx) continue;
-          const colours = new Set();
-          for (let x = 0; x < c.width; x += Math.ceil(c.width / 40))
-            for (let y = 0; y < c.height; y += Math.ceil(c.height / 40))
-              colours.add(ctx.getImageData(x, y, 1, 1).data.join(','));
-          if (colours.size >= 3) drew += 1;
-        }
-        return drew;
-    }"""
-    )
-
-
-# A digest of what the plot canvases show: colours on a sample grid, so a new palette changes it.
-CANVAS_DIGEST_JS = """() => {
+# The visible plot canvases of the page (shadow roots included), each read back once: ``getImageData`` of a whole
+# canvas costs about what one of a single pixel does, so sampling a grid pixel by pixel cost ~70 ms a call.
+_CANVAS_PIXELS_JS = """
   const canvases = [];
   const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
@@ -97,16 +63,62 @@ CANVAS_DIGEST_JS = """() => {
     }
   };
   walk(document);
-  const parts = [];
-  for (const c of canvases) {
+  // Each canvas as its pixels' RGBA bytes and a grid of (about) n by n sample offsets into them.
+  const sampled = (n) => canvases.map((c) => {
     const ctx = c.getContext('2d');
-    if (!ctx) continue;
-    for (let x = 0; x < c.width; x += Math.ceil(c.width / 48))
-      for (let y = 0; y < c.height; y += Math.ceil(c.height / 48))
-        parts.push(ctx.getImageData(x, y, 1, 1).data.join(','));
-  }
-  return parts.join(';');
+    if (!ctx) return null;
+    const pixels = ctx.getImageData(0, 0, c.width, c.height).data, offsets = [];
+    for (let x = 0; x < c.width; x += Math.ceil(c.width / n))
+      for (let y = 0; y < c.height; y += Math.ceil(c.height / n)) offsets.push(4 * (y * c.width + x));
+    return {pixels, offsets};
+  }).filter(Boolean);
+"""
+
+
+def plots_drew(page) -> int:
+    """Plots that visibly drew: Bokeh canvases holding more than a background (at least three distinct colours on
+    a sample grid), and Vega (Altair) SVGs holding marks with shapes in them."""
+    return page.evaluate(
+        """() => {"""
+        + _CANVAS_PIXELS_JS
+        + """
+        let drew = 0;
+        const svgs = [];
+        const walkSvg = (root) => {
+          for (const el of root.querySelectorAll('svg.marks')) if (el.getClientRects().length) svgs.push(el);
+          for (const el of root.querySelectorAll('*')) if (el.shadowRoot) walkSvg(el.shadowRoot);
+        };
+        walkSvg(document);
+        svgs: for (const svg of svgs) {
+          for (const mark of svg.querySelectorAll('g[class^="mark-"]')) {
+            if (mark.querySelector('path, rect, line, circle, text')) { drew += 1; continue svgs; }
+          }
+        }
+        for (const {pixels, offsets} of sampled(40)) {
+          const colours = new Set();
+          for (const i of offsets) {
+            colours.add(pixels[i] << 24 | pixels[i + 1] << 16 | pixels[i + 2] << 8 | pixels[i + 3]);
+            if (colours.size >= 3) { drew += 1; break; }
+          }
+        }
+        return drew;
+    }"""
+    )
+
+
+# A digest of what the plot canvases show: a hash of the colours on a sample grid, so a new palette changes it.
+CANVAS_DIGEST_JS = (
+    "() => {"
+    + _CANVAS_PIXELS_JS
+    + """
+  return sampled(48).map(({pixels, offsets}) => {
+    let hash = 2166136261;  // FNV-1a over the sampled RGBA bytes
+    for (const i of offsets)
+      for (let k = 0; k < 4; k++) hash = Math.imul(hash ^ pixels[i + k], 16777619) >>> 0;
+    return hash.toString(16);
+  }).join(';');
 }"""
+)
 
 
 def visible_table_rows(page) -> int:

@@ -7,6 +7,8 @@ cache is cleared, the views re-render and the stamp is renewed, to the second).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from support.dashboard_page import RENDER_TIMEOUT, check_current_view, wait_rendered
@@ -40,7 +42,9 @@ ICON_JS = """(id) => {
 
 
 def reload_buttons(page) -> list[dict]:
-    return page.evaluate(RELOAD_BUTTONS_JS)
+    """Every visible reload button, with the time it was read (``read_at``, ``time.monotonic()``)."""
+    read_at = time.monotonic()
+    return [{**button, "read_at": read_at} for button in page.evaluate(RELOAD_BUTTONS_JS)]
 
 
 def click_reload(page, button: dict) -> None:
@@ -63,7 +67,7 @@ def _wait_until(page, condition_js: str, arg, what: str) -> None:
         page.wait_for_function(
             f"(arg) => ({condition_js})(({RELOAD_BUTTONS_JS})(), arg)", arg=arg, timeout=RENDER_TIMEOUT * 1000
         )
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(300)
         page.wait_for_function("() => true", timeout=RESPONSE_TIMEOUT * 1000)
     except PlaywrightTimeout:
         pytest.fail(f"{what} within {RENDER_TIMEOUT}s, or the page stopped answering (a frozen renderer)")
@@ -71,9 +75,9 @@ def _wait_until(page, condition_js: str, arg, what: str) -> None:
 
 def reload_layout(page, button: dict, label: str) -> None:
     """Click a layout's reload button; its stamp must renew and the dashboard settle with content."""
-    page.wait_for_timeout(
-        1100
-    )  # the stamp counts seconds: a reload in the second of the last one looks like none
+    # The stamp counts seconds (the server's clock, this machine's): a reload in the second of the one the stamp
+    # shows would look like none. The stamp was written before it was read, so 1.1 s after reading it is enough.
+    page.wait_for_timeout(max(0.0, button["read_at"] + 1.1 - time.monotonic()) * 1000)
     click_reload(page, button)
     _wait_until(
         page,

@@ -7,10 +7,11 @@ For each spec in ``specs/``, served by one server per front door and xdist worke
   ``/data`` endpoint); which views offer a download, and of which pipeline, comes from the spec;
 * then, tab after tab, changes every widget through its own UI (menus, options, slider rails and handles; a filter
   shown on several tabs, on the first), waits until a view shows other data (or, for controls that only restyle,
-  other pixels), puts it back the same way and waits until the views show the data they showed before.
+  other pixels), puts it back the same way and waits until the views show the data they showed before;
+* last, clicks each layout's reload button and the header's, each of which must re-render the dashboard.
 
-``test_reload_buttons`` clicks each layout's reload button and the header's, each of which must re-render the
-dashboard. A console error, a page error or an exception in the server log fails the tests.
+One page does all of it: a page load is what costs most here (the server builds the dashboard, the browser draws
+it). A console error, a page error or an exception in the server log fails the test.
 """
 
 from __future__ import annotations
@@ -161,27 +162,25 @@ def test_every_control_works(
     _check_clean(watch, served, label)
 
 
-@pytest.mark.parametrize("front_door", list(SERVERS))
-@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[s.stem for s in EXAMPLE_SPECS])
-def test_reload_buttons(spec, front_door, request, page_and_watch):
-    """Each layout's reload button, then the header's: the server reloads without a fault, the page re-renders.
+def check_reload_buttons(page, layouts: list[str], label: str) -> None:
+    """Each layout's reload button, tab after tab, then the header's: the server reloads without a fault, the page
+    re-renders.
 
     Without lumen-ext's plot-layout guard, BokehJS raised "Cannot read properties of undefined (reading
     'top_panel')" on the first layout reload of specs/penguins.yaml on about half the pages, under either door
     (panel-extensions/panel-material-ui#548); with it, any browser error fails.
     """
-    served = _served(request, spec, front_door)
-    page, watch = page_and_watch
-    label = f"{front_door} serve specs/{spec.name}"
-    page.goto(served.url)
-    wait_rendered(page)
     assert page.evaluate(PLOT_LAYOUT_GUARDED_JS), f"{label}: lumen-ext's plot-layout guard is not on the page"
-    buttons = reload_buttons(page)
-    assert [b for b in buttons if b["stamp"] is None], f"{label}: no reload button in the header: {buttons}"
-    for button in [b for b in buttons if b["stamp"] is not None]:
-        reload_layout(page, button, label)
-    reload_dashboard(page, next(b for b in reload_buttons(page) if b["stamp"] is None), label)
-    _check_clean(watch, served, label)
+    for shown in _tabs(page, layouts):
+        buttons = reload_buttons(page)
+        assert [b for b in buttons if b["stamp"] is not None], (
+            f"{label}: no reload button on {shown}: {buttons}"
+        )
+        for button in [b for b in buttons if b["stamp"] is not None]:
+            reload_layout(page, button, f"{label} ({', '.join(shown)})")
+    header = [b for b in reload_buttons(page) if b["stamp"] is None]
+    assert header, f"{label}: no reload button in the header: {reload_buttons(page)}"
+    reload_dashboard(page, header[0], label)
 
 
 def use_every_control(
@@ -214,3 +213,4 @@ def use_every_control(
                 exercise_control(page, control, spec.stem, where)
                 exercised += 1
     assert exercised, f"{label}: no widget found\n{dump(probe(page))}"
+    check_reload_buttons(page, list(offered), label)
