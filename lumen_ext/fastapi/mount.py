@@ -26,10 +26,7 @@ from lumen_ext.fastapi.guard import make_guard
 from lumen_ext.fastapi.side_routes import side_router
 from lumen_ext.hooks.settings import Settings
 from lumen_ext.serving.lumen_serve_command import PUBLIC_URL_ENV
-from lumen_ext.serving.processes import REDIS_URL_ENV
-
-# lumen_ext.serving.lumen_serve.CACHE_DIR_ENV (that module opens `lumen serve`'s door when imported).
-CACHE_DIR_ENV = "LUMEN_EXT_CACHE_DIR"
+from lumen_ext.serving.processes import cache_argument
 
 __all__ = ["Mounted", "mount"]
 
@@ -176,25 +173,11 @@ def _specs_by_name(specs: Iterable[str | os.PathLike]) -> dict[str, Path]:
 def _settings(
     prefix: str, policy: Any, cache: Any, public_url: str | None, proxy_tiles: bool, without: Collection[str]
 ) -> Settings:
-    from lumen_ext.cache import CacheConfig
-    from lumen_ext.security.policy import Policy, load_policy
+    from lumen_ext.security.options import policy_argument
 
-    if policy is None or isinstance(policy, str | os.PathLike):
-        policy = load_policy(policy)
-    elif not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a Policy or a policy file's path, not {type(policy).__name__}")
-    if cache is True:
-        # The operator's shared tier from the environment, as under `lumen serve` with lumen-ext: every Uvicorn
-        # worker imports the application and reads the same variables.
-        cache_dir = os.environ.get(CACHE_DIR_ENV)
-        cache = CacheConfig(
-            redis_url=os.environ.get(REDIS_URL_ENV) or None,
-            disk_dir=Path(cache_dir).resolve() if cache_dir else None,
-        )
-    elif cache is False or cache is None:
-        cache = None
-    elif not isinstance(cache, CacheConfig):
-        raise TypeError(f"cache must be True, False or a CacheConfig, not {type(cache).__name__}")
+    # cache=True: the operator's shared tier from the environment; every Uvicorn worker imports the application
+    # and reads the same variables.
+    policy, cache = policy_argument(policy), cache_argument(cache)
     installed = runtime.installed()
     if installed is not None:
         # The asset routes and Panel's CDN roots belong to the first mount's prefix.

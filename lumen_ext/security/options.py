@@ -4,6 +4,7 @@ by the same operator policy."""
 from __future__ import annotations
 
 import argparse
+import os
 
 from lumen_ext.security.policy import Policy, PolicyError, load_policy
 
@@ -26,3 +27,12 @@ def policy_from_args(args: argparse.Namespace, prog: str) -> Policy | None:
 
         sys.stderr.write(f"{prog}: error: {exc}\n")
         return None
+
+
+def policy_argument(policy: Policy | str | os.PathLike | None) -> Policy:
+    """The ``policy=`` of the embedding doors: a :class:`Policy`, a policy file's path, or None (the defaults)."""
+    if policy is None or isinstance(policy, str | os.PathLike):
+        return load_policy(policy)
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a Policy or a policy file's path, not {type(policy).__name__}")
+    return policy

@@ -232,30 +232,15 @@ def runtime_settings(
     policy: Any, cache: Any, public_url: str, proxy_tiles: bool, without: Collection[str]
 ) -> Settings:
     """:class:`~lumen_ext.hooks.Settings` from :func:`dashboards`'s arguments, each checked."""
-    from lumen_ext.cache import CacheConfig
-    from lumen_ext.security.policy import Policy, load_policy
-    from lumen_ext.serving.processes import REDIS_URL_ENV
+    from lumen_ext.security.options import policy_argument
+    from lumen_ext.serving.processes import cache_argument
 
     if not isinstance(public_url, str) or not public_url.startswith(("http://", "https://")):
         # Panel takes anything else for a path inside its own package.
         raise ValueError(f"public_url must be an absolute http(s):// URL, not {public_url!r}")
-    if policy is None or isinstance(policy, str | os.PathLike):
-        policy = load_policy(policy)
-    elif not isinstance(policy, Policy):
-        raise TypeError(f"policy must be a Policy or a policy file's path, not {type(policy).__name__}")
-    if cache is True:
-        cache_dir = os.environ.get("LUMEN_EXT_CACHE_DIR")  # as under `lumen serve` and the FastAPI door
-        cache = CacheConfig(
-            redis_url=os.environ.get(REDIS_URL_ENV) or None,
-            disk_dir=Path(cache_dir).resolve() if cache_dir else None,
-        )
-    elif cache is False or cache is None:
-        cache = None
-    elif not isinstance(cache, CacheConfig):
-        raise TypeError(f"cache must be True, False or a CacheConfig, not {type(cache).__name__}")
     return Settings(
-        policy=policy,
-        cache=cache,
+        policy=policy_argument(policy),
+        cache=cache_argument(cache),
         public_url=public_url,
         proxy_tiles=proxy_tiles,
         without=tuple(without),

@@ -72,6 +72,7 @@ from lumen_ext.serving.lumen_serve_command import (
     serve_command,
 )
 from lumen_ext.serving.lumen_serve_paths import absolute_if_exists, with_absolute_paths, with_port
+from lumen_ext.serving.processes import CACHE_DIR_ENV
 
 __all__ = [
     "PROVIDER",
@@ -89,7 +90,6 @@ SWITCH_ENV = "LUMEN_EXT_RUNTIME"
 # The line the door prints once its runtime is installed (tests and operators look for it in the log).
 RUNTIME_LINE = "lumen-ext: runtime active in lumen serve"
 POLICY_ENV = "LUMEN_EXT_POLICY"
-CACHE_DIR_ENV = "LUMEN_EXT_CACHE_DIR"
 PROVIDER = "lumen-ext"  # the name of the entry point, and the value of --rest-provider the door inserts
 # Set on the re-executed process only (to the public URL): step 2. Removed from os.environ once read, so a
 # `lumen serve` started by the server (or its tests) takes the door itself.
@@ -191,17 +191,12 @@ def _reexec(command: ServeCommand, public_url: str, chosen_port: int | None) -> 
 
 def _settings(command: ServeCommand, public_url: str) -> Any:
     from lumen_ext import hooks
-    from lumen_ext.cache import CacheConfig
     from lumen_ext.security.policy import load_policy
-    from lumen_ext.serving.processes import REDIS_URL_ENV
+    from lumen_ext.serving.processes import cache_from_environment
 
-    cache_dir = os.environ.get(CACHE_DIR_ENV)
     return hooks.Settings(
         policy=load_policy(os.environ.get(POLICY_ENV) or None),
-        cache=CacheConfig(
-            redis_url=os.environ.get(REDIS_URL_ENV) or None,
-            disk_dir=Path(cache_dir).resolve() if cache_dir else None,
-        ),
+        cache=cache_from_environment(),
         public_url=public_url,
         proxy_tiles=True,
     )

@@ -16,9 +16,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cache_config", "configure", "problem"]
+__all__ = ["cache_argument", "cache_config", "cache_from_environment", "configure", "problem"]
 
 REDIS_URL_ENV = "LUMEN_EXT_REDIS_URL"
+CACHE_DIR_ENV = "LUMEN_EXT_CACHE_DIR"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,3 +62,30 @@ def cache_config(args: argparse.Namespace, **overrides: Any) -> Any:
 
     cache_dir = args.cache_dir.resolve() if args.cache_dir else None
     return CacheConfig(redis_url=args.redis_url or None, disk_dir=cache_dir, **overrides)
+
+
+def cache_from_environment() -> Any:
+    """The stage cache with the operator's second tier from the environment (``$LUMEN_EXT_REDIS_URL`` or
+    ``$LUMEN_EXT_CACHE_DIR``): what `lumen serve`'s door, the Tornado door and every Uvicorn worker of the FastAPI
+    door read, since none of them has a command line of lumen-ext's."""
+    from lumen_ext.cache import CacheConfig
+
+    cache_dir = os.environ.get(CACHE_DIR_ENV)
+    return CacheConfig(
+        redis_url=os.environ.get(REDIS_URL_ENV) or None,
+        disk_dir=Path(cache_dir).resolve() if cache_dir else None,
+    )
+
+
+def cache_argument(cache: Any) -> Any:
+    """The ``cache=`` of the embedding doors: ``True`` (:func:`cache_from_environment`), a ``CacheConfig``, or
+    ``False``/``None`` (no stage cache)."""
+    from lumen_ext.cache import CacheConfig
+
+    if cache is True:
+        return cache_from_environment()
+    if cache is False or cache is None:
+        return None
+    if not isinstance(cache, CacheConfig):
+        raise TypeError(f"cache must be True, False or a CacheConfig, not {type(cache).__name__}")
+    return cache
