@@ -109,11 +109,3 @@ class Report:
     def crashed(self) -> bool:
         """Whether lumen-ext itself failed on some file (an `internal-error`: exit 2, not 1)."""
         return any(f.tracebacks for f in self.files)
-
-    def source_lines(self, path: str) -> list[str]:
-        from lumen_ext.validation.lines import editor_lines  # lines builds Spans: import it only when called
-
-        for f in self.files:
-            if f.path == path:
-                return editor_lines(f.text)
-        return []
