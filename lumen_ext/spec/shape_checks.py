@@ -113,7 +113,7 @@ class ShapeChecks:
                     (*ipath, "type"),
                     "unknown-type",
                     f"{title} defaults declare unknown type {type_name!r}",
-                    hint=suggest(type_name, self.cat.short_types(family)),
+                    hint=suggest(type_name, self.cat.short_types(family), synonyms=True),
                 )
                 continue
             # Defaults set class params, so every param is a valid key even where specs are not key-checked.
