@@ -162,7 +162,7 @@ class Checker(ShapeChecks):
                 tpath,
                 "unknown-type",
                 f"{title}{where} declares unknown type {type_name!r}",
-                hint=suggest(type_name, self.cat.short_types(family))
+                hint=suggest(type_name, self.cat.short_types(family), synonyms=True)
                 or "one of: " + ", ".join(self.cat.short_types(family)),
             )
             return
@@ -214,7 +214,7 @@ class Checker(ShapeChecks):
             ):
                 return None
             choices = [v for v in desc["values"] if v is not None]
-            hint = suggest(value, [str(c) for c in choices]) or "one of: " + ", ".join(
+            hint = suggest(value, [str(c) for c in choices], synonyms=True) or "one of: " + ", ".join(
                 repr(c) for c in choices
             )
             return ("invalid-value", f"{label} got {value!r}, which is not a valid choice", hint)

@@ -9,9 +9,76 @@ from typing import Any
 __all__ = ["bounds_problem", "describe_expected", "kind_name", "suggest", "valid_keys_hint"]
 
 
-def suggest(word: Any, candidates: list[str]) -> str | None:
+# What analysts type for a chart or view, mapped to what hvPlot (`kind:`) and Lumen (view `type:`) call it.
+# Keys are normalised (lower case, no `_`, `-` or spaces: `bar_chart`, `Bar-Chart` and `barchart` are one key).
+# Each entry lists targets in order of preference with an optional note; `suggest` offers the first target that
+# is among the candidates, so one table serves hvPlot kinds (`bar`) and view types (`hvplot`, with `kind: bar`).
+# Edit distance alone gets these wrong (`barchart` is closest to `barh`), so a synonym wins over it.
+# Checked against hvplot 0.12 kinds and Lumen 1.4 view types (tests/spec/test_synonyms.py keeps them honest).
+_PIE = "hvPlot has no pie chart kind; a bar chart shows the same shares"
+SYNONYMS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    **dict.fromkeys(
+        ["barchart", "bargraph", "barplot", "bars", "column", "columnchart", "vbar", "verticalbar"],
+        (("bar", None), ("hvplot", "with `kind: bar`")),
+    ),
+    **dict.fromkeys(
+        ["hbar", "horizontalbar", "horizontalbarchart", "barhorizontal"],
+        (("barh", None), ("hvplot", "with `kind: barh`")),
+    ),
+    **dict.fromkeys(
+        ["linechart", "linegraph", "lineplot", "lines", "timeseries"],
+        (("line", None), ("hvplot", "with `kind: line`")),
+    ),
+    **dict.fromkeys(
+        ["scatterplot", "scatterchart", "scattergraph", "dotplot"],
+        (("scatter", None), ("hvplot", "with `kind: scatter`")),
+    ),
+    **dict.fromkeys(
+        ["histogram", "histo", "histplot", "histogramchart"],
+        (("hist", None), ("hvplot", "with `kind: hist`")),
+    ),
+    **dict.fromkeys(
+        ["heat", "heatmaps", "heatmapchart", "heatchart"],
+        (("heatmap", None), ("hvplot", "with `kind: heatmap`")),
+    ),
+    **dict.fromkeys(
+        ["areachart", "areaplot", "stackedarea"], (("area", None), ("hvplot", "with `kind: area`"))
+    ),
+    **dict.fromkeys(
+        ["boxplot", "boxwhisker", "boxandwhisker", "whisker"], (("box", None), ("hvplot", "with `kind: box`"))
+    ),
+    **dict.fromkeys(["violinplot", "violinchart"], (("violin", None), ("hvplot", "with `kind: violin`"))),
+    **dict.fromkeys(["kdeplot", "densityplot"], (("kde", None), ("hvplot", "with `kind: kde`"))),
+    **dict.fromkeys(["hex", "hexplot", "hexbinplot"], (("hexbin", None), ("hvplot", "with `kind: hexbin`"))),
+    **dict.fromkeys(["stepchart", "stepplot", "steps"], (("step", None), ("hvplot", "with `kind: step`"))),
+    **dict.fromkeys(
+        ["pie", "piechart", "piegraph", "donut", "donutchart", "doughnut"],
+        (("bar", _PIE), ("hvplot", f"with `kind: bar`; {_PIE}")),
+    ),
+    **dict.fromkeys(
+        ["datatable", "tabular", "tabulator", "datagrid", "grid", "dataframe", "tableview"],
+        (("table", None),),
+    ),
+    **dict.fromkeys(["kpi", "metric", "bignumber"], (("indicator", None),)),
+}
+
+
+def _synonym(word: str, candidates: list[str]) -> str | None:
+    key = "".join(ch for ch in word.lower() if ch not in "_- ")
+    for target, note in SYNONYMS.get(key, ()):
+        if target in candidates:
+            return f"did you mean {target!r}" + (f" ({note})" if note else "") + "?"
+    return None
+
+
+def suggest(word: Any, candidates: list[str], synonyms: bool = False) -> str | None:
+    """The "did you mean" hint: with ``synonyms`` (a `type:` or a choice such as `kind:`), an analyst's synonym
+    (`barchart` -> `bar`) first; else up to three close spellings (difflib, in its deterministic order)."""
     if not isinstance(word, str) or not candidates:
         return None
+    synonym = _synonym(word, candidates) if synonyms else None
+    if synonym:
+        return synonym
     matches = difflib.get_close_matches(word, candidates, n=3, cutoff=0.6)
     if not matches:
         return None

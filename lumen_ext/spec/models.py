@@ -17,6 +17,7 @@ values are accepted wherever Lumen accepts them; see ``Reference``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
@@ -45,6 +46,23 @@ REFERENCE_DEF = "LumenReference"
 # JSON Schema spelling of `is_ref` / `is_deferred` / the `@` escape, for editors.
 REFERENCE_PATTERN = r"^[$@]|\$variables\.[A-Za-z_]|\{\{|\{%|\$\{"
 REFERENCE_INLINE = {"type": "string", "pattern": REFERENCE_PATTERN}
+# The `type:` of a component given by dotted import path (or a Jinja-templated one).
+CUSTOM_TYPE_PATTERN = r"\.|\{\{"
+
+
+def custom_type_schema_pattern(known: Any) -> str:
+    """The JSON Schema pattern of a custom component's `type:`: a dotted path that is not a known class's.
+
+    Some known classes are keyed by their dotted path (`lumen_ext.sources.dask.DaskSource`, Lumen's abstract
+    bases); such a `type:` matches both its own branch (a `const`) and the custom branch, and the family's
+    `oneOf` then fails. The negative lookahead leaves those names to their own branch. Only the JSON Schema
+    needs it: pydantic routes by the discriminator first (and its Rust regex engine has no lookahead).
+    """
+    dotted = sorted(name for name in known if "." in name)
+    if not dotted:
+        return CUSTOM_TYPE_PATTERN
+    names = "|".join(re.escape(name) for name in dotted)
+    return rf"^(?!(?:{names})$)[\s\S]*(?:{CUSTOM_TYPE_PATTERN})"
 
 
 class Reference:
@@ -236,7 +254,14 @@ class _Builder:
                 __config__=ConfigDict(extra="allow"),
                 __doc__=f"A {title} given by dotted import path (`type: my_pkg.my_module.My{title}`), or an "
                 "optional back-end; Lumen imports it and checks its keys.",
-                type=(StrictStr, Field(pattern=r"\.|\{\{", description="Dotted import path of the class.")),
+                type=(
+                    StrictStr,
+                    Field(
+                        pattern=CUSTOM_TYPE_PATTERN,
+                        description="Dotted import path of the class.",
+                        json_schema_extra={"pattern": custom_type_schema_pattern(self.cat.families[family])},
+                    ),
+                ),
             )
         return self.models[key]
 

@@ -40,10 +40,13 @@ class ShapeChecks:
     ) -> tuple[str, str, str | None] | None:
         shape, family = desc["shape"], desc["family"]
         if isinstance(value, dict) and shape in ("dict", "list_or_dict"):
+            previous = None
             for name, item in value.items():
                 if family == "variable" and not isinstance(item, dict):
                     continue  # `name: <value>` is a constant variable (Variables.from_spec)
-                self.fixed_or_typed(item, family, (*path, name), label, name=str(name))
+                if not self._dedented_key(name, item, family, (*path, name), previous):
+                    self.fixed_or_typed(item, family, (*path, name), label, name=str(name))
+                previous = name
             return None
         if isinstance(value, list) and shape in ("list", "list_or_dict"):
             for i, item in enumerate(value):
@@ -58,6 +61,45 @@ class ShapeChecks:
         if value is None:
             return None
         return self.wrong_type(value, desc, label)
+
+    def _dedented_key(self, name: Any, item: Any, family: str, path: Path, previous: Any) -> bool:
+        """Report a key of a component dedented to the level of the component names, if that is what it looks like.
+
+        `filters:` indented like the pipeline names reads as a pipeline *named* `filters` whose spec is a list:
+        "Pipeline 'filters' must be a mapping" is true but misleading. When the name is one of the family's own
+        keys and its value is not a mapping, say what YAML read and suggest the indentation instead.
+        """
+        if not isinstance(name, str) or name not in self._family_keys(family):
+            return False
+        typed = family in FAMILY_TITLES
+        if isinstance(item, dict) and not (typed and "type" not in item):
+            return False
+        title = FAMILY_TITLES[family] if typed else self.cat.class_name(self.cat.components[family])
+        owner = (
+            f"{title.lower()} {previous!r}" if previous is not None else f"the {title.lower()} it belongs to"
+        )
+        # A source's `tables:` dedented is a mapping without `type:`; a pipeline's `filters:` a list.
+        problem = (
+            "does not declare a 'type'"
+            if isinstance(item, dict)
+            else f"must be a mapping, not {kind_name(item)}"
+        )
+        self.emit(
+            path,
+            "missing-key" if isinstance(item, dict) else "invalid-type",
+            f"{title} {name!r} {problem}: YAML read a {title.lower()} named "
+            f"{name!r} because `{name}:` is indented like the {title.lower()} names",
+            hint=f"{name!r} is a {title.lower()} key: indent `{name}:` and the lines under it one level deeper, "
+            f"under {owner}",
+            target="key",
+        )
+        return True
+
+    def _family_keys(self, family: str) -> set[str]:
+        if family in FAMILY_TITLES:
+            entries = self.cat.families[family].values()
+            return {"type"}.union(*(entry["fields"] for entry in entries))
+        return set(self.cat.components[family]["fields"])
 
     def filters(self, value: Any, path: Path, label: str) -> tuple[str, str, str | None] | None:
         if value == "auto":
@@ -113,7 +155,7 @@ class ShapeChecks:
                     (*ipath, "type"),
                     "unknown-type",
                     f"{title} defaults declare unknown type {type_name!r}",
-                    hint=suggest(type_name, self.cat.short_types(family)),
+                    hint=suggest(type_name, self.cat.short_types(family), synonyms=True),
                 )
                 continue
             # Defaults set class params, so every param is a valid key even where specs are not key-checked.

@@ -25,6 +25,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from lumen_ext.validation import collector
 from lumen_ext.validation.compose import ComposeRefused, compose
 from lumen_ext.validation.diagnostics import FILE_START, Span
+from lumen_ext.validation.indentation import indentation_problem
 from lumen_ext.validation.jinja import EnvCall, JinjaFinding, neutralise
 from lumen_ext.validation.lines import YAML_ONLY_BREAKS, LineMap
 from lumen_ext.validation.positions import NodeInfo, Path, PositionIndex, Source
@@ -337,6 +338,11 @@ def _syntax_problem(loaded: LoadedSpec, exc: yaml.YAMLError) -> LoadProblem:
         return LoadProblem(loaded.lines.point(exc.position), "yaml-syntax", str(exc).split("\n", 1)[0])
     if not isinstance(exc, yaml.MarkedYAMLError):
         return LoadProblem(FILE_START, "yaml-syntax", str(exc))
+    slip = indentation_problem(loaded.lines, exc)
+    # The bad line itself, not the parent where PyYAML's context mark points; unless an invisible YAML-only
+    # line break is the cause (the line's indentation is then not what an editor shows).
+    if slip is not None and _invisible_break_hint(loaded, loaded.lines.point(slip.index).line) is None:
+        return LoadProblem(loaded.lines.point(slip.index), "yaml-syntax", slip.message, slip.hint)
     mark, context = exc.problem_mark or exc.context_mark, exc.context
     if context and exc.context_mark and exc.problem_mark:
         context_line = loaded.lines.position(exc.context_mark.index)[0]

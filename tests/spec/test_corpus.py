@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from spec.helpers import SPEC_IDS, SPECS, load_corpus_spec
 
@@ -21,20 +19,6 @@ def test_checker_accepts_corpus_spec(entry):
 @pytest.mark.parametrize("entry", SPECS, ids=SPEC_IDS)
 def test_models_accept_corpus_spec(entry, dashboard_model):
     dashboard_model.model_validate(load_corpus_spec(entry))
-
-
-@pytest.fixture(scope="module")
-def schema_validator():
-    jsonschema = pytest.importorskip("jsonschema")
-    from support.paths import REPO
-
-    from lumen_ext.spec.schema import SCHEMA_ID
-
-    schema = json.loads((REPO / "schemas" / "lumen-spec.schema.json").read_text())
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == SCHEMA_ID
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
 
 
 def test_json_schema_accepts_whole_corpus(schema_validator):
