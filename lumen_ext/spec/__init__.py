@@ -20,7 +20,8 @@ Rule ids (stable; reporters and tests rely on them):
 ``invalid-value``
     A value of the right kind outside what Lumen allows (an enum choice, a numeric bound).
 ``unknown-option``
-    An hvPlot view option that hvPlot does not accept for the view's ``kind``. target ``key``.
+    An hvPlot view option that hvPlot does not accept for the view's ``kind`` (warning: hvPlot ignores it and
+    warns, Lumen serves the view). target ``key``.
 ``deprecated-key``
     A key Lumen still accepts but has deprecated (warning). target ``key``.
 

@@ -227,8 +227,9 @@ class ShapeChecks:
         opts = self.cat.hvplot
         kind = spec.get("kind", "line")
         if not isinstance(key, str):
+            # Lumen passes the options to hvPlot as keyword arguments: a key that is not a string fails the call.
             self.emit(
-                path, "unknown-option", f"{label} option names must be strings, got {key!r}", target="key"
+                path, "invalid-value", f"{label} option names must be strings, got {key!r}", target="key"
             )
             return
         if isinstance(kind, str) and kind in opts["per_kind"]:
@@ -246,4 +247,5 @@ class ShapeChecks:
             hint = hint or f"{key!r} applies to kind " + ", ".join(map(repr, other_kinds))
         else:
             message = f"{label} has no option {key!r} (hvPlot would ignore it)"
-        self.emit(path, "unknown-option", message, hint=hint, target="key")
+        # A warning, as hvPlot gives one: Lumen serves the view (the option has no effect), so lumen-ext does too.
+        self.emit(path, "unknown-option", message, hint=hint, severity="warning", target="key")

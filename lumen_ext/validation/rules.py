@@ -22,7 +22,7 @@ unknown-type                      error     a ``type:`` no component of that fam
 missing-key                       error     a required key is absent
 invalid-type                      error     a value of the wrong type (a mapping for a list, a string for a number)
 invalid-value                     error     a value outside the allowed set or range
-unknown-option                    error     an option the plotting library behind a view does not know
+unknown-option                    warning   an option the plotting library behind a view does not know (ignored)
 deprecated-key                    warning   a key Lumen still accepts but has deprecated
 undefined-variable                error     ``$variables.x`` or ``${variables.x}`` names no declared variable
 undefined-source                  error     a source name or ``$source`` reference that is not declared
@@ -98,7 +98,11 @@ RULES: dict[str, Rule] = {
             "invalid-type", "error", "a value of the wrong type (a mapping for a list, a string for a number)"
         ),
         Rule("invalid-value", "error", "a value outside the allowed set or range"),
-        Rule("unknown-option", "error", "an option the plotting library behind a view does not know"),
+        Rule(
+            "unknown-option",
+            "warning",
+            "an option the plotting library behind a view does not know (ignored)",
+        ),
         Rule("deprecated-key", "warning", "a key Lumen still accepts but has deprecated"),
         Rule("undefined-variable", "error", "`$variables.x` or `${variables.x}` names no declared variable"),
         Rule("undefined-source", "error", "a source name or `$source` reference that is not declared"),
