@@ -240,14 +240,27 @@ class _Linter(SourceChecks):
                     )
 
 
+def _lint_context(path: Path_) -> tuple:
+    """What of a mapping's path the checks run on every mapping (``dotted_types``, ``transform``) look at: the
+    top-level section and whether it sits in an intake catalog."""
+    return path[:1], "catalog" in path
+
+
 def _dicts(node: Any, path: Path_) -> Iterator[tuple[Path_, dict]]:
     """Every mapping at or below ``node`` with its path, parents first, in document order.
 
     With an explicit stack: a recursive generator hands each mapping up through every enclosing generator, so
     30,000 mappings 95 levels down cost 3 million steps (the validator's fuzzer found it). Data PyYAML built
     from a recursive alias (``a: &a [*a]``) contains itself: that raises RecursionError, as the recursion did,
-    which `unsafe_constructs` reports."""
+    which `unsafe_constructs` reports.
+
+    A node reached again through another alias (``*a`` where ``&a`` was walked) is walked again only in another
+    context the lint's checks tell apart (:func:`_lint_context`): walking every path of a few nested aliases is
+    exponential (nine levels of ``[*a, *a, ...]`` are 10^9 paths to one list; the security fuzzer found it), while
+    an alias that moves a node from a context the checks skip (``variables``, an intake ``catalog``) into one they
+    check is still checked there."""
     ancestors: set[int] = set()
+    walked: set[tuple[int, tuple]] = set()
     stack: list[tuple[Path_, Any, bool]] = [(path, node, False)]
     while stack:
         path, node, leaving = stack.pop()
@@ -256,6 +269,10 @@ def _dicts(node: Any, path: Path_) -> Iterator[tuple[Path_, dict]]:
             continue
         if id(node) in ancestors:
             raise RecursionError("the data contains itself")
+        seen = (id(node), _lint_context(path))
+        if seen in walked:
+            continue
+        walked.add(seen)
         if isinstance(node, dict):
             yield path, node
             children = [((*path, k), v) for k, v in node.items() if isinstance(v, dict | list)]
