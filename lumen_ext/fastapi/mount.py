@@ -25,6 +25,7 @@ from lumen_ext.fastapi.dashboard_routes import guard_dashboard_routes
 from lumen_ext.fastapi.guard import make_guard
 from lumen_ext.fastapi.side_routes import side_router
 from lumen_ext.hooks.settings import Settings
+from lumen_ext.serving.bokeh_server import spec_files
 from lumen_ext.serving.lumen_serve_command import PUBLIC_URL_ENV
 from lumen_ext.serving.processes import cache_argument
 
@@ -148,16 +149,9 @@ def _normal_prefix(prefix: str) -> str:
 
 
 def _specs_by_name(specs: Iterable[str | os.PathLike]) -> dict[str, Path]:
-    by_name: dict[str, Path] = {}
-    for raw in specs:
-        spec = Path(raw).resolve()
-        if not spec.is_file():
-            raise FileNotFoundError(f"no such spec file: {spec}")
-        if spec.stem in by_name:
-            raise ValueError(f"two specs named {spec.stem!r}: {by_name[spec.stem]} and {spec}")
-        if spec.stem in RESERVED:
-            raise ValueError(f"a spec named {spec.stem!r} would be shadowed by the route of that name")
-        by_name[spec.stem] = spec
+    by_name = spec_files(specs)
+    if reserved := sorted(RESERVED.intersection(by_name)):
+        raise ValueError(f"a spec named {reserved[0]!r} would be shadowed by the route of that name")
     if not by_name:
         raise ValueError("no spec to mount")
     folders = {spec.parent for spec in by_name.values()}

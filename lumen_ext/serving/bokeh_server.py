@@ -28,7 +28,7 @@ from typing import Any, TextIO
 
 from lumen_ext.hooks.settings import Settings
 
-__all__ = ["Dashboards", "dashboards", "routes", "runtime_settings"]
+__all__ = ["Dashboards", "dashboards", "routes", "runtime_settings", "spec_files"]
 
 log = logging.getLogger("lumen_ext.serve")
 
@@ -247,7 +247,9 @@ def runtime_settings(
     )
 
 
-def _specs_by_name(specs: Iterable[str | os.PathLike], chdir: bool | None) -> dict[str, Path]:
+def spec_files(specs: Iterable[str | os.PathLike]) -> dict[str, Path]:
+    """Each spec file, resolved, by its stem (the path a door serves it at): every file exists and no two share a
+    stem. What each door adds (names its own routes take, one folder) is the door's."""
     by_name: dict[str, Path] = {}
     for raw in specs:
         spec = Path(raw).resolve()
@@ -255,11 +257,15 @@ def _specs_by_name(specs: Iterable[str | os.PathLike], chdir: bool | None) -> di
             raise FileNotFoundError(f"no such spec file: {spec}")
         if spec.stem in by_name:
             raise ValueError(f"two specs named {spec.stem!r}: {by_name[spec.stem]} and {spec}")
-        if spec.stem in SHADOWED_BY_A_SPEC:
-            log.warning(
-                "lumen-ext: the dashboard %s takes the path /%s from the endpoint", spec.name, spec.stem
-            )
         by_name[spec.stem] = spec
+    return by_name
+
+
+def _specs_by_name(specs: Iterable[str | os.PathLike], chdir: bool | None) -> dict[str, Path]:
+    by_name = spec_files(specs)
+    for name, spec in by_name.items():
+        if name in SHADOWED_BY_A_SPEC:
+            log.warning("lumen-ext: the dashboard %s takes the path /%s from the endpoint", spec.name, name)
     if not by_name:
         raise ValueError("no spec to serve")
     if chdir is not False and len({spec.parent for spec in by_name.values()}) > 1:

@@ -75,6 +75,34 @@ class ExampleApp:
         hits = metric_values(body.decode(), "lumen_ext_cache_hits_total")
         return next((v for k, v in hits.items() if 'tier="memory"' in k), 0.0)
 
+    def check_dashboard_in_browser(
+        self,
+        page,
+        watch,
+        path: str,
+        metrics_path: str,
+        label: str,
+        screenshots: Path,
+        token: str | None = None,
+    ) -> None:
+        """Open the dashboard at ``path`` in ``page``: it renders with a clean console and log, a filter change
+        updates a view, and putting the filter back (a state seen before) is a stage-cache hit in ``/metrics``.
+        Screenshots ``{label}-{name}.png`` and ``...-filtered.png`` go to ``screenshots``."""
+        from support.browser import dump
+        from support.dashboard_page import change_a_filter, check_current_view, wait_rendered
+
+        name = path.rsplit("/", 1)[-1]
+        page.goto(self.url + path)
+        wait_rendered(page)
+        check_current_view(page, name)
+        page.screenshot(path=str(screenshots / f"{label}-{name}.png"))
+        hits = self.memory_hits(metrics_path, token)
+        change_a_filter(page, f"{label} {name}", screenshots / f"{label}-{name}-filtered.png")
+        # change_a_filter put the widget back: the views' first filter state again, served from the stage cache.
+        assert self.memory_hits(metrics_path, token) > hits
+        assert not watch.problems(), f"{name}: the browser saw problems:\n{dump(watch.problems())}"
+        assert not self.faults(), "\n".join(self.log().splitlines()[-60:])
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 

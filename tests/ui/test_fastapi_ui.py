@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from support.browser import dump
-from support.dashboard_page import change_a_filter, check_current_view, wait_rendered
+from support.dashboard_page import check_current_view, wait_rendered
 from support.fastapi_example import ALICE, serve_example, serve_private
 
 pytestmark = [pytest.mark.ui, pytest.mark.xdist_group("fastapi-example-ui")]
@@ -27,16 +27,9 @@ def example(tmp_path_factory):
 def test_a_mounted_dashboard_renders_and_its_filters_work(example, page_and_watch, screenshot_dir, name):
     page, watch = page_and_watch
     page.context.add_cookies([{"name": "session", "value": ALICE, "url": example.url}])
-    page.goto(f"{example.url}/dashboards/{name}")
-    wait_rendered(page)
-    check_current_view(page, name)
-    page.screenshot(path=str(screenshot_dir / f"fastapi-{name}.png"))
-    hits = example.memory_hits("/dashboards/metrics", ALICE)
-    change_a_filter(page, f"fastapi {name}", screenshot_dir / f"fastapi-{name}-filtered.png")
-    # change_a_filter put the widget back: the views' first filter state again, served from the stage cache.
-    assert example.memory_hits("/dashboards/metrics", ALICE) > hits
-    assert not watch.problems(), f"{name}: the browser saw problems:\n{dump(watch.problems())}"
-    assert not example.faults(), "\n".join(example.log().splitlines()[-60:])
+    example.check_dashboard_in_browser(
+        page, watch, f"/dashboards/{name}", "/dashboards/metrics", "fastapi", screenshot_dir, ALICE
+    )
 
 
 def test_a_logged_out_browser_is_refused(example, page_and_watch):
