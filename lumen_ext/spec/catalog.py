@@ -38,6 +38,17 @@ class Catalog:
     versions: dict[str, str]
     plugins: dict[str, str] = field(default_factory=dict)  # "family:type" -> distribution/origin
     plugin_errors: list[str] = field(default_factory=list)
+    _keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def keys(self, family: str) -> frozenset[str]:
+        """Every key a component of ``family`` takes (of any of its types, ``type`` included), computed once."""
+        if family not in self._keys:
+            if family in FAMILY_TITLES:
+                fields = (entry["fields"] for entry in self.families[family].values())
+                self._keys[family] = frozenset({"type"}.union(*fields))
+            else:
+                self._keys[family] = frozenset(self.components[family]["fields"])
+        return self._keys[family]
 
     def short_types(self, family: str) -> list[str]:
         """Type names a user would write (dotted-path-only classes are left out of suggestions)."""

@@ -69,7 +69,7 @@ class ShapeChecks:
         "Pipeline 'filters' must be a mapping" is true but misleading. When the name is one of the family's own
         keys and its value is not a mapping, say what YAML read and suggest the indentation instead.
         """
-        if not isinstance(name, str) or name not in self._family_keys(family):
+        if not isinstance(name, str) or name not in self.cat.keys(family):
             return False
         typed = family in FAMILY_TITLES
         if isinstance(item, dict) and not (typed and "type" not in item):
@@ -94,12 +94,6 @@ class ShapeChecks:
             target="key",
         )
         return True
-
-    def _family_keys(self, family: str) -> set[str]:
-        if family in FAMILY_TITLES:
-            entries = self.cat.families[family].values()
-            return {"type"}.union(*(entry["fields"] for entry in entries))
-        return set(self.cat.components[family]["fields"])
 
     def filters(self, value: Any, path: Path, label: str) -> tuple[str, str, str | None] | None:
         if value == "auto":
