@@ -115,7 +115,7 @@ class SourceReader:
         if ext == "csv":
             return _csv_columns(files[0], kwargs)
         if ext in ("parq", "parquet"):
-            return _parquet_columns(files[0])
+            return _parquet_columns(files[0], kwargs.get("columns"))
         if ext == "json":
             return _json_columns(files[0], kwargs)
         return None
@@ -318,7 +318,9 @@ def _csv_columns(file: FsPath, kwargs: dict) -> Columns:
     return Columns(cols, closed=not unknown_kwargs and (len(str(kwargs.get("sep", ","))) == 1))
 
 
-def _parquet_columns(file: FsPath) -> Columns:
+def _parquet_columns(file: FsPath, selected: Any = None) -> Columns:
+    """The file's columns; with ``columns: [...]`` in the reader's kwargs (pandas' and Dask's ``read_parquet``
+    read only those, in that order), the ones of those the file has."""
     try:
         if file.is_dir():
             import pyarrow.dataset as ds
@@ -330,7 +332,10 @@ def _parquet_columns(file: FsPath) -> Columns:
             schema = pq.read_schema(str(file))
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise _Unreadable(f"pyarrow cannot read the Parquet schema of `{file.name}` ({exc})") from exc
-    return Columns(tuple(n for n in schema.names if not n.startswith("__index_level_")))
+    names = [n for n in schema.names if not n.startswith("__index_level_")]
+    if isinstance(selected, list) and all(isinstance(c, str) for c in selected):
+        names = [c for c in selected if c in names]
+    return Columns(tuple(names))
 
 
 def _json_columns(file: FsPath, kwargs: dict) -> Columns:
