@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from support.paths import EXAMPLE_SPECS
 
 from lumen_ext import __version__
 from lumen_ext.cli import main
@@ -310,6 +311,14 @@ def test_the_fingerprint_survives_a_copy_and_a_new_date(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_duckdb_types(described: str, kind: str) -> None:
     assert duckdb_type(described) == kind
+
+
+def test_the_committed_locks_of_the_example_specs_are_current(capsys, rides_10m: Path) -> None:
+    """specs/*.lock.json are committed, as users are advised to commit theirs; regenerate with
+    `lumen-ext lock specs/` when this fails."""
+    code, out = lock(capsys, "--check", *EXAMPLE_SPECS)
+    assert code == 0, out
+    assert out.count(": current;") == len(EXAMPLE_SPECS)
 
 
 def test_a_broken_lock_does_not_keep_the_dashboard_from_being_served(csv_spec: Path) -> None:
