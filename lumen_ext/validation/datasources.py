@@ -113,7 +113,10 @@ class SourceReader:
         src = self.model.sources.get(source)
         if self.lock is None or src is None or not src.tables:
             return None
-        decls = [src.tables[table]] if table in src.tables else [] if table else list(src.tables.values())
+        # One table's file, or (no table: the source's database) any of its tables.
+        decls = (
+            list(src.tables.values()) if table is None else [src.tables[table]] if table in src.tables else []
+        )
         if not any(self.lock.columns(src, d) is not None for d in decls):
             return None
         return (

@@ -76,7 +76,9 @@ def _validate_text(
                 check_references(ctx, model)
             with guard("checking for Lumen 1.4 bugs"):
                 check_lumen_bugs(ctx, model)
-            lock = _lock(ctx)
+            lock = None
+            with guard("reading the lock file"):
+                lock = _lock(ctx)
             if data or lock is not None:
                 with guard("checking data and columns"):
                     _dataflow(ctx, model, data, lock)
