@@ -15,6 +15,10 @@ from lumen_ext import __version__
 # name -> (module, one-line help). Order is the order shown in --help.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("lumen_ext.validation.command", "check dashboard specs and report every error"),
+    "lock": (
+        "lumen_ext.validation.lock.command",
+        "record each table's columns and types beside the spec, for validate when the data is away",
+    ),
     "schema": ("lumen_ext.spec.command", "print the JSON Schema of lumen-ext specs"),
     "serve": ("lumen_ext.serving.command", "validate a spec, then serve it as a Panel app"),
     "precache": (

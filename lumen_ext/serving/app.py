@@ -28,6 +28,9 @@ def _error_view(title: str, summary: str, body_html: str):
 # is a fault of the views that read it (error cards, the rest of the dashboard renders), not a reason to hide the
 # whole dashboard behind the diagnostics page. `lumen-ext validate` and the start-up check still report them.
 RUN_TIME_DATA_RULES = frozenset({"missing-data-file"})
+# Nor do the lock file's errors (`lumen-ext lock`): it describes the data for validate, and a broken or outdated
+# lock says nothing about whether the dashboard runs (a used column that is gone is also an `unknown-column`).
+LOCK_RULES = frozenset({"lock-invalid", "lock-column-missing"})
 
 
 def validation_error_view(spec_path: Path, data: bool, policy: Policy):
@@ -35,7 +38,11 @@ def validation_error_view(spec_path: Path, data: bool, policy: Policy):
     from lumen_ext.validation import render_html, validate_file
 
     report = validate_file(spec_path, data=data, policy=policy)
-    blocking = [d for d in report.diagnostics if d.severity == "error" and d.rule not in RUN_TIME_DATA_RULES]
+    blocking = [
+        d
+        for d in report.diagnostics
+        if d.severity == "error" and d.rule not in RUN_TIME_DATA_RULES and d.rule not in LOCK_RULES
+    ]
     for d in report.diagnostics:
         if d.severity == "error" and d.rule in RUN_TIME_DATA_RULES:
             log.warning("%s: %s; the views reading it show error cards", spec_path.name, d.message)

@@ -1,5 +1,5 @@
 """Checking that the columns a spec names exist, and reporting the ones that do not: the base of
-:class:`lumen_ext.validation.dataflow.DataFlow`, which supplies ``ctx`` and ``model``."""
+:class:`lumen_ext.validation.dataflow.DataFlow`, which supplies ``ctx``, ``model`` and ``unknown_uses``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from lumen_ext.validation.context import CheckContext, did_you_mean
 from lumen_ext.validation.datasources import Columns
+from lumen_ext.validation.diagnostics import Span
 from lumen_ext.validation.loader import Path
 from lumen_ext.validation.model import SpecModel
 
@@ -16,6 +17,9 @@ __all__ = ["ColumnChecks"]
 class ColumnChecks:
     ctx: CheckContext
     model: SpecModel
+    # Each name reported unknown, with the first place the spec uses it: the lock's drift check tells a column
+    # gone from the data that the spec still uses (an error) from one nothing uses (a warning).
+    unknown_uses: dict[str, Path]
 
     def check_fields(
         self, cols: Columns | None, value: Any, path: Path, where: str, allowed: set[str] = frozenset()
@@ -55,9 +59,14 @@ class ColumnChecks:
         *,
         target: str = "value",
         span_offset: tuple[int, int] | None = None,
+        span: Span | None = None,
         note: str = "",
     ) -> None:
-        span = self.ctx.loaded.substring(path, *span_offset) if span_offset else None
+        if span_offset:
+            span = self.ctx.loaded.substring(path, *span_offset)
+        if cols.locked_in:
+            note += f" (its columns as locked in `{cols.locked_in}`)"
+        self.unknown_uses.setdefault(name, path)
         self.ctx.report(
             path,
             "unknown-column",

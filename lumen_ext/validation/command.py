@@ -28,7 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--no-data",
         dest="data",
         action="store_false",
-        help="skip the checks that read data files and databases (table names, columns)",
+        help="read no data files or databases; columns are checked against the spec's lock file "
+        "(NAME.lock.json, written by `lumen-ext lock`) when there is one, else not at all",
     )
     parser.add_argument(
         "--list-rules", action="store_true", help="print every rule id with its meaning and exit"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lumen_ext.validation.context import CheckContext, did_you_mean
+from lumen_ext.validation.context import CheckContext
 from lumen_ext.validation.datasources import Columns, SourceReader
 from lumen_ext.validation.loader import Path
 from lumen_ext.validation.model import LayoutDecl, SpecModel, ViewDecl, component_type
@@ -42,6 +42,7 @@ class DataFlow(TransformColumns):
 
     def __init__(self, ctx: CheckContext, model: SpecModel, reader: SourceReader):
         self.ctx, self.model, self.reader = ctx, model, reader
+        self.unknown_uses: dict[str, Path] = {}
         self._outputs: dict[str, Columns | None] = {}
         self._active: set[str] = set()
 
@@ -55,14 +56,7 @@ class DataFlow(TransformColumns):
             if source in self.model.sources:
                 cols = self.reader.columns(source, table)
                 if cols is not None and cols.missing(field):
-                    where = f"table `{table}` of source `{source}`"
-                    self.ctx.report(
-                        path,
-                        "unknown-column",
-                        f"column `{field}` does not exist in {where}",
-                        did_you_mean(field, cols.names, "columns"),
-                        span=span,
-                    )
+                    self.report_missing(cols, field, path, f"table `{table}` of source `{source}`", span=span)
 
     # -- pipelines ----------------------------------------------------------------------------------------
 

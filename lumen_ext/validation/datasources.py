@@ -8,6 +8,10 @@ only when it is a single SELECT (DuckDB's own parser decides), with extension au
 Paths resolve like Lumen's: file sources against the spec folder (``FileSource.root``), DuckDB against the
 process working directory (LUMEN-NOTES §6.2 #17), which is almost never what the author meant, so DuckDB paths are
 looked up in the spec folder and a warning says Lumen will need to run from there.
+
+With a lock file (`lumen_ext.validation.lock`), a table whose data cannot be read here (moved away, or
+``--no-data``) gets the columns the lock recorded, and each table read records where it came from
+(`TableOrigin`) for the lock's fingerprint and types.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lumen_ext.validation.context import CheckContext, did_you_mean
 from lumen_ext.validation.loader import Path
 from lumen_ext.validation.model import DASK_SOURCES, URL_TEMPLATE, SourceDecl, SpecModel, TableDecl
+
+if TYPE_CHECKING:
+    from lumen_ext.validation.lock.lockfile import SpecLock
 
 REMOTE = re.compile(r"^[a-zA-Z][\w+.-]*://")
 _DUCKDB_FILE_EXTS = (".csv", ".parquet", ".json", ".jsonl", ".ndjson", ".tsv")  # duckdb.py _is_file_path
@@ -45,15 +52,32 @@ class Columns:
 
     names: tuple[str, ...] = ()
     closed: bool = True
+    locked_in: str | None = None  # the lock file they come from, when the data itself was not read
 
     def missing(self, name: Any) -> bool:
         return self.closed and str(name) not in self.names
 
 
 @dataclass(slots=True)
+class TableOrigin:
+    """Where the reader found a table's columns: what `lumen-ext lock` fingerprints and reads types from."""
+
+    kind: str  # "csv", "parquet" or "json" (file sources), "duckdb"
+    files: tuple[FsPath, ...]  # every local file the table reads (a folder: a Parquet dataset)
+    kwargs: dict = field(default_factory=dict)  # a file source's reader options
+    types: tuple[str, ...] = ()  # DuckDB: the types DESCRIBE gave, one per column
+    count_sql: str | None = None  # DuckDB: a row count answered from metadata, when there is one
+
+
+@dataclass(slots=True)
 class SourceReader:
+    """Columns of each table. ``data`` False reads no data (``--no-data``): only the ``lock``'s columns."""
+
     ctx: CheckContext
     model: SpecModel
+    data: bool = True
+    lock: SpecLock | None = None
+    origins: dict[tuple[str, str], TableOrigin] = field(default_factory=dict)
     _cache: dict[tuple[str, str], Columns | None] = field(default_factory=dict)
     _duckdb: dict[str, Any] = field(default_factory=dict)
 
@@ -70,8 +94,35 @@ class SourceReader:
         if key not in self._cache:
             self._cache[key] = None  # guards against join cycles
             decl = src.tables.get(str(table))
-            self._cache[key] = self._read(src, str(table), decl) if decl is not None else None
+            cols = None
+            if decl is not None:
+                if self.data or src.type == "join":  # a join reads no data of its own
+                    cols = self._read(src, str(table), decl)
+                if cols is None and self.lock is not None:
+                    # The data is away (a lock entry exists only for tables this reader could read).
+                    cols = self.lock.columns(src, decl)
+            self._cache[key] = cols
         return self._cache[key]
+
+    def connection(self, source: str):
+        """The DuckDB connection the reader opened for ``source``, if any."""
+        return self._duckdb.get(source)
+
+    def _lock_hint(self, source: str, table: str | None = None) -> str | None:
+        """What to do when locked data is missing here: the lock stands in, and ``--no-data`` says so."""
+        src = self.model.sources.get(source)
+        if self.lock is None or src is None or not src.tables:
+            return None
+        # One table's file, or (no table: the source's database) any of its tables.
+        decls = (
+            list(src.tables.values()) if table is None else [src.tables[table]] if table in src.tables else []
+        )
+        if not any(self.lock.columns(src, d) is not None for d in decls):
+            return None
+        return (
+            f"its columns were checked against `{self.lock.name}`; pass --no-data where the data is away on "
+            "purpose (CI)"
+        )
 
     def _read(self, src: SourceDecl, table: str, decl) -> Columns | None:
         known, value = self.model.resolve(decl.value)
@@ -80,7 +131,7 @@ class SourceReader:
         decl = TableDecl(decl.name, decl.path, value)
         try:
             if src.type == "file" or src.type in DASK_SOURCES:
-                return self._file_table(src, decl.path, decl.value)
+                return self._file_table(src, table, decl.path, decl.value)
             if src.type == "json":
                 return self._json_table(src, decl.path, decl.value)
             if src.type == "duckdb":
@@ -95,7 +146,7 @@ class SourceReader:
 
     # -- file and json sources ---------------------------------------------------------------------------
 
-    def _file_table(self, src: SourceDecl, path: Path, value: Any) -> Columns | None:
+    def _file_table(self, src: SourceDecl, table: str, path: Path, value: Any) -> Columns | None:
         ext = None
         if isinstance(value, list) and len(value) == 2:
             value, ext = value
@@ -107,20 +158,23 @@ class SourceReader:
         local = value.removeprefix("file://")
         if URL_TEMPLATE.search(local):
             return None  # crashes Lumen on local paths; reported by lumen_bugs
-        files = self._local_files(path, local, self.ctx.spec_dir)
+        files = self._local_files(path, local, self.ctx.spec_dir, self._lock_hint(src.name, table))
         if not files:
             return None
         ext = (ext or _suffix(local)).lower()
         kwargs = src.spec.get("kwargs") if isinstance(src.spec.get("kwargs"), dict) else {}
         if ext == "csv":
-            return _csv_columns(files[0], kwargs)
-        if ext in ("parq", "parquet"):
-            return _parquet_columns(files[0])
-        if ext == "json":
-            return _json_columns(files[0], kwargs)
-        return None
+            cols = _csv_columns(files[0], kwargs)
+        elif ext in ("parq", "parquet"):
+            ext, cols = "parquet", _parquet_columns(files[0], kwargs.get("columns"))
+        elif ext == "json":
+            cols = _json_columns(files[0], kwargs)
+        else:
+            return None
+        self.origins[(src.name, table)] = TableOrigin(ext, tuple(files), kwargs)
+        return cols
 
-    def _local_files(self, path: Path, local: str, root: FsPath) -> list[FsPath]:
+    def _local_files(self, path: Path, local: str, root: FsPath, hint: str | None = None) -> list[FsPath]:
         full = root / os.path.expanduser(local)
         if any(ch in local for ch in "*?["):
             matches = sorted(glob.glob(str(full)))
@@ -137,7 +191,7 @@ class SourceReader:
                 if os.path.isabs(local)
                 else " (file sources resolve relative paths against the spec's folder)"
             ),
-            did_you_mean(os.path.basename(local), _siblings(full), "files", list_all=False),
+            did_you_mean(os.path.basename(local), _siblings(full), "files", list_all=False) or hint,
         )
         return []
 
@@ -187,7 +241,7 @@ class SourceReader:
             statements = con.extract_statements(expr)
             if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
                 raise _Unreadable("the table expression is not a single SELECT, so lumen-ext does not run it")
-            names = tuple(row[0] for row in con.execute(f"DESCRIBE {expr}").fetchall())
+            described = con.execute(f"DESCRIBE {expr}").fetchall()
         except duckdb.Error as exc:
             message = str(exc).splitlines()[0]
             if "Table with name" in message and not sql_paths:
@@ -203,6 +257,7 @@ class SourceReader:
                     path,
                     "missing-data-file",
                     f"DuckDB cannot find `{missing}` (looked in the spec's folder)",
+                    self._lock_hint(src.name, table),
                 )
                 return None
             if src.spec.get("initializers"):
@@ -217,7 +272,28 @@ class SourceReader:
                 "spec's folder; it was found in the spec's folder",
                 "start Lumen from the spec's folder, or use an absolute path",
             )
-        return Columns(names)
+        self.origins[(src.name, table)] = TableOrigin(
+            "duckdb",
+            self._duckdb_files(src, sql_paths),
+            types=tuple(row[1] for row in described),
+            count_sql=_metadata_count(value, table),
+        )
+        return Columns(tuple(row[0] for row in described))
+
+    def _duckdb_files(self, src: SourceDecl, sql_paths: list[str]) -> tuple[FsPath, ...]:
+        """The local files a DuckDB table reads: those its SQL names (globs expanded), and the database with
+        its write-ahead log (changes not yet checkpointed into the database file)."""
+        files: list[FsPath] = []
+        uri = src.spec.get("uri")
+        if isinstance(uri, str) and uri != ":memory:":
+            files += [self.ctx.spec_dir / uri, self.ctx.spec_dir / f"{uri}.wal"]
+        for p in sql_paths:
+            full = self.ctx.spec_dir / os.path.expanduser(p)
+            if glob.has_magic(p):
+                files.extend(FsPath(m) for m in sorted(glob.glob(str(full))))
+            else:
+                files.append(full)
+        return tuple(f for f in files if _exists(f))
 
     def _duckdb_connection(self, src: SourceDecl):
         if src.name in self._duckdb:
@@ -238,7 +314,10 @@ class SourceReader:
                 db = self.ctx.spec_dir / uri
                 if not _exists(db):
                     self.ctx.report(
-                        (*src.path, "uri"), "missing-data-file", f"DuckDB database `{uri}` does not exist"
+                        (*src.path, "uri"),
+                        "missing-data-file",
+                        f"DuckDB database `{uri}` does not exist",
+                        self._lock_hint(src.name),
                     )
                     self._duckdb[src.name] = None
                     return None
@@ -284,6 +363,15 @@ def _exists(path: FsPath) -> bool:
         return False
 
 
+def _metadata_count(value: str, table: str) -> str | None:
+    """A ``count(*)`` DuckDB answers without a scan: of a stored table, or of a single Parquet file."""
+    if value == table and not value.lower().endswith(_DUCKDB_FILE_EXTS):
+        return f'SELECT count(*) FROM "{value}"'
+    if value.lower().endswith(".parquet") and not glob.has_magic(value):
+        return "SELECT count(*) FROM '{}'".format(value.replace("'", "''"))
+    return None
+
+
 def _suffix(path: str) -> str:
     m = re.search(r"\.(\w+)$", os.path.basename(path))
     return m.group(1) if m else ""
@@ -318,7 +406,9 @@ def _csv_columns(file: FsPath, kwargs: dict) -> Columns:
     return Columns(cols, closed=not unknown_kwargs and (len(str(kwargs.get("sep", ","))) == 1))
 
 
-def _parquet_columns(file: FsPath) -> Columns:
+def _parquet_columns(file: FsPath, selected: Any = None) -> Columns:
+    """The file's columns; with ``columns: [...]`` in the reader's kwargs (pandas' and Dask's ``read_parquet``
+    read only those, in that order), the ones of those the file has."""
     try:
         if file.is_dir():
             import pyarrow.dataset as ds
@@ -330,7 +420,10 @@ def _parquet_columns(file: FsPath) -> Columns:
             schema = pq.read_schema(str(file))
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise _Unreadable(f"pyarrow cannot read the Parquet schema of `{file.name}` ({exc})") from exc
-    return Columns(tuple(n for n in schema.names if not n.startswith("__index_level_")))
+    names = [n for n in schema.names if not n.startswith("__index_level_")]
+    if isinstance(selected, list) and all(isinstance(c, str) for c in selected):
+        names = [c for c in selected if c in names]
+    return Columns(tuple(names))
 
 
 def _json_columns(file: FsPath, kwargs: dict) -> Columns:

@@ -13,9 +13,10 @@ from lumen_ext.validation.context import CheckContext
 from lumen_ext.validation.dataflow import DataFlow
 from lumen_ext.validation.datasources import SourceReader
 from lumen_ext.validation.dependencies import check_dependencies
-from lumen_ext.validation.diagnostics import FileReport, Report
+from lumen_ext.validation.diagnostics import FILE_START, FileReport, Report
 from lumen_ext.validation.guard import contained
 from lumen_ext.validation.loader import load_text
+from lumen_ext.validation.lock.lockfile import LockError, SpecLock, lock_path, read_lock
 from lumen_ext.validation.lumen_bugs import check_lumen_bugs
 from lumen_ext.validation.model import SpecModel, build_model
 from lumen_ext.validation.references import check_references
@@ -75,20 +76,45 @@ def _validate_text(
                 check_references(ctx, model)
             with guard("checking for Lumen 1.4 bugs"):
                 check_lumen_bugs(ctx, model)
-            if data:
+            lock = None
+            with guard("reading the lock file"):
+                lock = _lock(ctx)
+            if data or lock is not None:
                 with guard("checking data and columns"):
-                    _dataflow(ctx, model)
+                    _dataflow(ctx, model, data, lock)
     ctx.diagnostics.sort(key=lambda d: d.sort_key())
     report.diagnostics = ctx.diagnostics
     return report
 
 
-def _dataflow(ctx: CheckContext, model: SpecModel) -> None:
-    reader = SourceReader(ctx, model)
+def _dataflow(ctx: CheckContext, model: SpecModel, data: bool, lock: SpecLock | None) -> None:
+    reader = SourceReader(ctx, model, data=data, lock=lock)
     try:
-        DataFlow(ctx, model, reader).run()
+        flow = DataFlow(ctx, model, reader)
+        flow.run()
+        if lock is not None:
+            from lumen_ext.validation.lock.drift import check_lock
+
+            check_lock(ctx, model, reader, lock, flow.unknown_uses)
     finally:
         reader.close()
+
+
+def _lock(ctx: CheckContext) -> SpecLock | None:
+    """The lock file beside the spec (`lumen-ext lock`), if there is one; a broken one is `lock-invalid`."""
+    if ctx.file == "<spec>":
+        return None
+    name = lock_path(FsPath(ctx.file))
+    path = ctx.spec_dir / name.name
+    if not path.is_file():
+        return None
+    try:
+        return read_lock(path, name.as_posix())
+    except (LockError, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        hint = f"run `lumen-ext lock {ctx.file}` to write it again"
+        ctx.emit(FILE_START, "lock-invalid", f"`{name.as_posix()}` cannot be used: {reason}", hint)
+        return None
 
 
 def _schema(ctx: CheckContext) -> None:

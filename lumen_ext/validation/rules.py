@@ -40,6 +40,10 @@ data-unchecked                    warning   data lumen-ext could not read (URL, 
 duckdb-cwd                        warning   a DuckDB relative path that only resolves from the spec folder
 missing-dependency                warning   a component needs an optional package that is not installed
 lumen-runtime-bug                 error     valid Lumen syntax that crashes Lumen 1.4.0 at run time
+lock-column-missing               error     a column the lock file lists is gone from the data (a warning when the spec does not use it)
+lock-type-changed                 warning   a column's type in the data differs from the lock file's
+lock-stale                        warning   the lock file is behind the spec or the data (new columns, changed content, tables)
+lock-invalid                      error     the spec's lock file cannot be read (not JSON, another format)
 internal-error                    error     lumen-ext itself failed on this file (a bug: please report it); exit 2
 ================================  ========  ==========================================================
 """
@@ -130,6 +134,18 @@ RULES: dict[str, Rule] = {
         Rule("duckdb-cwd", "warning", "a DuckDB relative path that only resolves from the spec folder"),
         Rule("missing-dependency", "warning", "a component needs an optional package that is not installed"),
         Rule("lumen-runtime-bug", "error", "valid Lumen syntax that crashes Lumen 1.4.0 at run time"),
+        Rule(
+            "lock-column-missing",
+            "error",
+            "a column the lock file lists is gone from the data (a warning when the spec does not use it)",
+        ),
+        Rule("lock-type-changed", "warning", "a column's type in the data differs from the lock file's"),
+        Rule(
+            "lock-stale",
+            "warning",
+            "the lock file is behind the spec or the data (new columns, changed content, tables)",
+        ),
+        Rule("lock-invalid", "error", "the spec's lock file cannot be read (not JSON, another format)"),
         Rule(
             "internal-error",
             "error",

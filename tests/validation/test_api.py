@@ -71,3 +71,19 @@ def test_render_html_marks_the_span() -> None:
     html = render_html(report)
     assert "many</mark>" in html
     assert "line 2, column 10" in html
+
+
+def test_a_parquet_readers_columns_option_narrows_the_table(tmp_path: Path) -> None:
+    """`kwargs: {columns: [...]}` makes pandas' and Dask's read_parquet return only those columns (rides_dask)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": [1], "b": [2], "c": [3]}), tmp_path / "t.parquet")
+    spec = tmp_path / "t.yaml"
+    spec.write_text(
+        "sources:\n  s:\n    type: file\n    kwargs:\n      columns: [c, a]\n    tables:\n      t: t.parquet\n"
+        "layouts:\n  - title: T\n    source: s\n    views:\n      - type: hvplot\n        x: a\n        y: b\n"
+    )
+    [unknown] = validate_file(spec).diagnostics
+    assert (unknown.rule, unknown.line) == ("unknown-column", 14)
+    assert unknown.hint == "available columns: 'c', 'a'"

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import SPECS_DIR
 
 from lumen_ext.cli import main
 
@@ -126,16 +127,25 @@ HEAVY = ("panel", "bokeh", "holoviews", "hvplot", "lumen", "pandas", "pydantic",
 
 
 def test_validate_imports_no_heavy_library() -> None:
-    """The fast path: checking a spec (data checks included) never imports Panel, Bokeh, HoloViews or Lumen."""
+    """The fast path: checking a spec (data checks included) never imports Panel, Bokeh, HoloViews or Lumen.
+
+    Nor pandas, with a current lock file (earthquakes.lock.json): its fingerprint matches, so the data's types
+    are not parsed."""
     probe = (
         "import sys\n"
         "from lumen_ext.cli import main\n"
-        "code = main(['validate', sys.argv[1]])\n"
+        "code = main(['validate', *sys.argv[1:]])\n"
         f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
         "print('HEAVY', heavy, code, file=sys.stderr)\n"
     )
+    locked = SPECS_DIR / "earthquakes.yaml"
+    assert locked.with_name("earthquakes.lock.json").is_file()
     proc = subprocess.run(
-        [sys.executable, "-c", probe, str(VALID)], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-c", probe, str(VALID), str(locked)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert "HEAVY [] 0" in proc.stderr, proc.stderr
 

@@ -34,7 +34,7 @@ def test_schema_rules_are_all_known() -> None:
 def test_every_rule_id_used_in_the_code_is_declared() -> None:
     """Every kebab-case string literal in the package is a declared rule, a package name or a CSS class."""
     literals: set[str] = set()
-    for path in SOURCE.glob("*.py"):
+    for path in SOURCE.rglob("*.py"):  # the lock subpackage too
         literals.update(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', path.read_text()))
     from lumen_ext.validation.dependencies import _INTAKE_DRIVERS, _TYPE_NEEDS
 
