@@ -1,6 +1,10 @@
-"""Every control of every example dashboard works in Chromium, under `lumen-ext serve` and under `lumen serve`.
+"""Every control of every example dashboard works in Chromium, under `lumen-ext serve` or `lumen serve`.
 
-For each spec in ``specs/``, served by one server per front door and xdist worker, the test opens the dashboard and
+Every spec in ``specs/`` has all its controls used under one front door (``FULL_SWEEP_DOOR``) and is checked under
+the other (``test_the_other_door_serves_it``): the doors install the same hooks table and differ only in how the
+server starts, so the second door needs one page showing that its runtime is on and that a widget, the downloads
+and the header's reload work, not every control again (the sweep is the suite's largest cost). The sweep, on a server
+per front door and xdist worker, opens the dashboard and
 
 * on every tab, clicks every download icon: a file must arrive (Playwright's download event) and hold the rows of
   one of the tab's views, i.e. what that view's pipeline holds on a freshly opened page (`lumen-ext serve`'s
@@ -39,6 +43,19 @@ pytestmark = pytest.mark.ui
 
 SERVERS = {"lumen-ext": "examples_server", "lumen": "lumen_examples_server"}
 
+# The door each spec's controls are all used under. Each door sweeps downloads, tabs, MUI selects and sliders, a
+# Bokeh slider and a SQL-aggregated and a Datashader or Dask dashboard; `lumen serve` (what analysts type) the main
+# demo. A new spec needs a row here (checked below).
+FULL_SWEEP_DOOR = {
+    "earthquakes": "lumen",
+    "rides": "lumen",
+    "rides_density": "lumen",
+    "penguins": "lumen-ext",
+    "rides_dask": "lumen-ext",
+    "stocks": "lumen-ext",
+}
+OTHER_DOOR = {"lumen": "lumen-ext", "lumen-ext": "lumen"}
+
 # Controls a viewer cannot put back exactly where they were, and why.
 CANNOT_RESTORE = {
     ("earthquakes", "Time (UTC)"): (
@@ -67,6 +84,18 @@ def _tabs(page, layouts: list[str]):
         tabs.nth(i).click()
         wait_rendered(page)
         yield [title]
+
+
+class _PipelineOracle:
+    """What a pipeline holds on a freshly opened page, read once from `lumen-ext serve`'s ``/data`` endpoint."""
+
+    def __init__(self, server_url: str, app: str) -> None:
+        self._server_url, self._app, self._results = server_url, app, {}
+
+    def __call__(self, pipeline: str):
+        if pipeline not in self._results:
+            self._results[pipeline] = pipeline_result(self._server_url, self._app, pipeline)
+        return self._results[pipeline]
 
 
 def check_downloads(page, offered: list[DeclaredDownload], expected_data, folder: Path, label: str) -> None:
@@ -145,8 +174,16 @@ def _check_clean(watch, served, label: str) -> None:
     )
 
 
-@pytest.mark.parametrize("front_door", list(SERVERS))
-@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=[s.stem for s in EXAMPLE_SPECS])
+def test_every_spec_has_a_sweep_door():
+    assert sorted(FULL_SWEEP_DOOR) == sorted(s.stem for s in EXAMPLE_SPECS)
+    assert set(FULL_SWEEP_DOOR.values()) == set(SERVERS)
+
+
+@pytest.mark.parametrize(
+    ("spec", "front_door"),
+    [(s, FULL_SWEEP_DOOR.get(s.stem, "lumen")) for s in EXAMPLE_SPECS],
+    ids=[f"{s.stem}-{FULL_SWEEP_DOOR.get(s.stem, 'lumen')}" for s in EXAMPLE_SPECS],
+)
 def test_every_control_works(
     spec, front_door, request, examples_server, page_and_watch, screenshot_dir, tmp_path
 ):
@@ -156,6 +193,43 @@ def test_every_control_works(
     shot = screenshot_dir / f"controls-{front_door}-{spec.stem}"
     try:
         use_every_control(page, served, spec, label, examples_server.url.rsplit("/", 1)[0], shot, tmp_path)
+    except BaseException:
+        page.screenshot(path=f"{shot}-failed.png")
+        raise
+    _check_clean(watch, served, label)
+
+
+@pytest.mark.parametrize(
+    ("spec", "front_door"),
+    [(s, OTHER_DOOR[FULL_SWEEP_DOOR.get(s.stem, "lumen")]) for s in EXAMPLE_SPECS],
+    ids=[f"{s.stem}-{OTHER_DOOR[FULL_SWEEP_DOOR.get(s.stem, 'lumen')]}" for s in EXAMPLE_SPECS],
+)
+def test_the_other_door_serves_it(
+    spec, front_door, request, examples_server, page_and_watch, screenshot_dir, tmp_path
+):
+    """The runtime is on the page; the first tab's downloads, its first widget and the header's reload work."""
+    served = _served(request, spec, front_door)
+    page, watch = page_and_watch
+    label = f"{front_door} serve specs/{spec.name}"
+    shot = screenshot_dir / f"door-{front_door}-{spec.stem}"
+    offered = declared_downloads(spec)
+    oracle = _PipelineOracle(examples_server.url.rsplit("/", 1)[0], spec.stem)
+    try:
+        page.goto(served.url)
+        wait_rendered(page)
+        page.screenshot(path=f"{shot}.png")
+        assert page.evaluate(PLOT_LAYOUT_GUARDED_JS), (
+            f"{label}: lumen-ext's plot-layout guard is not on the page"
+        )
+        shown = next(_tabs(page, list(offered)))
+        check_current_view(page, label)
+        check_downloads(page, [d for title in shown for d in offered[title]], oracle, tmp_path, label)
+        controls = visible_controls(page)
+        assert controls, f"{label}: no widget found\n{dump(probe(page))}"
+        exercise_control(page, controls[0], spec.stem, label)
+        header = [b for b in reload_buttons(page) if b["stamp"] is None]
+        assert header, f"{label}: no reload button in the header: {reload_buttons(page)}"
+        reload_dashboard(page, header[0], label)
     except BaseException:
         page.screenshot(path=f"{shot}-failed.png")
         raise
@@ -187,13 +261,7 @@ def use_every_control(
     page, served, spec: Path, label: str, oracle_url: str, shot: Path, folder: Path
 ) -> None:
     offered = declared_downloads(spec)
-    pipelines: dict[str, object] = {}
-
-    def expected_data(pipeline: str):
-        if pipeline not in pipelines:
-            pipelines[pipeline] = pipeline_result(oracle_url, spec.stem, pipeline)
-        return pipelines[pipeline]
-
+    expected_data = _PipelineOracle(oracle_url, spec.stem)
     page.goto(served.url)
     wait_rendered(page)
     page.screenshot(path=f"{shot}.png")
