@@ -41,8 +41,8 @@ from typing_extensions import TypeAliasType
 
 from lumen_ext.spec.catalog import FAMILY_TITLES, Catalog, catalog
 from lumen_ext.spec.deferred_values import is_deferred, is_ref
+from lumen_ext.spec.schema_unions import FamilyUnionSchema
 
-REFERENCE_DEF = "LumenReference"
 # JSON Schema spelling of `is_ref` / `is_deferred` / the `@` escape, for editors.
 REFERENCE_PATTERN = r"^[$@]|\$variables\.[A-Za-z_]|\{\{|\{%|\$\{"
 REFERENCE_INLINE = {"type": "string", "pattern": REFERENCE_PATTERN}
@@ -50,19 +50,24 @@ REFERENCE_INLINE = {"type": "string", "pattern": REFERENCE_PATTERN}
 CUSTOM_TYPE_PATTERN = r"\.|\{\{"
 
 
-def custom_type_schema_pattern(known: Any) -> str:
+def custom_type_schema_pattern(known: Any, optional: Any = ()) -> str:
     """The JSON Schema pattern of a custom component's `type:`: a dotted path that is not a known class's.
 
     Some known classes are keyed by their dotted path (`lumen_ext.sources.dask.DaskSource`, Lumen's abstract
-    bases); such a `type:` matches both its own branch (a `const`) and the custom branch, and the family's
-    `oneOf` then fails. The negative lookahead leaves those names to their own branch. Only the JSON Schema
-    needs it: pydantic routes by the discriminator first (and its Rust regex engine has no lookahead).
+    bases); the negative lookahead leaves those names to their own branch of the family's union. ``optional``
+    names (sources whose back-end is not installed) are custom components too. Only the JSON Schema needs the
+    lookahead: pydantic routes by the discriminator first (and its Rust regex engine has no lookahead).
     """
+    pattern = CUSTOM_TYPE_PATTERN
     dotted = sorted(name for name in known if "." in name)
-    if not dotted:
-        return CUSTOM_TYPE_PATTERN
-    names = "|".join(re.escape(name) for name in dotted)
-    return rf"^(?!(?:{names})$)[\s\S]*(?:{CUSTOM_TYPE_PATTERN})"
+    if dotted:
+        names = "|".join(re.escape(name) for name in dotted)
+        pattern = rf"^(?!(?:{names})$)[\s\S]*(?:{CUSTOM_TYPE_PATTERN})"
+    return f"{_exactly(optional)}|{pattern}" if optional else pattern
+
+
+def _exactly(names: Any) -> str:
+    return "^(?:" + "|".join(re.escape(name) for name in sorted(names)) + ")$"
 
 
 class Reference:
@@ -150,7 +155,9 @@ class _Builder:
         if t == "int":
             return _bounded(StrictInt, desc)
         if t == "num":
-            return _bounded(StrictInt | StrictFloat, desc)
+            # Bounds on each member: on the union, pydantic writes `ge`/`le` into the JSON Schema, which no
+            # JSON Schema validator knows.
+            return Union[_bounded(StrictInt, desc), _bounded(StrictFloat, desc)]  # noqa: UP007
         if t == "bool":
             return StrictBool
         if t == "date":
@@ -232,23 +239,40 @@ class _Builder:
                 return "__dotted__"
             return None
 
-        union = Annotated[
-            Union[tuple(members)],  # noqa: UP007
-            Discriminator(
-                discriminate,
-                custom_error_type="unknown-type",
-                custom_error_message=f"unknown {FAMILY_TITLES[family]} type; expected one of: "
-                + ", ".join(self.cat.short_types(family)),
-            ),
-        ]
+        title = FAMILY_TITLES[family]
+        names = self.cat.short_types(family) + sorted(self._optional(family))
+        union = TypeAliasType(  # one `$defs/<Family>Union` in the JSON Schema, however often it is used
+            alias,
+            Annotated[
+                Union[tuple(members)],  # noqa: UP007
+                Discriminator(
+                    discriminate,
+                    custom_error_type="unknown-type",
+                    custom_error_message=f"unknown {title} type; expected one of: "
+                    + ", ".join(self.cat.short_types(family)),
+                ),
+                FamilyUnionSchema(
+                    title=title,
+                    names=tuple(names),
+                    custom_tag="__dotted__",
+                    custom_pattern=custom_type_schema_pattern(types, self._optional(family)),
+                    any_custom_pattern=CUSTOM_TYPE_PATTERN,
+                ),
+            ],
+        )
         self.unions[family] = union
         self.namespace[alias] = union
         return union
+
+    def _optional(self, family: str) -> tuple[str, ...]:
+        """Sources whose optional back-end is not installed: Lumen imports them by name, like a dotted path."""
+        return tuple(self.cat.optional_sources) if family == "source" else ()
 
     def dotted(self, family: str) -> type[BaseModel]:
         key = f"{family}:__dotted__"
         if key not in self.models:
             title = FAMILY_TITLES[family]
+            optional = self._optional(family)
             self.models[key] = create_model(
                 f"Custom{title}Spec",
                 __config__=ConfigDict(extra="allow"),
@@ -257,9 +281,12 @@ class _Builder:
                 type=(
                     StrictStr,
                     Field(
-                        pattern=CUSTOM_TYPE_PATTERN,
-                        description="Dotted import path of the class.",
-                        json_schema_extra={"pattern": custom_type_schema_pattern(self.cat.families[family])},
+                        pattern=custom_type_schema_pattern((), optional),  # no lookahead without known names
+                        description="Dotted import path of the class"
+                        + (", or the name of a source whose back-end is not installed." if optional else "."),
+                        json_schema_extra={
+                            "pattern": custom_type_schema_pattern(self.cat.families[family], optional)
+                        },
                     ),
                 ),
             )
@@ -350,10 +377,27 @@ def _require_one_of(groups: list[list[str]]) -> Any:
 
 
 def _one_of_required(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """Groups of keys of which one is required, as: `if` none of the others is there, `then` the first one is.
+
+    That accepts the same specs as ``anyOf: [{required: [a]}, {required: [b]}]``, but a validator then reports
+    "'source' is a required property" rather than "... is not valid under any of the given schemas".
+    """
     groups = [r for r in entry.get("required", []) if not isinstance(r, str)]
     if not groups:
         return None
-    return {"allOf": [{"anyOf": [{"required": [key]} for key in group]} for group in groups]}
+    return {
+        "allOf": [
+            {"if": {"not": _any_present(others)}, "then": {"required": [first]}}
+            if others
+            else {"required": [first]}
+            for first, *others in groups
+        ]
+    }
+
+
+def _any_present(keys: list[str]) -> dict[str, Any]:
+    present = [{"required": [key]} for key in keys]
+    return present[0] if len(present) == 1 else {"anyOf": present}
 
 
 @cache

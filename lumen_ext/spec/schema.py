@@ -15,10 +15,22 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def build(plugins: bool = True) -> dict[str, Any]:
+    """The schema editors and validators read: `pydantic_schema` with its unions rewritten so a validator picks
+    one branch from the value and reports the error inside it (`lumen_ext.spec.schema_unions`)."""
+    from lumen_ext.spec.schema_unions import pick_by_json_type
+
+    return pick_by_json_type(pydantic_schema(plugins))
+
+
+def pydantic_schema(plugins: bool = True) -> dict[str, Any]:
+    """The schema as pydantic writes it from the models (component families picked by ``type`` already, every
+    other union an ``anyOf``), stamped with dialect, id and the generated-file notice, every inline reference type
+    folded into one ``$defs/LumenReference``."""
     from pydantic.json_schema import GenerateJsonSchema
 
     from lumen_ext.spec.catalog import catalog
-    from lumen_ext.spec.models import REFERENCE_DEF, REFERENCE_INLINE, REFERENCE_PATTERN, dashboard_model
+    from lumen_ext.spec.models import REFERENCE_INLINE, REFERENCE_PATTERN, dashboard_model
+    from lumen_ext.spec.schema_unions import REFERENCE_DEF
 
     def fold(node: Any) -> Any:
         if isinstance(node, dict):
