@@ -51,6 +51,7 @@ _REFERENCE = (
 _DATA = "depends on the data files, which a JSON Schema never reads"
 _SECURITY = "a rule of the server's security policy, about what a valid spec would do, not about its shape"
 _JINJA = "Jinja runs on the text before YAML is parsed; the parsed data has no trace of it"
+_LOCK = "compares the data (or the spec) with the spec's lock file, `lumen-ext lock`'s record of the data"
 _TAG = "a YAML tag, gone once the file is parsed (check-jsonschema's safe loader refuses the file)"
 BEYOND_THE_SCHEMA = {
     "yaml-syntax": "the YAML is broken: out of scope of a JSON Schema tool, which reports a parse error",
@@ -81,6 +82,10 @@ BEYOND_THE_SCHEMA = {
     "missing-data-file": _DATA,
     "data-unchecked": _DATA,
     "duckdb-cwd": _DATA,
+    "lock-column-missing": _LOCK,
+    "lock-type-changed": _LOCK,
+    "lock-stale": _LOCK,
+    "lock-invalid": _LOCK,
     "missing-dependency": "depends on the packages installed",
     "lumen-runtime-bug": "valid Lumen syntax that Lumen 1.4.0 crashes on",
     "editable": _SECURITY,
