@@ -31,3 +31,18 @@ def rides_10m(request: pytest.FixtureRequest) -> Path:
         what = "already up to date" if fresh else f"generated in {elapsed:.1f} s"
         reporter.write_line(f"\nsynthetic rides file {path.name}: {what}")
     return path
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep `xdist_group` working: pytest-xdist 3.8 names a grouped test ``NODEID@GROUP`` by setting the item's
+    ``_nodeid``, which pytest 9.2 no longer reads (its ``nodeid`` is built from ``_id``), so every group was spread
+    over the workers and each paid for its once-per-worker fixtures. Runs after xdist's hook, in workers only."""
+    if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        grouped = getattr(item, "_nodeid", None)
+        if isinstance(grouped, str) and grouped != item.nodeid:
+            item._id = NodeId.parse(grouped)
