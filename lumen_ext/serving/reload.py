@@ -1,9 +1,9 @@
 """``--reload``: save a spec, one of its data files, a module beside it or the policy, and every open page of that
 dashboard shows the result within about a second, the server still running.
 
-Three parts, all on the server's IOLoop:
+Three parts:
 
-* **Watching** (:meth:`Reloader.start`): ``watchfiles`` watches the *folders* of the files each spec depends on
+* **Watching** (:meth:`Reloader.start`, in a thread handing changes to the IOLoop): ``watchfiles`` watches the *folders* of the files each spec depends on
   (:func:`watch_list`: the spec, its local data files, every ``*.py`` beside it, the policy file), not the files.
   Panel's own watcher (``panel.io.reload``, behind ``panel serve --autoreload``) watches each file, which loses a file
   an editor saves through a temporary file and a rename (a new inode), cannot watch a file that does not exist yet (a
@@ -22,8 +22,9 @@ Three parts, all on the server's IOLoop:
 
 Sessions are followed through Panel's public ``pn.state.on_session_created`` and Bokeh's ``document_ready`` event,
 so the same :class:`Reloader` serves ``lumen-ext serve --reload`` (and ``lumen_ext.tornado.dashboards(reload=True)``)
-and ``lumen serve --autoreload`` with lumen-ext installed, where Panel's watcher already refreshes the pages of a
-changed spec and this one adds the other files (:mod:`lumen_ext.serving.lumen_serve`).
+and ``lumen serve --autoreload`` with lumen-ext installed, where Panel's watcher also refreshes the pages of a
+changed spec (a page asked twice reloads once) and this one adds the other files
+(:mod:`lumen_ext.serving.lumen_serve`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import fnmatch
 import glob
 import logging
 import os
+import threading
 import weakref
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ __all__ = ["Reloader", "WatchList", "watch_list"]
 
 log = logging.getLogger("lumen_ext.serve")
 
+FOLDERS_CHECKED_EVERY_MS = 500
 Stamp = tuple[int, int, int, int] | None  # (mtime_ns, ctime_ns, size, inode); None: the file does not exist
 
 
@@ -109,9 +112,8 @@ class Reloader:
     """Watches the files of ``specs`` (URL name -> spec file) and refreshes their open pages when one changes.
 
     ``policy``: the server's :class:`~lumen_ext.serving.live_policy.LivePolicy` (its file is watched and read again);
-    ``watch_specs``: ``False`` leaves the spec files themselves to another watcher (Panel's, under ``lumen serve
-    --autoreload``); ``report_to``: where the diagnostics of a changed spec are written (``None``: nowhere);
-    ``data_checks``: whether those diagnostics read the data (``--no-data``).
+    ``report_to``: where the diagnostics of a changed spec are written (``None``: nowhere); ``data_checks``: whether
+    those diagnostics read the data (``--no-data``).
     """
 
     def __init__(
@@ -119,21 +121,19 @@ class Reloader:
         specs: dict[str, Path],
         *,
         policy: LivePolicy | None = None,
-        watch_specs: bool = True,
         report_to: TextIO | None = None,
         data_checks: bool = True,
     ) -> None:
         self.specs = {name: Path(spec).resolve() for name, spec in specs.items()}
         self.policy = policy
-        self._watch_specs = watch_specs
         self._report_to = report_to
         self._data_checks = data_checks
         self._lists = {name: self._list(name) for name in self.specs}
         # What the last session of each dashboard was built from.
         self._built_from = {name: watched.stamps() for name, watched in self._lists.items()}
         self._pages: weakref.WeakKeyDictionary[Any, _Page] = weakref.WeakKeyDictionary()
-        self._stop: asyncio.Event | None = None
-        self._task: asyncio.Task | None = None
+        self._stop: threading.Event | None = None
+        self._thread: threading.Thread | None = None
 
     def _list(self, name: str) -> WatchList:
         return watch_list(self.specs[name], self.policy.file if self.policy is not None else None)
@@ -205,9 +205,16 @@ class Reloader:
     # -- watching ---------------------------------------------------------------------------------------------
 
     def start(self, io_loop: Any) -> None:
-        """Watch on ``io_loop`` (the server's Tornado IOLoop) until :meth:`stop`."""
-        self._stop = asyncio.Event()
-        self._task = io_loop.asyncio_loop.create_task(self._watch())
+        """Watch until :meth:`stop`, handing each batch of changes to ``io_loop`` (the server's Tornado IOLoop).
+
+        The watching runs in a daemon thread of its own: a process that ends without calling :meth:`stop`
+        (``lumen serve``, whose exit joins every other thread) is never held up by it.
+        """
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, args=(io_loop,), name="lumen-ext-reload", daemon=True
+        )
+        self._thread.start()
 
     def stop(self) -> None:
         if self._stop is not None:
@@ -215,45 +222,44 @@ class Reloader:
 
     def watched(self, path: str) -> bool:
         """Whether a change to ``path`` concerns a dashboard (``watchfiles``' filter)."""
-        return any(self._concerns(name, path) for name in self.specs)
-
-    def _concerns(self, name: str, path: str) -> bool:
-        if not self._watch_specs and path == str(self.specs[name]):
-            return False
-        return self._lists[name].covers(path)
+        return any(self._lists[name].covers(path) for name in self.specs)
 
     def _folders(self) -> set[str]:
         return set().union(*(watched.folders() for watched in self._lists.values()))
 
-    async def _watch(self) -> None:
-        from watchfiles import awatch
+    def _watch(self, io_loop: Any) -> None:
+        from watchfiles import watch
 
         assert self._stop is not None
         while not self._stop.is_set():
             folders = self._folders()
             try:
-                async for changes in awatch(
+                for changes in watch(
                     *sorted(folders),
                     watch_filter=lambda _change, path: self.watched(path),
                     recursive=False,
                     stop_event=self._stop,
+                    # Back empty every half second: a changed spec may read files in another folder now.
+                    rust_timeout=FOLDERS_CHECKED_EVERY_MS,
+                    yield_on_timeout=True,
                 ):
-                    await self.changed({path for _change, path in changes})
+                    if changes:
+                        io_loop.add_callback(self.changed, {path for _change, path in changes})
                     if self._folders() != folders:
-                        break  # a data file in another folder now: watch that one too
+                        break
             except Exception:  # a folder removed under the watcher, say: look again, never stop watching
                 log.exception("lumen-ext: watching %s failed; watching again in a second", sorted(folders))
-                await asyncio.sleep(1)
+                self._stop.wait(1)
 
     async def changed(self, paths: set[str]) -> None:
         """What the watcher does with a batch of changed files: refresh the pages of the dashboards they concern,
         then write those dashboards' diagnostics to the terminal."""
-        names = sorted(name for name in self.specs if any(self._concerns(name, p) for p in paths))
+        names = sorted(name for name in self.specs if any(self._lists[name].covers(p) for p in paths))
         if not names:
             return
         for name in names:
             if str(self.specs[name]) in paths:
-                self._lists[name] = self._list(name)  # before comparing folders: it may read other files now
+                self._lists[name] = self._list(name)  # it may read other files now
         if self.policy is not None and str(self.policy.file) in paths:
             self.policy.reread()  # so the diagnostics below judge by it; sessions built from now on use it
         asked = self.refresh(names)

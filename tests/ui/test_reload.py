@@ -102,3 +102,46 @@ def test_saving_the_spec_or_its_data_reloads_the_open_page(tmp_path, serve, page
     assert log.count("open page(s) of sales reloading") == 4, log[-3000:]
     assert "sales.yaml:5:11: error[unknown-type]" in log
     assert "lumen-ext: sales.yaml: no problems found" in log
+
+
+def test_lumen_serve_autoreload_reloads_for_data_files_and_shows_diagnostics(tmp_path, page_and_watch):
+    """Lumen's own ``lumen serve --autoreload``: Panel's watcher reloads pages for the spec only; lumen-ext's adds
+    its data files, and a broken save gets lumen-ext's diagnostics page instead of Lumen's "did not publish any
+    contents" (or, for a YAML syntax error, an HTTP 500)."""
+    from support.browser import lumen_serve_spec
+
+    project = tmp_path / "project"
+    project.mkdir()
+    data = project / "sales.csv"
+    data.write_text("region,amount\nE,1\nW,2\n")
+    spec = project / "sales.yaml"
+    spec.write_text(SPEC)
+    page, watch = page_and_watch
+    rows = page.locator(".tabulator-row")
+    took = {}
+    with lumen_serve_spec(spec, tmp_path, project, extra_args=("--autoreload",)) as served:
+        page.goto(served.url)
+        rows.nth(1).wait_for(timeout=CONTENT_TIMEOUT)
+
+        took["data"] = _save_and_wait_for_reload(page, lambda: data.write_text(data.read_text() + "N,3\n"))
+        rows.nth(2).wait_for(timeout=CONTENT_TIMEOUT)
+
+        # A YAML syntax error, saved right after: Panel's watcher pauses a second after each change.
+        broken = SPEC.replace("layouts:", "layouts:\n  bad: [")
+        took["broken"] = _save_and_wait_for_reload(page, lambda: spec.write_text(broken))
+        error = page.locator(".lx-error")
+        error.wait_for(timeout=CONTENT_TIMEOUT)
+        text = error.inner_text()
+        assert "error[yaml-syntax]" in text and "line 10, column 3" in text, text
+
+        took["fixed"] = _save_and_wait_for_reload(page, lambda: _atomic_write(spec, SPEC))
+        rows.nth(2).wait_for(timeout=CONTENT_TIMEOUT)
+        assert not page.locator(".lx-error").count()
+        assert served.process.poll() is None
+        log = served.log()
+    print(
+        "lumen serve --autoreload, save -> reloaded page, seconds:", {k: round(v, 2) for k, v in took.items()}
+    )
+    assert not watch.problems(), watch.problems()
+    assert "Traceback" not in log and "Uncaught exception" not in log, log[-3000:]
+    assert "sales.yaml:10:3: error[yaml-syntax]" in log
