@@ -68,7 +68,7 @@ class WatchList:
     patterns: tuple[str, ...] = ()
 
     def covers(self, path: str) -> bool:
-        return path in self.files or any(fnmatch.fnmatchcase(path, p) for p in self.patterns)
+        return path in self.files or any(_glob_matches(pattern, path) for pattern in self.patterns)
 
     def folders(self) -> set[str]:
         """The existing folders to watch (a folder with a glob in its name cannot be watched, nor a missing one)."""
@@ -80,6 +80,12 @@ class WatchList:
         for pattern in self.patterns:
             paths.update(glob.glob(pattern))
         return {path: _stamp(path) for path in paths}
+
+
+def _glob_matches(pattern: str, path: str) -> bool:
+    """As ``glob.glob(pattern)`` would list ``path``: a ``*`` stays within one folder (``fnmatch``'s crosses ``/``;
+    with as many separators on both sides, every one of the path's is matched by one of the pattern's)."""
+    return path.count(os.sep) == pattern.count(os.sep) and fnmatch.fnmatchcase(path, pattern)
 
 
 def watch_list(spec: Path, policy_file: Path | None = None) -> WatchList:
