@@ -400,12 +400,12 @@ HOOKS: tuple[Hook, ...] = (
         name="serving.lumen-serve.diagnostics",
         target="lumen.command:YamlHandler.modify_document",
         use="lumen_ext.serving.lumen_serve_pages:diagnostics_first",
-        why="a spec saved with errors under lumen serve gets a blank page (under --autoreload an HTTP 500)",
+        why="lumen serve --autoreload: a spec saved with errors shows no contents, or an HTTP 500 (YAML syntax)",
         upstream=LUMEN,
         written_against=AGAINST[LUMEN],
         fingerprint="a17d89d04f6a",
         profiles=frozenset({"lumen-serve"}),
-        deferred=True,  # lumen.command is still being imported when the door installs its profile
+        deferred=True,  # under --autoreload only, once lumen.command is imported (lumen_serve.rest_provider)
     ),
     Hook(
         name="serving.fonts.fast",

@@ -39,14 +39,15 @@ one process id:
    vendored fonts, the tile proxy, ``/healthz``, ``/readyz``, ``/metrics``, ``/data``) and the start-up heap
    is frozen.
 
-Lumen's own ``YamlHandler`` builds each session; a spec saved with errors after the start gets lumen-ext's
-diagnostics page through one hook on it (:mod:`lumen_ext.serving.lumen_serve_pages`). Under ``--autoreload`` (or
-``--dev``) Panel's watcher reloads the pages of a changed spec, and lumen-ext's (:mod:`lumen_ext.serving.reload`)
-also watches the spec's data files, the ``*.py`` beside it and the policy file, and forgets what Lumen kept from
-them.
+Under ``--autoreload`` (or ``--dev``) Panel's watcher reloads the pages of a changed spec, and lumen-ext's
+(:mod:`lumen_ext.serving.reload`) also watches the spec's data files, the ``*.py`` beside it and the policy file,
+and forgets what Lumen kept from them; a spec saved with errors then gets lumen-ext's diagnostics page through one
+hook on Lumen's ``YamlHandler`` (:mod:`lumen_ext.serving.lumen_serve_pages`).
 
-What it cannot reach (README, "lumen-ext serve versus lumen serve"): a spec with errors, or one the guards refuse
-to load, stops the server at start (Lumen reads it there) instead of showing its diagnostics page; specs from several folders keep the start folder; a ``--rest-provider`` of the analyst's own,
+What it cannot reach (README, "lumen-ext serve versus lumen serve"): Lumen's own ``YamlHandler`` builds each
+session, so without ``--autoreload`` a spec with errors still gets Lumen's blank page (the diagnostics go to the
+terminal only), and a spec the guards refuse to load stops the server at start (Lumen reads it there) instead of
+showing its diagnostics page; specs from several folders keep the start folder; a ``--rest-provider`` of the analyst's own,
 or a Unix socket without ``LUMEN_EXT_PUBLIC_URL``, leaves the process vanilla (the routes, or the public URL,
 would be missing).
 
@@ -107,7 +108,7 @@ PROVIDER = "lumen-ext"  # the name of the entry point, and the value of --rest-p
 _STAGE = "_LUMEN_EXT_LUMEN_SERVE"
 _OFF = {"0", "false", "no", "off"}
 
-# The page hook (serving.lumen-serve.diagnostics) is enabled once `lumen.command` has been imported (see there).
+# The page hook under --autoreload, enabled once `lumen.command` has been imported (lumen_serve_pages.py).
 PAGE_HOOK = "serving.lumen-serve.diagnostics"
 
 _active = False
@@ -290,10 +291,12 @@ def rest_provider(files: list[str], endpoint: str | None) -> list[tuple]:
     from lumen_ext.serving import bokeh_server, gc_freeze
 
     routes = bokeh_server.routes([f for f in files if f.lower().endswith(YAML_SUFFIXES)])
-    if _active:
-        hooks.enable_deferred(PAGE_HOOK)  # `lumen.command` is imported by now; no session was built yet
-        if _command is not None and _command.autoreload:
-            _watch_other_files(_command)
+    if _active and _command is not None and _command.autoreload:
+        # While editing only: a spec with errors shows its diagnostics instead of a page. (Without --autoreload
+        # lumen serve keeps serving what Lumen serves, as it always did.) `lumen.command` is imported by now, and
+        # no session was built yet.
+        hooks.enable_deferred(PAGE_HOOK)
+        _watch_other_files(_command)
     gc_freeze.freeze_startup_heap()
     return routes
 
@@ -331,8 +334,7 @@ def _use_policy(policy: Policy) -> None:
     from lumen_ext import hooks
 
     _settings = replace(_settings, policy=policy)
-    hooks.install("lumen-serve", _settings)
-    hooks.enable_deferred(PAGE_HOOK)
+    hooks.install("lumen-serve", _settings)  # the page hook, enabled, is recomposed with the new settings
 
 
 def _open_door() -> None:

@@ -1,16 +1,17 @@
-"""Under ``lumen serve``, a spec saved with errors gets lumen-ext's diagnostics page, as under ``lumen-ext serve``.
+"""Under ``lumen serve --autoreload``, a spec saved with errors gets lumen-ext's diagnostics page, as under
+``lumen-ext serve --reload``.
 
-Lumen's ``YamlHandler`` builds each session (lumen/command/__init__.py). When the spec was broken after the server
-started, Lumen shows a blank page (the ``ValidationError`` in the log only), and under ``--autoreload``, where
-Panel makes a new handler per session that parses the file first, "Application did not publish any contents" for a
-Lumen error and an HTTP 500 for a YAML syntax error. The hook ``serving.lumen-serve.diagnostics`` (profile
-``lumen-serve``) validates the spec before Lumen's ``modify_document`` and, when it has errors, serves the page
-``lumen-ext serve`` serves (:mod:`lumen_ext.serving.app`) instead: file:line, rule and hint. A spec broken before the
-server starts still stops it (Lumen reads the spec while the applications are built, before any session).
+Lumen's ``YamlHandler`` builds each session (lumen/command/__init__.py). Under ``--autoreload`` Panel makes a new
+handler per session, which parses the file first: a spec saved with a Lumen error showed "Application did not
+publish any contents", one with a YAML syntax error an HTTP 500. The hook ``serving.lumen-serve.diagnostics``
+(profile ``lumen-serve``) validates the spec before Lumen's ``modify_document`` and, when it has errors, serves the
+page ``lumen-ext serve`` serves (:mod:`lumen_ext.serving.app`) instead: file:line, rule and hint. A YAML syntax error
+when the server starts still stops it (Lumen parses the spec while the applications are built, before any session).
 
-The hook is deferred: the door installs its profile while ``lumen.command`` is still being imported (its first lines
-import Panel's serve command, which imports the door), so it is enabled from :func:`lumen_serve.rest_provider`,
-before any session.
+The hook is deferred, and enabled from :func:`lumen_serve.rest_provider` under ``--autoreload``/``--dev`` only:
+without them ``lumen serve`` keeps serving what Lumen serves (a spec ``lumen-ext validate`` finds errors in but Lumen
+renders, say), and the door installs its profile while ``lumen.command`` is still being imported (its first lines
+import Panel's serve command, which imports the door).
 """
 
 from __future__ import annotations
