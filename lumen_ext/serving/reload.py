@@ -110,6 +110,7 @@ def watch_list(spec: Path, policy_file: Path | None = None) -> WatchList:
 @dataclass
 class _Page:
     name: str
+    built_from: dict[str, Stamp]  # the stats of the dashboard's files when the session was built
     ready: bool = False  # the browser loaded the document
     reload_when_ready: bool = False
 
@@ -156,13 +157,15 @@ class Reloader:
         """Panel's ``on_session_created`` callback (the session's document is ``pn.state.curdoc``)."""
         import panel as pn
 
-        name = session_context.server_context.application_context.url.strip("/")
+        # Panel's warm-up sessions (`panel serve --autoreload` builds one per app at start) have no server.
+        application = getattr(getattr(session_context, "server_context", None), "application_context", None)
+        name = str(getattr(application, "url", "")).strip("/")
         doc = pn.state.curdoc
         if name not in self.specs or doc is None:
             return
-        self._pages[doc] = _Page(name)
-        doc.on_event("document_ready", _weak_callback(self._document_ready, doc))
         self.bring_up_to_date(name)
+        self._pages[doc] = _Page(name, built_from=self._built_from[name])
+        doc.on_event("document_ready", _weak_callback(self._document_ready, doc))
 
     def _document_ready(self, doc: Any) -> None:
         page = self._pages.get(doc)
@@ -192,11 +195,19 @@ class Reloader:
         return changed
 
     def refresh(self, names: Collection[str]) -> int:
-        """Ask every open page of the dashboards ``names`` to reload; how many were asked."""
+        """Ask every open page of the dashboards ``names`` built from other files than there are now to reload; how
+        many were asked. (A page built after the change, because another watcher or the analyst reloaded it
+        first, is left alone: asked again it would reload a second time.)"""
+        now = {name: self._lists[name].stamps() for name in names}
         asked = 0
         for doc, page in list(self._pages.items()):
             context = doc.session_context
-            if page.name not in names or context is None or context.destroyed:
+            if (
+                page.name not in names
+                or context is None
+                or context.destroyed
+                or page.built_from == now[page.name]
+            ):
                 continue
             if not page.ready:
                 # Built from the files as they were, while the browser is still loading it.
