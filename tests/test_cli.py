@@ -70,6 +70,11 @@ SERVE_USAGE_ERRORS = [
         "--public-url must be an absolute http:// or https:// URL",
         id="public-url-without-scheme",
     ),
+    pytest.param(
+        lambda tmp: [str(SPECS_DIR / "penguins.yaml"), "--reload", "--num-procs", "2"],
+        "--reload serves from one process",
+        id="reload-with-workers",
+    ),
 ]
 
 

@@ -397,6 +397,17 @@ HOOKS: tuple[Hook, ...] = (
         requires=("serving.lumen-fixes.defaults.apply",),
     ),
     Hook(
+        name="serving.lumen-serve.diagnostics",
+        target="lumen.command:YamlHandler.modify_document",
+        use="lumen_ext.serving.lumen_serve_pages:diagnostics_first",
+        why="lumen serve --autoreload: a spec saved with errors shows no contents, or an HTTP 500 (YAML syntax)",
+        upstream=LUMEN,
+        written_against=AGAINST[LUMEN],
+        fingerprint="a17d89d04f6a",
+        profiles=frozenset({"lumen-serve"}),
+        deferred=True,  # under --autoreload only, once lumen.command is imported (lumen_serve.rest_provider)
+    ),
+    Hook(
         name="serving.fonts.fast",
         target="panel.theme.fast:Fast._resources",
         use="lumen_ext.serving.offline:local_font_resources",

@@ -18,17 +18,22 @@ What :func:`dashboards` does, in this order, and why the order matters:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from lumen_ext.hooks.settings import Settings
 
-__all__ = ["Dashboards", "dashboards", "routes", "runtime_settings", "spec_files"]
+if TYPE_CHECKING:
+    from lumen_ext.security.policy import Policy
+    from lumen_ext.serving.reload import Reloader
+
+__all__ = ["Dashboards", "dashboards", "report_diagnostics", "routes", "runtime_settings", "spec_files"]
 
 log = logging.getLogger("lumen_ext.serve")
 
@@ -69,6 +74,11 @@ class Dashboards:
     settings: Settings = field(default_factory=Settings)
     """The runtime's settings (policy, cache, public URL, ...), as installed."""
 
+    reloader: Reloader | None = None
+    """With ``reload=True``: what watches the specs' files and refreshes their open pages
+    (:mod:`lumen_ext.serving.reload`); :meth:`started` starts it on the server's IOLoop, ``reloader.stop()`` stops
+    it."""
+
     @property
     def extra_patterns(self) -> list[tuple]:
         """Every route a bare Bokeh ``Server`` needs besides the applications: :attr:`routes` and Panel's
@@ -90,6 +100,8 @@ class Dashboards:
           the IOLoop for up to a second with many sessions open. Objects alive now are never collected as cycles
           after this, so call it once your program finished setting up.
 
+        * With ``reload=True``, starts watching the specs' files on the server's IOLoop (:attr:`reloader`).
+
         After the loop returns, ``exit_after_stop()`` (:mod:`lumen_ext.serving.shutdown`, also in
         :mod:`lumen_ext.tornado`) ends the process with status 0 as ``lumen-ext serve`` does, skipping the
         interpreter's finalization, which can crash in DuckDB's native threads; a program with clean-ups of its
@@ -99,6 +111,8 @@ class Dashboards:
 
         if stop_on_signals:
             shutdown.stop_on_signals(server, parent)
+        if self.reloader is not None:
+            self.reloader.start(server.io_loop)
         gc_freeze.freeze_startup_heap()
 
 
@@ -117,6 +131,7 @@ def dashboards(
     diagnostics_to: TextIO | None = None,
     session_lifetime_ms: int = SESSION_LIFETIME_MS,
     websocket_max_message_size: int = WEBSOCKET_MAX_MESSAGE_SIZE,
+    reload: bool = False,
 ) -> Dashboards:
     """The dashboards of ``specs``, at ``/{spec stem}``, with lumen-ext's runtime installed in this process.
 
@@ -130,6 +145,9 @@ def dashboards(
     ``diagnostics_to``: a stream (``sys.stderr``) to write what ``lumen-ext validate`` says about each spec to,
     at start, as ``lumen-ext serve`` does (the pages show the same, the log does not); nothing with ``validate``
     off. ``session_lifetime_ms``, ``websocket_max_message_size``: go into :attr:`Dashboards.server_kwargs`.
+    ``reload``: ``lumen-ext serve --reload``: a change to a spec, its data files, the ``*.py`` beside it or the
+    policy file refreshes the dashboard's open pages (:mod:`lumen_ext.serving.reload`; a changed policy is put in
+    force, process-wide). For one process serving one developer: not with ``num_procs``.
 
     ``chdir``: where the process runs. lumen-ext's runtime, like Lumen's DuckDB source, resolves a spec's
     relative paths against the working directory, not the spec's folder: DuckDB's SQL
@@ -156,7 +174,7 @@ def dashboards(
     settings = runtime_settings(policy, cache, public_url, proxy_tiles, without)
     _use_local_assets(settings.public_url)
     if validate and diagnostics_to is not None:
-        _report_diagnostics(by_name.values(), data_checks, settings.policy, diagnostics_to)
+        report_diagnostics(by_name.values(), data_checks, settings.policy, diagnostics_to)
     folder = next(iter(by_name.values())).parent
     if chdir:
         os.chdir(folder)
@@ -171,12 +189,18 @@ def dashboards(
 
     from lumen_ext.serving.app import dashboard_app
 
+    reloader = (
+        _reloader(by_name, settings, data_checks, diagnostics_to if validate else None) if reload else None
+    )
+    live_policy = reloader.policy if reloader is not None else None
     # As pn.serve does before it builds its server: Bokeh's EMPTY_LAYOUT validation warning, which Panel's layouts
     # raise while they are still empty, stays out of the log.
     silence(EMPTY_LAYOUT, True)
     applications = build_applications(
         {
-            f"/{name}": dashboard_app(spec, settings.policy, validate=validate, data_checks=data_checks)
+            f"/{name}": dashboard_app(
+                spec, settings.policy, validate=validate, data_checks=data_checks, live_policy=live_policy
+            )
             for name, spec in by_name.items()
         },
         title={f"/{name}": name for name in by_name},
@@ -200,6 +224,7 @@ def dashboards(
         server_kwargs=server_kwargs,
         specs={f"/{name}": spec for name, spec in by_name.items()},
         settings=settings,
+        reloader=reloader,
     )
 
 
@@ -307,8 +332,11 @@ def _use_local_assets(public_url: str) -> None:
         )
 
 
-def _report_diagnostics(specs: Iterable[Path], data_checks: bool, policy: Any, stream: TextIO) -> None:
-    """The diagnostics of `lumen-ext validate`, so the terminal tells what the pages will."""
+def report_diagnostics(
+    specs: Iterable[Path], data_checks: bool, policy: Any, stream: TextIO, *, clean_line: bool = False
+) -> None:
+    """The diagnostics of `lumen-ext validate`, so the terminal tells what the pages will; ``clean_line``: one line
+    for a spec without any (after a change, the analyst wants to know it was checked)."""
     from lumen_ext.validation import validate_file
     from lumen_ext.validation.reporters import TextReporter
 
@@ -316,6 +344,38 @@ def _report_diagnostics(specs: Iterable[Path], data_checks: bool, policy: Any, s
         report = validate_file(spec, data=data_checks, policy=policy)
         if report.diagnostics:
             TextReporter(stream, color=stream.isatty()).report(report)
+        elif clean_line:
+            stream.write(f"lumen-ext: {spec.name}: no problems found\n")
+            stream.flush()
+
+
+def _reloader(
+    by_name: dict[str, Path], settings: Settings, data_checks: bool, diagnostics_to: TextIO | None
+) -> Reloader:
+    """The :class:`~lumen_ext.serving.reload.Reloader` of ``reload=True``, following sessions from now on."""
+    from lumen_ext.serving.live_policy import LivePolicy
+    from lumen_ext.serving.reload import Reloader
+
+    assert settings.policy is not None  # runtime_settings made it a Policy
+    reloader = Reloader(
+        by_name,
+        policy=LivePolicy(settings.policy, apply=_use_policy),
+        report_to=diagnostics_to,
+        data_checks=data_checks,
+    )
+    reloader.follow_sessions()
+    return reloader
+
+
+def _use_policy(policy: Policy) -> None:
+    """Put ``policy`` in force in this process: the ``serve`` profile installed again with it."""
+    global _installed
+    from lumen_ext import hooks
+
+    assert _installed is not None
+    settings = dataclasses.replace(_installed, policy=policy)
+    hooks.install("serve", settings)
+    _installed = settings
 
 
 def _install(settings: Settings) -> None:

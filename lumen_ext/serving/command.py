@@ -50,6 +50,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--show", action="store_true", help="open the dashboard in a browser")
     parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="while you edit: saving the spec, its data files, a .py beside it or the policy file re-validates it and "
+        "reloads its open pages (the diagnostics page while it has errors); one process only",
+    )
+    parser.add_argument(
         "--no-validate", action="store_true", help="skip lumen-ext validation (serve exactly as Lumen would)"
     )
     parser.add_argument("--no-data", action="store_true", help="skip the data-aware checks of validation")
@@ -113,6 +119,13 @@ def _check_specs(specs: list[Path]) -> str | None:
     return None
 
 
+def _check_reload(args: argparse.Namespace) -> str | None:
+    if args.reload and args.num_procs != 1:
+        # Each worker would watch the files and only its own sessions' pages would reload.
+        return "--reload serves from one process: leave out --num-procs"
+    return None
+
+
 def _check_public_url(public_url: str | None) -> str | None:
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         return (
@@ -138,6 +151,7 @@ def _dashboards(args: argparse.Namespace, specs: list[Path], policy, public_url:
         diagnostics_to=sys.stderr,
         session_lifetime_ms=args.session_lifetime,
         websocket_max_message_size=args.websocket_max_message_size,
+        reload=args.reload,
     )
 
 
@@ -147,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         _check_specs(specs)
         or _check_public_url(args.public_url)
         or processes.problem(args)
+        or _check_reload(args)
         or dask_cluster.configure_from_args(args)
     ):
         print(f"lumen-ext serve: {problem}", file=sys.stderr)

@@ -39,10 +39,15 @@ one process id:
    vendored fonts, the tile proxy, ``/healthz``, ``/readyz``, ``/metrics``, ``/data``) and the start-up heap
    is frozen.
 
+Under ``--autoreload`` (or ``--dev``) Panel's watcher reloads the pages of a changed spec, and lumen-ext's
+(:mod:`lumen_ext.serving.reload`) also watches the spec's data files, the ``*.py`` beside it and the policy file,
+and forgets what Lumen kept from them; a spec saved with errors then gets lumen-ext's diagnostics page through one
+hook on Lumen's ``YamlHandler`` (:mod:`lumen_ext.serving.lumen_serve_pages`).
+
 What it cannot reach (README, "lumen-ext serve versus lumen serve"): Lumen's own ``YamlHandler`` builds each
-session, so a spec with errors still gets Lumen's blank page (the diagnostics go to the terminal only), and a
-spec the guards refuse to load stops the server at start (Lumen reads it there) instead of showing its
-diagnostics page; specs from several folders keep the start folder; a ``--rest-provider`` of the analyst's own,
+session, so without ``--autoreload`` a spec with errors still gets Lumen's blank page (the diagnostics go to the
+terminal only), and a spec the guards refuse to load stops the server at start (Lumen reads it there) instead of
+showing its diagnostics page; specs from several folders keep the start folder; a ``--rest-provider`` of the analyst's own,
 or a Unix socket without ``LUMEN_EXT_PUBLIC_URL``, leaves the process vanilla (the routes, or the public URL,
 would be missing).
 
@@ -61,7 +66,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lumen_ext.serving.lumen_serve_command import (
     PUBLIC_URL_ENV,
@@ -74,6 +79,10 @@ from lumen_ext.serving.lumen_serve_command import (
 from lumen_ext.serving.lumen_serve_paths import absolute_if_exists, with_absolute_paths, with_port
 from lumen_ext.serving.processes import CACHE_DIR_ENV
 
+if TYPE_CHECKING:
+    from lumen_ext.security.policy import Policy
+    from lumen_ext.serving.reload import Reloader
+
 __all__ = [
     "PROVIDER",
     "SWITCH_ENV",
@@ -81,8 +90,11 @@ __all__ = [
     "is_active",
     "loopback_by_default",
     "public_url_for",
+    "reloader",
+    "reloads_pages",
     "rest_provider",
     "serve_command",
+    "served_spec",
     "with_absolute_paths",
 ]
 
@@ -96,12 +108,35 @@ PROVIDER = "lumen-ext"  # the name of the entry point, and the value of --rest-p
 _STAGE = "_LUMEN_EXT_LUMEN_SERVE"
 _OFF = {"0", "false", "no", "off"}
 
+# The page hook under --autoreload, enabled once `lumen.command` has been imported (lumen_serve_pages.py).
+PAGE_HOOK = "serving.lumen-serve.diagnostics"
+
 _active = False
+_command: ServeCommand | None = None  # step 2: what this process serves
+_settings: Any = None  # step 2: the settings the profile is installed with (a changed policy replaces them)
+_reloader: Reloader | None = None
 
 
 def is_active() -> bool:
     """Whether this process installed lumen-ext's runtime through the door."""
     return _active
+
+
+def served_spec(url_path: str | None) -> Path | None:
+    """The spec this process serves at ``url_path`` (``/stem``), or None."""
+    if _command is None or not url_path:
+        return None
+    return next((spec for spec in _command.specs if spec.stem == url_path.strip("/")), None)
+
+
+def reloads_pages() -> bool:
+    """Whether this ``lumen serve`` reloads open pages when their spec is saved (``--autoreload``/``--dev``)."""
+    return _command is not None and _command.autoreload
+
+
+def reloader() -> Reloader | None:
+    """lumen-ext's watcher of the specs' other files under ``--autoreload`` (None otherwise)."""
+    return _reloader
 
 
 def _switched_off(environ: dict[str, str]) -> bool:
@@ -214,7 +249,7 @@ def _print_diagnostics(specs: tuple[Path, ...], policy: Any) -> None:
 
 
 def _install(command: ServeCommand, public_url: str) -> None:
-    global _active
+    global _active, _command, _settings
     from lumen_ext import hooks
     from lumen_ext.security.policy import PolicyError
 
@@ -236,7 +271,7 @@ def _install(command: ServeCommand, public_url: str) -> None:
     # Step 1 set the environment offline.use_local_cdn() sets (Panel's CDN roots); the font hooks take the public
     # URL from the settings.
     hooks.install("lumen-serve", settings)
-    _active = True
+    _active, _command, _settings = True, command, settings
     print(
         f"{RUNTIME_LINE} (assets from {public_url}; {SWITCH_ENV}=0 turns it off)",
         file=sys.stderr,
@@ -252,11 +287,54 @@ def rest_provider(files: list[str], endpoint: str | None) -> list[tuple]:
     forks): the start-up heap is complete then, so it is frozen here (``serving/gc_freeze.py``).
     ``endpoint`` (``--rest-endpoint``) is not used: each route has the path ``lumen-ext serve`` gives it.
     """
+    from lumen_ext import hooks
     from lumen_ext.serving import bokeh_server, gc_freeze
 
     routes = bokeh_server.routes([f for f in files if f.lower().endswith(YAML_SUFFIXES)])
+    if _active and _command is not None and _command.autoreload:
+        # While editing only: a spec with errors shows its diagnostics instead of a page. (Without --autoreload
+        # lumen serve keeps serving what Lumen serves, as it always did.) `lumen.command` is imported by now, and
+        # no session was built yet.
+        hooks.enable_deferred(PAGE_HOOK)
+        _watch_other_files(_command)
     gc_freeze.freeze_startup_heap()
     return routes
+
+
+def _watch_other_files(command: ServeCommand) -> None:
+    """Under ``--autoreload``: lumen-ext's watcher too (:mod:`lumen_ext.serving.reload`), on this thread's IOLoop,
+    the one Bokeh's server is about to be built on.
+
+    Panel's watcher covers the spec files only, and misses a save made within a second of the previous one; this
+    one also watches them (a page asked twice reloads once), with the data files, the ``*.py`` beside the specs and
+    the policy file, and forgets what Lumen kept from them when the next session is created.
+    """
+    global _reloader
+    if command.num_procs != 1:
+        # Bokeh forks after this point: a watcher made here would live in the parent, which serves no page.
+        print("lumen-ext: --num-procs: only Panel's watcher reloads pages (the specs only)", file=sys.stderr)
+        return
+    from tornado.ioloop import IOLoop
+
+    from lumen_ext.serving.live_policy import LivePolicy
+    from lumen_ext.serving.reload import Reloader
+
+    _reloader = Reloader(
+        {spec.stem: spec for spec in command.specs},
+        policy=LivePolicy(_settings.policy, apply=_use_policy),
+        report_to=sys.stderr,
+    )
+    _reloader.follow_sessions()
+    _reloader.start(IOLoop.current())
+
+
+def _use_policy(policy: Policy) -> None:
+    """Put ``policy`` in force: the ``lumen-serve`` profile installed again with it (and the page hook with it)."""
+    global _settings
+    from lumen_ext import hooks
+
+    _settings = replace(_settings, policy=policy)
+    hooks.install("lumen-serve", _settings)  # the page hook, enabled, is recomposed with the new settings
 
 
 def _open_door() -> None:

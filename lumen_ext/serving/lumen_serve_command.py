@@ -37,6 +37,9 @@ class ServeCommand:
     unix_socket: bool
     rest_provider: str | None
     log_level: str | None
+    autoreload: bool = False
+    """``--autoreload`` or ``--dev``: Panel watches the specs and reloads their pages (lumen-ext adds the rest)."""
+    num_procs: int = 1
 
 
 def _option_values(tokens: list[str], name: str) -> list[str]:
@@ -84,8 +87,10 @@ def serve_command(argv: list[str], main_module: str | None = None) -> ServeComma
     prefixes = _option_values(tokens, "--prefix")
     rest = _option_values(tokens, "--rest-provider")
     levels = _option_values(tokens, "--log-level")
+    procs = _option_values(tokens, "--num-procs")
     try:
         port = int(ports[-1]) if ports else _DEFAULT_PORT
+        num_procs = int(procs[-1]) if procs else 1
     except ValueError:
         return None  # Bokeh's parser will refuse it; nothing to open a door for
     return ServeCommand(
@@ -98,6 +103,8 @@ def serve_command(argv: list[str], main_module: str | None = None) -> ServeComma
         unix_socket=bool(_option_values(tokens, "--unix-socket")),
         rest_provider=rest[-1] if rest else None,
         log_level=levels[-1] if levels else None,
+        autoreload=any(t in ("--autoreload", "--dev") for t in tokens),
+        num_procs=num_procs,
     )
 
 

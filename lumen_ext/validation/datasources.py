@@ -219,7 +219,7 @@ class SourceReader:
     def _duckdb_table(self, src: SourceDecl, table: str, path: Path, value: Any) -> Columns | None:
         if not isinstance(value, str):
             return None
-        sql_paths = [value] if value.lower().endswith(_DUCKDB_FILE_EXTS) else _SQL_PATHS.findall(value)
+        sql_paths = duckdb_table_paths(value)
         remote = [p for p in sql_paths if REMOTE.match(p)]
         if remote:
             raise _Unreadable(f"`{_short(remote[0])}` is remote and lumen-ext does not fetch data")
@@ -342,6 +342,12 @@ class SourceReader:
 
 class _Unreadable(Exception):
     """The data exists (or may) but cannot be inspected from here; reported as a warning."""
+
+
+def duckdb_table_paths(value: str) -> list[str]:
+    """The file paths (or URLs, or globs) a DuckDB table expression reads, as written: a bare file name, or the
+    quoted paths of ``read_*('...')`` and ``FROM '...'``."""
+    return [value] if value.lower().endswith(_DUCKDB_FILE_EXTS) else _SQL_PATHS.findall(value)
 
 
 def _siblings(path: FsPath) -> list[str]:
