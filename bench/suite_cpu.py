@@ -5,6 +5,8 @@
 The test suite is CPU-bound on 2 cores; this tells how much of it is Chromium, the servers the tests start, the
 pytest workers, ... A process is counted by the CPU it used while the command ran (processes that existed before
 count from then on); one that lives less than a sample apart may be missed, so totals are a lower bound.
+``--descendants`` counts only the command's own process tree, so other work on a shared machine is left out (a
+process that leaves the tree, such as a daemon that forks away, is then missed).
 """
 
 from __future__ import annotations
@@ -40,9 +42,22 @@ def kind_of(process: psutil.Process) -> str:
     return next((kind for kind, words in KINDS if any(word in command for word in words)), "other")
 
 
+def _sampled(root: int, descendants: bool) -> list[psutil.Process]:
+    if not descendants:
+        return list(psutil.process_iter())
+    try:
+        top = psutil.Process(root)
+        return [top, *top.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--descendants", action="store_true", help="count only the command and the processes it starts"
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run (after --)")
     args = parser.parse_args()
@@ -55,7 +70,7 @@ def main() -> int:
     child = subprocess.Popen(command)
     me = psutil.Process().pid
     while True:
-        for process in psutil.process_iter():
+        for process in _sampled(child.pid, args.descendants):
             if process.pid == me:
                 continue
             try:
