@@ -131,9 +131,9 @@ def _load_pipelines(spec_path: Path) -> dict[str, Any]:
 
     config.root = str(spec_path.parent)
     state.spec = load_yaml(spec_path.read_text())
-    variables = Variables.from_spec(state.spec.get("variables", {}))
-    for name, variable in variables._vars.items():
-        state.variables[name] = variable
+    # Outside a session, `from_spec` makes these the process's variables (`state.variables`), as Lumen's
+    # Dashboard does; `state.variables` is a `Variables` object, which takes no item assignment.
+    Variables.from_spec(state.spec.get("variables", {}))
     for name, source_spec in state.spec.get("sources", {}).items():
         state.load_source(name, source_spec)
     pipelines = dict(state.load_pipelines(auto_update=False))

@@ -106,3 +106,19 @@ def test_needs_exactly_one_shared_tier(tmp_path, args):
     result = lumen_ext("precache", str(spec), *args, cwd=tmp_path)
     assert result.returncode == 2
     assert "--cache-dir" in result.stderr
+
+
+def test_a_spec_with_variables_precaches(tmp_path):
+    # `variables:` are built as Lumen's Dashboard builds them, and a transform reading one resolves it.
+    spec = write_spec(tmp_path)
+    variable = (
+        "variables:\n  top:\n    type: widget\n    kind: IntSlider\n    value: 1\n    start: 1\n    end: 3\n"
+    )
+    text = spec.read_text().replace(
+        "        method: sum\n", "        method: sum\n      - type: iloc\n        end: $variables.top\n"
+    )
+    spec.write_text(variable + text)
+    result = lumen_ext("precache", str(spec), "--cache-dir", str(tmp_path / "c"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "by_product: 4 states" in result.stdout
+    assert "computed 4 states" in result.stdout and "0 failed" in result.stdout

@@ -1,36 +1,16 @@
 """Every spec in specs/ builds in Lumen 1.4.0 with zero errors, every tab loaded and every view rendered.
 
-Builds run in a fresh interpreter through the corpus harness (`verify.py --build-one`): Lumen keeps global
-state between dashboards, and pandas 3.1 warnings from Bokeh/Panel would trip pytest's `-W error`.
+Builds run in a fresh interpreter through the corpus harness (`support.lumen_build`).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.lumen_build import VERIFY, build
 from support.paths import EXAMPLE_SPECS as SPECS
 from support.paths import REPO, SPECS_DIR
-
-VERIFY = REPO.parent / "shared" / "lumen-corpus" / "tools" / "verify.py"
-MARKER = "@@VERIFY@@"
-
-
-def build(spec: Path, cwd: Path) -> dict:
-    proc = subprocess.run(
-        [sys.executable, str(VERIFY), "--build-one", str(spec)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER) :])
-    raise AssertionError(f"build worker exited {proc.returncode}: {proc.stderr[-2000:]}")
 
 
 @pytest.fixture
