@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lumen_ext.spec import SchemaIssue
 from lumen_ext.spec.catalog import FAMILY_TITLES, Catalog, catalog
@@ -28,10 +28,14 @@ from lumen_ext.spec.checker_messages import (
 from lumen_ext.spec.deferred_values import is_deferred, is_ref
 from lumen_ext.spec.shape_checks import Path, ShapeChecks
 
+if TYPE_CHECKING:
+    from lumen_ext.spec.local_components import LocalComponents
+
 
 class Checker(ShapeChecks):
-    def __init__(self, cat: Catalog):
+    def __init__(self, cat: Catalog, local: LocalComponents | None = None):
         self.cat = cat
+        self.local = local
         self.issues: list[SchemaIssue] = []
         self._seen: set[tuple[Any, ...]] = set()
 
@@ -153,6 +157,15 @@ class Checker(ShapeChecks):
             return
         entry = self.cat.families[family].get(type_name)
         if entry is None:
+            if (
+                "." in type_name
+                and self.local is not None
+                and (miss := self.local.dotted_miss(type_name, family))
+            ):
+                self.emit(
+                    tpath, "unknown-type", f"{title}{where} declares unknown type {type_name!r}: {miss}"
+                )
+                return
             if "." in type_name or (family == "source" and type_name in self.cat.optional_sources):
                 # A dotted path to a user class, or an optional back-end: Lumen imports it; nothing to check.
                 return
@@ -309,8 +322,8 @@ class Checker(ShapeChecks):
         return ("invalid-type", f"{label} expects {describe_expected(desc)}, got {kind_name(value)}", None)
 
 
-def check_spec(spec: Any) -> list[SchemaIssue]:
-    checker = Checker(catalog())
+def check_spec(spec: Any, local: LocalComponents | None = None) -> list[SchemaIssue]:
+    checker = Checker(local.extend(catalog()) if local is not None else catalog(), local)
     try:
         checker.dashboard(spec)
     except RecursionError:

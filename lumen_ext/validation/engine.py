@@ -119,8 +119,12 @@ def _lock(ctx: CheckContext) -> SpecLock | None:
 
 def _schema(ctx: CheckContext) -> None:
     from lumen_ext.spec import check
+    from lumen_ext.spec.local_components import dotted_modules, read_local_components
 
-    for issue in check(ctx.data):
+    # Types from `views.py`/... beside the spec (and `type: module.Class` paths to a module there) validate
+    # whatever the policy says: whether Lumen may execute those files is one `unsafe-import` per module.
+    local = read_local_components(ctx.spec_dir, dotted_modules(ctx.loaded.text))
+    for issue in check(ctx.data, local):
         ctx.report(
             issue.path, issue.rule, issue.message, issue.hint, target=issue.target, severity=issue.severity
         )
