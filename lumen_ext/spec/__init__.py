@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lumen_ext.spec.local_components import LocalComponents
 
-__all__ = ["RULES", "SchemaIssue", "check"]
+__all__ = ["RULES", "SchemaIssue", "check", "check_all"]
 
 RULES = (
     "unknown-key",
@@ -72,4 +72,13 @@ def check(spec: Any, local: LocalComponents | None = None) -> list[SchemaIssue]:
     which Lumen registers when it executes them."""
     from lumen_ext.spec._checker import check_spec
 
-    return check_spec(spec, local)
+    return check_spec(spec, local)[0]
+
+
+def check_all(spec: Any, local: LocalComponents | None = None) -> list[SchemaIssue]:
+    """`check`'s issues and those of the checks beyond the spec grammar (``lumen_ext.spec.build_checks``: values
+    Lumen accepts in its declarations but fails on when it builds the dashboard), in document order per kind."""
+    from lumen_ext.spec._checker import check_spec
+
+    grammar, build = check_spec(spec, local)
+    return [*grammar, *build]

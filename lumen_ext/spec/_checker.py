@@ -17,6 +17,7 @@ import difflib
 from typing import TYPE_CHECKING, Any
 
 from lumen_ext.spec import SchemaIssue
+from lumen_ext.spec.build_checks import BuildChecks
 from lumen_ext.spec.catalog import FAMILY_TITLES, Catalog, catalog
 from lumen_ext.spec.checker_messages import (
     bounds_problem,
@@ -32,10 +33,11 @@ if TYPE_CHECKING:
     from lumen_ext.spec.local_components import LocalComponents
 
 
-class Checker(ShapeChecks):
+class Checker(ShapeChecks, BuildChecks):
     def __init__(self, cat: Catalog, local: LocalComponents | None = None):
         self.cat = cat
         self.local = local
+        self.build_issues: list[SchemaIssue] = []
         self.issues: list[SchemaIssue] = []
         self._seen: set[tuple[Any, ...]] = set()
 
@@ -71,6 +73,8 @@ class Checker(ShapeChecks):
                 target="key",
             )
         self.component(spec, (), self.cat.components["dashboard"], "Dashboard")
+        self.auth_plugins(spec.get("auth"))
+        self.download_defaults(spec.get("defaults"))
 
     # -- components --------------------------------------------------------------------------------------
 
@@ -115,7 +119,10 @@ class Checker(ShapeChecks):
                     severity="warning",
                     target="key",
                 )
+            before = len(self.issues)
             self.value(value, desc, kpath, f"{label} key {key!r}", allows_refs)
+            if not typed and not allows_refs and len(self.issues) == before:
+                self.reference_refused(value, kpath, f"{label} key {key!r}")
         for required in entry.get("required", []):
             self.required(spec, path, required, label)
 
@@ -183,6 +190,7 @@ class Checker(ShapeChecks):
         self.component(
             spec, path, entry, label, hvplot=family == "view" and type_name == "hvplot", typed=True
         )
+        self.after_typed(spec, path, family, type_name, label)
 
     # -- values ------------------------------------------------------------------------------------------
 
@@ -289,6 +297,7 @@ class Checker(ShapeChecks):
             return self.template(value, desc, path, label)
         if t == "download":
             if isinstance(value, str):
+                self.download_format(value, path, desc["family"], label)
                 return None
             if isinstance(value, dict):
                 self.component(value, path, self.cat.components[desc["family"]], "Download")
@@ -322,10 +331,13 @@ class Checker(ShapeChecks):
         return ("invalid-type", f"{label} expects {describe_expected(desc)}, got {kind_name(value)}", None)
 
 
-def check_spec(spec: Any, local: LocalComponents | None = None) -> list[SchemaIssue]:
+def check_spec(
+    spec: Any, local: LocalComponents | None = None
+) -> tuple[list[SchemaIssue], list[SchemaIssue]]:
+    """The spec grammar's issues, and those of the build checks (`build_checks`)."""
     checker = Checker(local.extend(catalog()) if local is not None else catalog(), local)
     try:
         checker.dashboard(spec)
     except RecursionError:
         checker.emit((), "invalid-value", "The spec is nested too deeply to check")
-    return checker.issues
+    return checker.issues, checker.build_issues

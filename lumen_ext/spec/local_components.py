@@ -119,6 +119,8 @@ class LocalComponents:
             hvplot=cat.hvplot,
             optional_sources=cat.optional_sources,
             versions=cat.versions,
+            panel_widgets=cat.panel_widgets,
+            auth_plugins=cat.auth_plugins,
             plugins=cat.plugins,
             plugin_errors=cat.plugin_errors,
         )
