@@ -101,6 +101,9 @@ class LocalComponents:
     unreadable: dict[str, str] = field(default_factory=dict)
     # Classes whose family could not be told (a base from another package): a dotted path to one is left alone.
     opaque: set[str] = field(default_factory=set)
+    # `config.template` names a `template.py` class adds: after executing the modules Lumen maps every template
+    # class `XTemplate` to `x` (config.py:211-213, `k[:-8].lower()`).
+    templates: frozenset[str] = frozenset()
 
     def extend(self, cat: Catalog) -> Catalog:
         """A copy of ``cat`` that also knows these components: short ``*_type`` names of the files Lumen executes
@@ -160,6 +163,8 @@ def read_local_components(spec_dir: Path, dotted_modules: tuple[str, ...] = ()) 
             continue
         infos = [_class_info(module, node) for node in tree.body if isinstance(node, ast.ClassDef)]
         result.modules[module] = [info.name for info in infos]
+        if module == "template":
+            result.templates = frozenset(info.name[:-8].lower() for info in infos if info.bases)
         for info in infos:
             classes[f"{module}.{info.name}"] = info
     resolver = _Resolver(classes, _builtin_classes())

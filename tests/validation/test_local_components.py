@@ -66,6 +66,14 @@ class Helper:
     pass
 """
 
+TEMPLATE_PY = """
+from panel.template import MaterialTemplate
+
+
+class FancyTemplate(MaterialTemplate):
+    pass
+"""
+
 HEAD = """
 sources:
   s:
@@ -82,6 +90,17 @@ pipelines:
 CASES = [
     (
         "valid",
+        """
+            transforms:
+              - type: scale
+                column: a
+        config:
+          template: fancy  # FancyTemplate in template.py
+        """,
+        [],
+    ),
+    (
+        "valid-components",
         """
             transforms:
               - type: scale
@@ -161,6 +180,7 @@ def _project(tmp_path: Path, name: str, body: str) -> Path:
     (folder / "data.csv").write_text("a,b\n1,2\n3,4\n")
     (folder / "transforms.py").write_text(TRANSFORMS_PY)
     (folder / "views.py").write_text(VIEWS_PY)
+    (folder / "template.py").write_text(TEMPLATE_PY)
     spec = folder / "spec.yaml"
     spec.write_text(HEAD.lstrip() + textwrap.dedent(body).lstrip("\n"))
     return spec
@@ -236,9 +256,9 @@ def test_abstract_bases_table_matches_lumen(lumen_says):
 
 
 def test_forbidden_local_modules_cost_one_error_per_module(tmp_path):
-    spec = _project(tmp_path, "forbidden", CASES[0][1])
+    spec = _project(tmp_path, "forbidden", CASES[1][1])
     # The default policy: no unknown-type per use, one unsafe-import per module Lumen would execute.
-    assert _found(spec, Policy()) == [(1, "unsafe-import"), (1, "unsafe-import")]
+    assert _found(spec, Policy()) == [(1, "unsafe-import")] * 3
 
 
 def test_dotted_paths_to_a_module_beside_the_spec(tmp_path):
