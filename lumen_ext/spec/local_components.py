@@ -8,9 +8,9 @@ spec's folder on ``sys.path``, so ``type: views.MyView`` (a dotted path to a mod
 
 This module reads those files with Python's ``ast`` and describes each class in the catalog's format
 (:mod:`lumen_ext.spec.catalog`): its family (from its base classes), its type name (its own or an inherited
-``<family>_type`` string), and its keys (the inherited ones plus the class attributes declared as ``param.*``
-objects). What cannot be known without running the code is left open rather than guessed: a declared param's
-values are not type-checked (``{"t": "any"}``), and a class whose keys depend on run-time code (``_panel_type``,
+``<family>_type`` string), and its keys (the inherited ones plus the class attributes declared as parameters).
+What cannot be known without running the code is left open rather than guessed: a declared param's values are
+not type-checked (``{"t": "any"}``), and a class whose keys depend on run-time code (``_panel_type``,
 ``_valid_keys``) is not key-checked. Whether the policy lets Lumen execute these files is a security question,
 answered by ``lumen_ext.validation.security`` (one ``unsafe-import`` per module); the types validate either way,
 so a forbidden module costs one error, not one more per use.
@@ -74,7 +74,7 @@ class _ClassInfo:
     name: str
     line: int
     bases: list[str]  # last component of each base expression (`lumen.views.View` -> `View`)
-    params: list[str]  # class attributes assigned a `param.*` object
+    params: list[str]  # class attributes assigned a parameter (`_is_param_object`)
     attributes: dict[str, Any]  # other class-level assignments: constants as values, anything else as ...
     abstract: bool
 
@@ -210,14 +210,17 @@ def _class_info(module: str, node: ast.ClassDef) -> _ClassInfo:
 
 
 def _is_param_object(value: ast.expr) -> bool:
-    """``param.String(...)``, ``param.String`` or ``String(...)`` imported from param: a declared parameter.
-    Any call to a ``param.*`` attribute counts (``param.ClassSelector(class_=...)``, ``param.List()``)."""
-    target = value.func if isinstance(value, ast.Call) else value
-    if isinstance(target, ast.Attribute):
-        root = target
+    """``param.String(...)``, ``param.String``, or a call of any capitalised name (``String(...)`` imported from
+    param, a Parameter subclass of the module's own): a declared parameter, hence a key Lumen accepts. Reading a
+    constructor call as a parameter when it is not one only leaves a key unchecked; the reverse would report a
+    valid key as unknown."""
+    if isinstance(value, ast.Call):
+        return (_last_name(value.func) or "")[:1].isupper()
+    if isinstance(value, ast.Attribute):
+        root = value
         while isinstance(root, ast.Attribute):
             root = root.value
-        return isinstance(root, ast.Name) and root.id == "param" and target.attr[:1].isupper()
+        return isinstance(root, ast.Name) and root.id == "param" and value.attr[:1].isupper()
     return False
 
 

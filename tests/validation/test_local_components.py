@@ -18,6 +18,7 @@ from lumen_ext.validation import validate_file
 TRANSFORMS_PY = '''
 import param
 from lumen.transforms import Transform
+from param import Integer
 
 
 class Scale(Transform):
@@ -27,6 +28,7 @@ class Scale(Transform):
 
     column = param.String()
     factor: param.Number = param.Number(default=1)
+    repeat = Integer(default=1)  # imported from param
 
     def apply(self, table):
         table = table.copy()
@@ -106,6 +108,7 @@ CASES = [
               - type: scale
                 column: a
                 factor: 2
+                repeat: 1
               - type: doubled
                 column: b
         layouts:
