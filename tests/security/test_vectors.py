@@ -406,6 +406,16 @@ def test_s9_allowed_local_modules_validate_and_serve(sandbox, run_scenario):
     outcome = run_scenario(f"build({str(spec)!r}, Policy(allow_local_modules=True))")
     assert "BUILT" in outcome.output, outcome.output
     assert "BANNER-FROM-VIEWS-PY" in outcome.output
+    # lumen-ext serve's own app function: validation passes, Lumen builds it (None: the dashboard was served).
+    served = run_scenario(
+        f"""
+        from lumen_ext.serving.app import dashboard_app
+        allowed = Policy(allow_local_modules=True)
+        harden(allowed)
+        print("SERVED", dashboard_app(Path({str(spec)!r}), allowed)() is None)
+        """
+    )
+    assert "SERVED True" in served.output, served.output
 
 
 def test_s10_query_and_eval_take_viewer_input_as_data(sandbox, run_scenario):
