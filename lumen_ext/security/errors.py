@@ -29,10 +29,11 @@ def record_error(exc: BaseException, where: str) -> str:
 
 
 def error_card_html(
-    title: str, error_id: str, exc: BaseException | None = None, dev: bool = False, *, whole: bool = False
+    title: str, error_id: str, exc: BaseException | None = None, dev: bool = False, *, whole: bool
 ) -> str:
     """An escaped HTML card saying what failed, with the id; the traceback only when ``dev``. ``whole``: the card
-    stands for the whole dashboard, so it does not tell the viewer the rest is unaffected."""
+    stands for the whole dashboard, so it does not tell the viewer the rest is unaffected (required: every
+    caller says which, since a whole-dashboard card that promised an unaffected rest misled viewers)."""
     detail = ""
     if dev and exc is not None:
         tb = "".join(traceback.format_exception(exc))

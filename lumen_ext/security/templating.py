@@ -131,14 +131,29 @@ def render_spec_text(
         return lambda name: tokens.token((values or {}).get(_name(name), ""))
 
     jinja = SandboxedEnvironment(undefined=DebugUndefined, autoescape=False)
-    jinja.globals.update(
-        env=env if getenv else disabled("env"),
-        shell=shell,
-        header=lookup(request.headers) if getheaders else disabled("header"),
-        cookie=lookup(request.cookies) if getcookies else disabled("cookie"),
-        oauth=lookup(request.oauth) if getoauth else disabled("oauth"),
-    )
+    helpers = {
+        "env": env if getenv else disabled("env"),
+        "shell": shell,
+        "header": lookup(request.headers) if getheaders else disabled("header"),
+        "cookie": lookup(request.cookies) if getcookies else disabled("cookie"),
+        "oauth": lookup(request.oauth) if getoauth else disabled("oauth"),
+    }
+    jinja.globals.update({name: _one_argument(name, helper) for name, helper in helpers.items()})
     return jinja.from_string(text).render(dict(context or {})), tokens
+
+
+def _one_argument(name: str, helper: Callable[[Any], str]) -> Callable[..., str]:
+    """Lumen's helpers take exactly one argument (util.py ``_j_getenv(x)``, ...): ``env("X", "default")`` is a
+    TypeError there, refused here with the reason (`lumen-ext validate` reports it as `jinja-syntax`)."""
+
+    def call(*args: Any, **kwargs: Any) -> str:
+        if len(args) != 1 or kwargs:
+            raise SpecLoadRefused(
+                f"{name}() takes exactly one argument (the name); Lumen 1.4 fails to load this spec"
+            )
+        return helper(args[0])
+
+    return call
 
 
 def load_spec_text(text: str, context: Mapping[str, Any] | None = None, **options: Any) -> Any:

@@ -101,7 +101,9 @@ def dashboard_app(
         except Exception as exc:
             # The viewer gets an id to quote; the traceback goes to the log (and the page only with --dev).
             error_id = record_error(exc, f"building the dashboard {spec_path.name}")
-            card = error_card_html(f"{spec_path.name} failed to load", error_id, exc, dev=current.dev)
+            card = error_card_html(
+                f"{spec_path.name} failed to load", error_id, exc, dev=current.dev, whole=True
+            )
             return _error_view(
                 f"{spec_path.name} failed to load", "Lumen could not build this dashboard.", card
             )

@@ -33,9 +33,12 @@ prefixed with ``@``. Whether the referenced names exist is ``lumen_ext.validatio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["RULES", "SchemaIssue", "check"]
+if TYPE_CHECKING:
+    from lumen_ext.spec.local_components import LocalComponents
+
+__all__ = ["RULES", "SchemaIssue", "check", "check_all"]
 
 RULES = (
     "unknown-key",
@@ -62,8 +65,20 @@ class SchemaIssue:
     target: str = "value"
 
 
-def check(spec: Any) -> list[SchemaIssue]:
-    """Every schema issue in ``spec`` (a YAML-loaded dashboard spec), in document order. Never raises."""
+def check(spec: Any, local: LocalComponents | None = None) -> list[SchemaIssue]:
+    """Every schema issue in ``spec`` (a YAML-loaded dashboard spec), in document order. Never raises.
+
+    ``local``: the components of the Python modules beside the spec (`local_components.read_local_components`),
+    which Lumen registers when it executes them."""
     from lumen_ext.spec._checker import check_spec
 
-    return check_spec(spec)
+    return check_spec(spec, local)[0]
+
+
+def check_all(spec: Any, local: LocalComponents | None = None) -> list[SchemaIssue]:
+    """`check`'s issues and those of the checks beyond the spec grammar (``lumen_ext.spec.build_checks``: values
+    Lumen accepts in its declarations but fails on when it builds the dashboard), in document order per kind."""
+    from lumen_ext.spec._checker import check_spec
+
+    grammar, build = check_spec(spec, local)
+    return [*grammar, *build]

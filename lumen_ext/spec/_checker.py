@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lumen_ext.spec import SchemaIssue
+from lumen_ext.spec.build_checks import BuildChecks
 from lumen_ext.spec.catalog import FAMILY_TITLES, Catalog, catalog
 from lumen_ext.spec.checker_messages import (
     bounds_problem,
@@ -28,10 +29,15 @@ from lumen_ext.spec.checker_messages import (
 from lumen_ext.spec.deferred_values import is_deferred, is_ref
 from lumen_ext.spec.shape_checks import Path, ShapeChecks
 
+if TYPE_CHECKING:
+    from lumen_ext.spec.local_components import LocalComponents
 
-class Checker(ShapeChecks):
-    def __init__(self, cat: Catalog):
+
+class Checker(ShapeChecks, BuildChecks):
+    def __init__(self, cat: Catalog, local: LocalComponents | None = None):
         self.cat = cat
+        self.local = local
+        self.build_issues: list[SchemaIssue] = []
         self.issues: list[SchemaIssue] = []
         self._seen: set[tuple[Any, ...]] = set()
 
@@ -67,6 +73,8 @@ class Checker(ShapeChecks):
                 target="key",
             )
         self.component(spec, (), self.cat.components["dashboard"], "Dashboard")
+        self.auth_plugins(spec.get("auth"))
+        self.download_defaults(spec.get("defaults"))
 
     # -- components --------------------------------------------------------------------------------------
 
@@ -111,7 +119,10 @@ class Checker(ShapeChecks):
                     severity="warning",
                     target="key",
                 )
+            before = len(self.issues)
             self.value(value, desc, kpath, f"{label} key {key!r}", allows_refs)
+            if not typed and not allows_refs and len(self.issues) == before:
+                self.reference_refused(value, kpath, f"{label} key {key!r}")
         for required in entry.get("required", []):
             self.required(spec, path, required, label)
 
@@ -153,6 +164,15 @@ class Checker(ShapeChecks):
             return
         entry = self.cat.families[family].get(type_name)
         if entry is None:
+            if (
+                "." in type_name
+                and self.local is not None
+                and (miss := self.local.dotted_miss(type_name, family))
+            ):
+                self.emit(
+                    tpath, "unknown-type", f"{title}{where} declares unknown type {type_name!r}: {miss}"
+                )
+                return
             if "." in type_name or (family == "source" and type_name in self.cat.optional_sources):
                 # A dotted path to a user class, or an optional back-end: Lumen imports it; nothing to check.
                 return
@@ -170,6 +190,7 @@ class Checker(ShapeChecks):
         self.component(
             spec, path, entry, label, hvplot=family == "view" and type_name == "hvplot", typed=True
         )
+        self.after_typed(spec, path, family, type_name, label)
 
     # -- values ------------------------------------------------------------------------------------------
 
@@ -276,6 +297,7 @@ class Checker(ShapeChecks):
             return self.template(value, desc, path, label)
         if t == "download":
             if isinstance(value, str):
+                self.download_format(value, path, desc["family"], label)
                 return None
             if isinstance(value, dict):
                 self.component(value, path, self.cat.components[desc["family"]], "Download")
@@ -309,10 +331,13 @@ class Checker(ShapeChecks):
         return ("invalid-type", f"{label} expects {describe_expected(desc)}, got {kind_name(value)}", None)
 
 
-def check_spec(spec: Any) -> list[SchemaIssue]:
-    checker = Checker(catalog())
+def check_spec(
+    spec: Any, local: LocalComponents | None = None
+) -> tuple[list[SchemaIssue], list[SchemaIssue]]:
+    """The spec grammar's issues, and those of the build checks (`build_checks`)."""
+    checker = Checker(local.extend(catalog()) if local is not None else catalog(), local)
     try:
         checker.dashboard(spec)
     except RecursionError:
         checker.emit((), "invalid-value", "The spec is nested too deeply to check")
-    return checker.issues
+    return checker.issues, checker.build_issues

@@ -36,6 +36,8 @@ class Catalog:
     hvplot: dict[str, Any]
     optional_sources: dict[str, str]
     versions: dict[str, str]
+    panel_widgets: frozenset[str] = frozenset()  # what a widget variable's `kind:` may name without a dot
+    auth_plugins: dict[str, list[str]] = field(default_factory=dict)  # `auth.plugins` type -> its keys
     plugins: dict[str, str] = field(default_factory=dict)  # "family:type" -> distribution/origin
     plugin_errors: list[str] = field(default_factory=list)
     _keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
@@ -81,6 +83,8 @@ def catalog(plugins: bool = True) -> Catalog:
         hvplot=data["hvplot"],
         optional_sources=data["optional_sources"],
         versions=data["versions"],
+        panel_widgets=frozenset(data["panel_widgets"]),
+        auth_plugins=data["auth_plugins"],
     )
     registry.merge_into(cat, plugins=plugins)
     return cat

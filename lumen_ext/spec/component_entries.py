@@ -86,6 +86,9 @@ def describe_component(cls: type, family: str | None = None) -> dict[str, Any]:
     }
     if panel_type is not None:
         entry["panel_type"] = f"{panel_type.__module__}.{panel_type.__name__}"
+    if getattr(cls, "_supports_sql", False):
+        # Sources that run `sql_transforms` (pipeline.py:375-381 refuses them on any other source).
+        entry["supports_sql"] = True
     return entry
 
 

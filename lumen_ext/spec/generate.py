@@ -174,6 +174,31 @@ def _hvplot_options() -> dict[str, Any]:
     }
 
 
+def _panel_widgets() -> list[str]:
+    """What a widget variable's ``kind:`` may name without a dot: Lumen takes ``getattr(pn.widgets, kind)``
+    (variables/base.py Widget), so every widget class ``panel.widgets`` exports."""
+    import panel as pn
+    from panel.widgets.base import WidgetBase
+
+    return sorted(
+        name
+        for name in dir(pn.widgets)
+        if isinstance(obj := getattr(pn.widgets, name), type) and issubclass(obj, WidgetBase)
+    )
+
+
+def _auth_plugins() -> dict[str, list[str]]:
+    """``auth.plugins`` types (``Auth`` subclasses by ``auth_type``) and their keys."""
+    import param
+    from lumen.auth import Auth
+
+    return {
+        cls.auth_type: sorted(p for p in cls.param if p != "name")
+        for cls in param.concrete_descendents(Auth).values()
+        if cls.auth_type
+    }
+
+
 def build_data() -> dict[str, Any]:
     import holoviews
     import hvplot
@@ -200,6 +225,8 @@ def build_data() -> dict[str, Any]:
         "optional_sources": _optional_sources(skipped),
         "components": _singletons(),
         "hvplot": _hvplot_options(),
+        "panel_widgets": _panel_widgets(),
+        "auth_plugins": _auth_plugins(),
     }
 
 

@@ -15,6 +15,7 @@ from lumen_ext.spec.checker_messages import kind_name, suggest
 
 if TYPE_CHECKING:
     from lumen_ext.spec.catalog import Catalog
+    from lumen_ext.spec.local_components import LocalComponents
 
 __all__ = ["ShapeChecks"]
 
@@ -24,6 +25,7 @@ Path = tuple[str | int, ...]
 
 class ShapeChecks:
     cat: Catalog
+    local: LocalComponents | None
 
     def fixed_or_typed(
         self, value: Any, family: str, path: Path, label: str, name: str | None = None
@@ -209,7 +211,8 @@ class ShapeChecks:
                 f"{label} expects a template name, a dotted path or a mapping, got {kind_name(value)}",
                 None,
             )
-        if name in desc["values"] or "." in name:
+        local = self.local.templates if self.local is not None else frozenset()
+        if name in desc["values"] or "." in name or name in local:
             return None
         hint = suggest(name, desc["values"]) or "one of: " + ", ".join(map(repr, desc["values"]))
         self.emit(npath, "invalid-value", f"{label} names unknown template {name!r}", hint=hint)

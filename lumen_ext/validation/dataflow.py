@@ -13,12 +13,13 @@ This module walks pipelines, layouts and views; what each transform does to the 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from lumen_ext.validation.context import CheckContext
-from lumen_ext.validation.datasources import Columns, SourceReader
+from lumen_ext.validation.datasources import REMOTE, Columns, SourceReader
 from lumen_ext.validation.loader import Path
-from lumen_ext.validation.model import LayoutDecl, SpecModel, ViewDecl, component_type
+from lumen_ext.validation.model import FILE_SOURCES, LayoutDecl, SpecModel, ViewDecl, component_type
 from lumen_ext.validation.ref_strings import source_field_refs
 from lumen_ext.validation.transform_columns import TransformColumns
 
@@ -57,6 +58,31 @@ class DataFlow(TransformColumns):
                 cols = self.reader.columns(source, table)
                 if cols is not None and cols.missing(field):
                     self.report_missing(cols, field, path, f"table `{table}` of source `{source}`", span=span)
+        self._unused_local_tables()
+
+    def _unused_local_tables(self) -> None:
+        """Every missing local file of a file-source table, not only those a pipeline or view read above. Lumen
+        builds a dashboard whose unused tables are missing (it reads a table when something uses it), so those
+        are warnings: the next view or `$source.table` reference that uses one fails."""
+        if not self.reader.data:
+            return
+        for src in self.model.sources.values():
+            if src.type not in FILE_SOURCES or not src.tables:
+                continue
+            for table, decl in src.tables.items():
+                value = decl.value[0] if isinstance(decl.value, list) and decl.value else decl.value
+                if not isinstance(value, str) or REMOTE.match(value):
+                    continue
+                before = len(self.ctx.diagnostics)
+                self.reader.columns(src.name, table)
+                for i in range(before, len(self.ctx.diagnostics)):
+                    found = self.ctx.diagnostics[i]
+                    if found.rule == "missing-data-file":
+                        self.ctx.diagnostics[i] = replace(
+                            found,
+                            severity="warning",
+                            message=f"{found.message}; nothing in the spec reads table `{table}` yet",
+                        )
 
     # -- pipelines ----------------------------------------------------------------------------------------
 
@@ -132,8 +158,21 @@ class DataFlow(TransformColumns):
                 self.report_missing(cols, field, fpath, where, note="; this filter would silently do nothing")
 
     def apply(self, spec: dict, path: Path, cols: Columns | None, where: str) -> Columns | None:
-        """Check and apply ``filters``, ``transforms`` and ``sql_transforms`` of a pipeline-like spec."""
+        """Check and apply ``filters``, ``sql_transforms`` and ``transforms`` of a pipeline-like spec, in Lumen's
+        order: the SQL runs in the source's query, the Python transforms on its result (pipeline.py
+        ``_compute_data``)."""
         self._filters(spec.get("filters"), (*path, "filters"), cols, where)
+        sql = spec.get("sql_transforms")
+        if isinstance(sql, list):
+            for i, tspec in enumerate(sql):
+                if cols is None:
+                    break
+                cols = self.sql_transform_columns(tspec, (*path, "sql_transforms", i), cols, where)
+                where = (
+                    f"the output of the `{tspec.get('type')}` SQL transform"
+                    if isinstance(tspec, dict)
+                    else where
+                )
         transforms = spec.get("transforms")
         if isinstance(transforms, list):
             for i, tspec in enumerate(transforms):
@@ -143,12 +182,6 @@ class DataFlow(TransformColumns):
                 where = (
                     f"the output of the `{tspec.get('type')}` transform" if isinstance(tspec, dict) else where
                 )
-        sql = spec.get("sql_transforms")
-        if isinstance(sql, list):
-            for i, tspec in enumerate(sql):
-                if cols is None:
-                    break
-                cols = self.sql_transform_columns(tspec, (*path, "sql_transforms", i), cols, where)
         return cols
 
     def _filters(self, filters: Any, path: Path, cols: Columns | None, where: str) -> None:

@@ -20,6 +20,7 @@ from lumen_ext.validation.lock.lockfile import LockError, SpecLock, lock_path, r
 from lumen_ext.validation.lumen_bugs import check_lumen_bugs
 from lumen_ext.validation.model import SpecModel, build_model
 from lumen_ext.validation.references import check_references
+from lumen_ext.validation.sql_support import check_sql_support
 
 if TYPE_CHECKING:
     from lumen_ext.security.policy import Policy
@@ -76,6 +77,8 @@ def _validate_text(
                 check_references(ctx, model)
             with guard("checking for Lumen 1.4 bugs"):
                 check_lumen_bugs(ctx, model)
+            with guard("checking SQL transforms"):
+                check_sql_support(ctx, model)
             lock = None
             with guard("reading the lock file"):
                 lock = _lock(ctx)
@@ -118,9 +121,13 @@ def _lock(ctx: CheckContext) -> SpecLock | None:
 
 
 def _schema(ctx: CheckContext) -> None:
-    from lumen_ext.spec import check
+    from lumen_ext.spec import check_all
+    from lumen_ext.spec.local_components import dotted_modules, read_local_components
 
-    for issue in check(ctx.data):
+    # Types from `views.py`/... beside the spec (and `type: module.Class` paths to a module there) validate
+    # whatever the policy says: whether Lumen may execute those files is one `unsafe-import` per module.
+    local = read_local_components(ctx.spec_dir, dotted_modules(ctx.loaded.text))
+    for issue in check_all(ctx.data, local):
         ctx.report(
             issue.path, issue.rule, issue.message, issue.hint, target=issue.target, severity=issue.severity
         )

@@ -158,7 +158,9 @@ def neutralise(text: str) -> Neutralised:
                 )
             )
         else:
-            finding = _classify_expression(body, start, end)
+            # A expression Jinja cannot parse, or a helper called in a way Lumen's cannot take, fails the load:
+            # that error, not the warning about what the expression would do.
+            finding = _render_failure(segment, start, end) or _classify_expression(body, start, end)
             if finding:
                 result.findings.append(finding)
             result.env_calls.extend(
@@ -167,9 +169,69 @@ def neutralise(text: str) -> Neutralised:
         out.append(_blank(segment, "x"))
         result.templated.append((start, end))
     _check_unclosed(text, pos, len(text), result)
+    if "{%" in text and not any(f.rule == "jinja-syntax" for f in result.findings):
+        _check_statements(text, result)
     out.append(text[pos:])
     result.text = "".join(out)
     return result
+
+
+# Lumen's Jinja globals (util.py expand_spec: `_j_getenv(x)`, ...): each takes exactly one positional argument.
+_HELPERS = ("env", "shell", "header", "cookie", "oauth")
+
+
+def _render_failure(segment: str, start: int, end: int) -> JinjaFinding | None:
+    """Why Lumen's Jinja fails on the ``{{ ... }}`` ``segment`` (parsed, never rendered), or None."""
+    from jinja2 import Environment, nodes
+    from jinja2.exceptions import TemplateSyntaxError
+
+    try:
+        tree = Environment().parse(segment)
+    except TemplateSyntaxError as exc:
+        return JinjaFinding(
+            start,
+            end,
+            "jinja-syntax",
+            f"Jinja cannot parse `{segment}`: {exc.message}; Lumen fails to load the file",
+        )
+    for call in tree.find_all(nodes.Call):
+        name = call.node.name if isinstance(call.node, nodes.Name) else None
+        if name in _HELPERS and (len(call.args) != 1 or call.kwargs or call.dyn_args or call.dyn_kwargs):
+            return JinjaFinding(
+                start,
+                end,
+                "jinja-syntax",
+                f"`{name}()` takes exactly one argument (the name); Lumen 1.4 fails to load the file with "
+                "TypeError",
+                f"`{name}()` has no default: write `{{{{ {name}('NAME') }}}}`"
+                + (" and use a `{% if %}` for the fallback" if name == "env" else ""),
+            )
+    return None
+
+
+def _check_statements(text: str, result: Neutralised) -> None:
+    """``{% ... %}`` blocks that do not nest (an ``if`` without ``endif``, ...): Jinja refuses the whole file."""
+    from jinja2 import Environment
+    from jinja2.exceptions import TemplateSyntaxError
+
+    try:
+        Environment().parse(text)
+    except TemplateSyntaxError as exc:
+        # At the first Jinja opener on the line Jinja names, else the whole line.
+        lines = text.splitlines(keepends=True) or [""]
+        line = min(max(exc.lineno or 1, 1), len(lines))
+        at = sum(len(t) for t in lines[: line - 1])
+        line_end = at + len(lines[line - 1].rstrip("\r\n"))
+        opener = _OPENER.search(text, at, line_end)
+        begin, end = (opener.start(), opener.end()) if opener else (at, line_end)
+        result.findings.append(
+            JinjaFinding(
+                begin,
+                end,
+                "jinja-syntax",
+                f"Jinja cannot parse the file: {exc.message} (line {line}); Lumen fails to load it",
+            )
+        )
 
 
 def _blocks(text: str) -> Iterator[tuple[int, int]]:

@@ -343,6 +343,14 @@ def _syntax_problem(loaded: LoadedSpec, exc: yaml.YAMLError) -> LoadProblem:
     # line break is the cause (the line's indentation is then not what an editor shows).
     if slip is not None and _invisible_break_hint(loaded, loaded.lines.point(slip.index).line) is None:
         return LoadProblem(loaded.lines.point(slip.index), "yaml-syntax", slip.message, slip.hint)
+    if exc.problem == "but found another document" and exc.problem_mark is not None:
+        # PyYAML's context mark is the first document's start; what to fix is where the second one begins.
+        return LoadProblem(
+            loaded.lines.point(exc.problem_mark.index),
+            "yaml-syntax",
+            "a second YAML document starts here; Lumen reads a spec as a single document and refuses the file",
+            "remove the `---` and what follows, or move that document into a spec file of its own",
+        )
     mark, context = exc.problem_mark or exc.context_mark, exc.context
     if context and exc.context_mark and exc.problem_mark:
         context_line = loaded.lines.position(exc.context_mark.index)[0]

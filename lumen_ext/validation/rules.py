@@ -12,7 +12,7 @@ yaml-too-deep                     error     the document nests more than 64 leve
 duplicate-key                     error     a mapping repeats a key (PyYAML silently keeps the last one)
 unsafe-yaml-tag                   error     a ``!!python/...`` tag, which Lumen's ``yaml.Loader`` would execute
 unknown-yaml-tag                  error     a local tag (``!foo``) no YAML constructor knows
-jinja-syntax                      error     Jinja2 cannot parse the file (an unclosed ``{{``), so Lumen cannot load it
+jinja-syntax                      error     Jinja2 cannot parse or render the file (an unclosed ``{{``, ``env()`` with two arguments)
 jinja-code-execution              error     ``{{ shell() }}`` or attribute/item access: code Lumen's unsandboxed Jinja runs at load
 jinja-side-effect                 warning   ``{{ env() }}``, ``header()``, ``cookie()`` or ``oauth()``: values pasted into the YAML text
 jinja-expression                  warning   a Jinja expression Lumen renders at load time and lumen-ext cannot evaluate
@@ -35,7 +35,7 @@ source-and-pipeline               error     a layout declares both ``source`` an
 missing-source                    error     a pipeline, layout or view with neither ``source`` nor ``pipeline``
 ambiguous-table                   error     no ``table`` given although the source declares several
 unknown-column                    error     a filter, transform or view names a column the data does not have
-missing-data-file                 error     a local data file that does not exist
+missing-data-file                 error     a local data file that does not exist (a warning when nothing reads its table)
 data-unchecked                    warning   data lumen-ext could not read (URL, missing driver, unreadable file)
 duckdb-cwd                        warning   a DuckDB relative path that only resolves from the spec folder
 missing-dependency                warning   a component needs an optional package that is not installed
@@ -77,7 +77,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "jinja-syntax",
             "error",
-            "Jinja2 cannot parse the file (an unclosed `{{`), so Lumen cannot load it",
+            "Jinja2 cannot parse or render the file (an unclosed `{{`, `env()` with two arguments)",
         ),
         Rule(
             "jinja-code-execution",
@@ -125,7 +125,11 @@ RULES: dict[str, Rule] = {
         Rule("missing-source", "error", "a pipeline, layout or view with neither `source` nor `pipeline`"),
         Rule("ambiguous-table", "error", "no `table` given although the source declares several"),
         Rule("unknown-column", "error", "a filter, transform or view names a column the data does not have"),
-        Rule("missing-data-file", "error", "a local data file that does not exist"),
+        Rule(
+            "missing-data-file",
+            "error",
+            "a local data file that does not exist (a warning when nothing reads its table)",
+        ),
         Rule(
             "data-unchecked",
             "warning",

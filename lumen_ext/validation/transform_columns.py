@@ -107,7 +107,32 @@ class TransformColumns(ColumnChecks):
         if ttype == "sql_columns":
             self.check_fields(cols, spec.get("columns"), (*path, "columns"), where)
             return self._selected(spec.get("columns"), cols)
+        if ttype == "sql_group_by":
+            return self._sql_group_by(spec, path, cols, where)
         return None
+
+    def _sql_group_by(self, spec: dict, path: Path, cols: Columns, where: str) -> Columns | None:
+        """``SELECT <by>, AGG(col) AS col ... GROUP BY <by>`` (transforms/sql.py SQLGroupBy); without ``by`` the
+        query is unchanged. Aggregated names that are not plain identifiers (``*``, expressions) are SQL."""
+        self.check_fields(cols, spec.get("by"), (*path, "by"), where)
+        aggregates = spec.get("aggregates")
+        outputs: list[str] = []
+        if isinstance(aggregates, dict):
+            for agg, value in aggregates.items():
+                apath = (*path, "aggregates", agg)
+                items = [(value, apath)] if isinstance(value, str) else []
+                if isinstance(value, list):
+                    items = [(item, (*apath, i)) for i, item in enumerate(value)]
+                for item, ipath in items:
+                    if isinstance(item, str) and item.isidentifier():
+                        self.check_field(cols, item, ipath, where)
+                        outputs.append(item)
+        by = self._names(spec.get("by"))
+        if not by:
+            return cols if spec.get("by") in (None, []) else None
+        if not isinstance(aggregates, dict):
+            return None
+        return Columns(tuple(dict.fromkeys([*by, *outputs])))
 
     def _selected(self, value: Any, cols: Columns) -> Columns | None:
         names = self._names(value)

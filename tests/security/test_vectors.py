@@ -384,6 +384,40 @@ def test_s9_local_modules_are_not_executed(sandbox, run_scenario):
     assert not sandbox.marker.exists()
 
 
+def test_s9_allowed_local_modules_validate_and_serve(sandbox, run_scenario):
+    """With ``allow_local_modules`` the view type from ``views.py`` validates (read statically, never imported by
+    validate) and the server executes the module and renders the view; the serve page gate is validate's."""
+    from lumen_ext.security.policy import Policy
+    from lumen_ext.serving.app import validation_error_view
+
+    (sandbox.project / "views.py").write_text(
+        "import param\nimport panel as pn\nfrom lumen.views.base import View\n\n"
+        "class Banner(View):\n    view_type = 'banner'\n    text = param.String()\n\n"
+        "    def get_panel(self):\n        return pn.pane.Markdown(self.text)\n"
+    )
+    spec = sandbox.spec(
+        "sources:\n  local:\n    type: file\n    tables:\n      data: data.csv\n"
+        "layouts:\n  - title: Data\n    source: local\n    views:\n"
+        "      - type: banner\n        table: data\n        text: BANNER-FROM-VIEWS-PY\n"
+    )
+    allowed = Policy(allow_local_modules=True)
+    assert findings(spec, allowed) == []
+    assert validation_error_view(spec, data=True, policy=allowed) is None
+    outcome = run_scenario(f"build({str(spec)!r}, Policy(allow_local_modules=True))")
+    assert "BUILT" in outcome.output, outcome.output
+    assert "BANNER-FROM-VIEWS-PY" in outcome.output
+    # lumen-ext serve's own app function: validation passes, Lumen builds it (None: the dashboard was served).
+    served = run_scenario(
+        f"""
+        from lumen_ext.serving.app import dashboard_app
+        allowed = Policy(allow_local_modules=True)
+        harden(allowed)
+        print("SERVED", dashboard_app(Path({str(spec)!r}), allowed)() is None)
+        """
+    )
+    assert "SERVED True" in served.output, served.output
+
+
 def test_s10_query_and_eval_take_viewer_input_as_data(sandbox, run_scenario):
     spec = sandbox.spec(
         """

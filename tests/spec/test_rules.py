@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lumen_ext.spec import RULES, SchemaIssue, check
+from lumen_ext.spec import RULES, SchemaIssue, check, check_all
 
 PIPE = {"source": "s", "table": "t"}
 SRC = {"s": {"type": "file", "tables": {"t": "t.csv"}}}
@@ -188,9 +188,15 @@ def test_references_and_templates_pass_any_field(value):
 
 
 def test_layout_refuses_references_like_lumen():
-    # Layout._allows_refs is False: `$...` is literal text there, so an integer key rejects it.
-    issues = check({"layouts": [{"title": "L", "views": [], "refresh_rate": "$variables.n"}]})
+    # Layout._allows_refs is False: Component._validate_spec_ refuses any value that is a reference, before
+    # looking at its type (base.py:575), `$variables.x Analysis` in a title included.
+    # The spec grammar (what the JSON Schema says) sees a string where an integer goes; the build check the
+    # reference, where the grammar has nothing to say.
+    issues = check_all({"layouts": [{"title": "L", "views": [], "refresh_rate": "$variables.n"}]})
     assert [i.rule for i in issues] == ["invalid-type"]
+    issues = check_all({"layouts": [{"title": "$variables.x Analysis", "views": []}]})
+    assert [(i.path, i.rule) for i in issues] == [(("layouts", 0, "title"), "invalid-value")]
+    assert "does not allow references" in issues[0].message
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,7 @@ def fenced_load_layout(original: Callable, settings: Any) -> Callable:
             else:
                 error_id = record_error(exc, f"building layout {title!r}")
             return FaultLayout(
-                title, error_card_html(f"{title} could not be shown", error_id, exc, policy.dev)
+                title, error_card_html(f"{title} could not be shown", error_id, exc, policy.dev, whole=False)
             )
 
     return _load_layout
@@ -168,7 +168,9 @@ def fenced_view_panel(original: property, settings: Any) -> property:
 
     def card(view: Any, title: str, error_id: str, exc: BaseException | None) -> Any:
         return pn.pane.HTML(
-            error_card_html(title, error_id, exc, policy.dev), sizing_mode="stretch_width", name=view.name
+            error_card_html(title, error_id, exc, policy.dev, whole=False),
+            sizing_mode="stretch_width",
+            name=view.name,
         )
 
     def panel(self: Any) -> Any:
