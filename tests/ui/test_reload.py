@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -52,13 +53,19 @@ def _atomic_write(path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def test_saving_the_spec_or_its_data_reloads_the_open_page(tmp_path, serve, page_and_watch):
+def _sales_project(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A folder holding the sales spec and its two-row CSV: (the spec, the CSV, the folder)."""
     project = tmp_path / "project"
     project.mkdir()
     data = project / "sales.csv"
     data.write_text("region,amount\nE,1\nW,2\n")
     spec = project / "sales.yaml"
     spec.write_text(SPEC)
+    return spec, data, project
+
+
+def test_saving_the_spec_or_its_data_reloads_the_open_page(tmp_path, serve, page_and_watch):
+    spec, data, _ = _sales_project(tmp_path)
     page, watch = page_and_watch
     rows = page.locator(".tabulator-row")
     took = {}
@@ -110,12 +117,7 @@ def test_lumen_serve_autoreload_reloads_for_data_files_and_shows_diagnostics(tmp
     contents" (or, for a YAML syntax error, an HTTP 500)."""
     from support.browser import lumen_serve_spec
 
-    project = tmp_path / "project"
-    project.mkdir()
-    data = project / "sales.csv"
-    data.write_text("region,amount\nE,1\nW,2\n")
-    spec = project / "sales.yaml"
-    spec.write_text(SPEC)
+    spec, data, project = _sales_project(tmp_path)
     page, watch = page_and_watch
     rows = page.locator(".tabulator-row")
     took = {}
