@@ -68,6 +68,9 @@ class BrushFilter(Filter):
 
     filter_type: ClassVar[str | None] = None
 
+    # A rollup cube's dimension only while the brush is set (lumen_ext.cache.rollup_stage.filter_fields).
+    dimension_when_set: ClassVar[bool] = True
+
     # The pipeline the filter is in (a weak reference: the session owns pipelines).
     _pipeline: Any = None
 

@@ -156,3 +156,47 @@ def test_a_group_filters_every_other_view_in_sql(rides, stage_cache):
     assert stage_cache.stats()["memory"]["hits"] > hits
     assert _sums(services.pipeline.data, "service") == truth("service", days)
     assert crossfilter.manages(linked) and crossfilter.group_of(linked) is group
+
+
+def test_a_set_brush_is_a_rollup_dimension_an_unset_one_is_not(rides, stage_cache, monkeypatch):
+    """The pre-aggregated index: the first brushed query builds a cube of the view's keys by the brushed column in
+    the background; later brush steps are answered from it, without reading the table, equal to DuckDB over the
+    table. A brush that is not set (a map's, on floats, which no cube can have) is not a dimension."""
+    from lumen.pipeline import Pipeline
+    from lumen.sources.duckdb import DuckDBSource
+    from lumen.views.base import hvPlotView
+
+    from lumen_ext.cache import rollup
+    from lumen_ext.cache.rollup_stage import filter_fields
+    from lumen_ext.cache.stages import build_plan
+
+    daily, services, _ = _views(rides)
+    points = Pipeline(source=services.pipeline.source, table="trips")
+    pickups = hvPlotView(name="map", pipeline=points, kind="points", x="lon", y="lat", tools=["box_select"])
+    group = Group("rides")
+    for view in (daily, services, pickups):
+        group.join(view)
+    assert [f.field for f in services.pipeline.filters] == ["day", "lon", "lat"]
+    assert filter_fields(services.pipeline) == ()
+    group.brush(daily, {"day": (dt.date(2024, 1, 5), dt.date(2024, 1, 25))})
+    assert filter_fields(services.pipeline) == ("day",)
+    assert "answered from a rollup cube by day" in build_plan(services.pipeline, stage_cache).stages[0].detail
+    assert rollup.wait_for_builds(60)
+
+    reads, fetch = [], DuckDBSource.fetch
+    monkeypatch.setattr(
+        DuckDBSource, "fetch", lambda source, *a, **k: reads.append(a) or fetch(source, *a, **k)
+    )
+    db = duckdb.connect()
+    for first, last in (
+        (dt.date(2024, 1, 8), dt.date(2024, 2, 2)),
+        (dt.date(2024, 2, 10), dt.date(2024, 2, 12)),
+    ):
+        group.brush(daily, {"day": (first, last)})
+        where = f"CAST(day AS DATE) BETWEEN DATE '{first}' AND DATE '{last}'"
+        rows = db.execute(
+            f"SELECT service, count(*) FROM read_parquet('{rides}') WHERE {where} GROUP BY service"
+        ).fetchall()
+        assert _sums(services.pipeline.data, "service") == dict(rows)
+    # Every later step of the services view came from its cube: the table was read only for the map's points.
+    assert reads and not any("GROUP BY" in sql.upper() for (sql, *_) in reads), reads
