@@ -6,8 +6,10 @@ every view's data, read from the page's Bokeh data sources, must equal a DuckDB 
 *other* views' brushes (crossfilter: a view is never filtered by its own brush). The brushes' values are computed
 here from the figures' ranges and the pixels the mouse went through, the way BokehJS inverts them.
 
+A second page opened afterwards must show every view unbrushed: brushes belong to their session.
+
 The spec runs on 300,000 rows written by lumen-ext's own generator (the 10M file would only make the test slower;
-the SQL is the same). One server and one page serve every step.
+the SQL is the same). One server and one page serve every step (about 12 s).
 """
 
 from __future__ import annotations
@@ -220,6 +222,22 @@ def test_brushes_filter_the_other_views_in_duckdb(small_spec, serve, page_and_wa
         )
         state = expect(page, truth, brushes, "after a box on the map")
         assert 0 < sum(state["heatmap"].values()) < state["map_total"]
+
+        # Brushes belong to their session: a page opened now shows every view unbrushed (the plots and states the
+        # first session computed are shared through the caches, its filters are not).
+        other = page.context.browser.new_page(viewport={"width": 1400, "height": 1300})
+        try:
+            other.goto(served.url)
+            poll_until(
+                other,
+                lambda p: set(shown(p)),
+                lambda s: s.issuperset(views),
+                "second page drawn",
+                DRAW_TIMEOUT,
+            )
+            expect(other, truth, {}, "a second session")
+        finally:
+            other.close()
 
         assert not served.faults(), served.faults()
     assert not watch.problems(), watch.problems()
