@@ -194,8 +194,10 @@ class Group:
         return None
 
 
-# Document (or, outside a server, the view's pipeline, as Lumen keys its own) -> group name -> Group.
-_groups: weakref.WeakKeyDictionary[Any, dict[str, Group]] = weakref.WeakKeyDictionary()
+# Attribute on a Bokeh Document (or, outside a server, on the view's pipeline, as Lumen keys its own
+# link_selections): group name -> Group. On the document itself rather than in a module-level weak mapping, whose
+# values (the views, their panes, their models) would keep every closed session's document alive.
+GROUPS_ATTR = "_lumen_ext_crossfilter_groups"
 
 
 def group_of(view: Any) -> Group | None:
@@ -207,10 +209,11 @@ def manages(view: Any) -> bool:
     return group_of(view) is not None
 
 
-def _groups_for(key: Any) -> dict[str, Group]:
-    groups = _groups.get(key)
+def _groups_for(owner: Any) -> dict[str, Group]:
+    groups = getattr(owner, GROUPS_ATTR, None)
     if groups is None:
-        groups = _groups[key] = {}
+        groups = {}
+        setattr(owner, GROUPS_ATTR, groups)
     return groups
 
 
@@ -275,7 +278,7 @@ def _on_selection(figure_ref: weakref.ref, event: Any) -> None:
         return
     if event is not None and not getattr(event, "final", True):
         return  # a gesture in progress (select_every_mousemove): the final event follows
-    for group in (_groups.get(document) or {}).values():
+    for group in getattr(document, GROUPS_ATTR, {}).values():
         view = group.owner_of(figure)
         if view is None:
             continue

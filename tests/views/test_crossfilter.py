@@ -200,3 +200,28 @@ def test_a_set_brush_is_a_rollup_dimension_an_unset_one_is_not(rides, stage_cach
         assert _sums(services.pipeline.data, "service") == dict(rows)
     # Every later step of the services view came from its cube: the table was read only for the map's points.
     assert reads and not any("GROUP BY" in sql.upper() for (sql, *_) in reads), reads
+
+
+def test_each_session_has_its_own_groups_kept_on_its_document(rides):
+    """Groups are per session and live on its Bokeh document (so they go with it when Bokeh discards the session;
+    a module-level mapping would hold the views, and through their panes the document, of every closed session)."""
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    from lumen_ext.views.crossfilter import GROUPS_ATTR, joining_init_link_selections
+
+    join = joining_init_link_selections(lambda view: None, None)
+    sessions = []
+    for _ in range(2):
+        document = Document()
+        with set_curdoc(document):
+            views = _views(rides)
+            for view in views:
+                view.param.update(selection_group="rides")
+                join(view)
+        sessions.append((document, views))
+    for document, views in sessions:
+        group = getattr(document, GROUPS_ATTR)["rides"]
+        assert group.views == list(views)
+        assert all(crossfilter.group_of(view) is group for view in views)
+    assert getattr(sessions[0][0], GROUPS_ATTR)["rides"] is not getattr(sessions[1][0], GROUPS_ATTR)["rides"]
