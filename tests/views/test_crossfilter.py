@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from lumen_ext.views import crossfilter
-from lumen_ext.views.crossfilter import Group, axis_value, brush_fields, brush_kind, covered_factors
+from lumen_ext.views.brush_values import axis_value, covered_factors
+from lumen_ext.views.crossfilter import Group, brush_fields, brush_kind
 
 # duckdb's fetch_df calls DataFrame.drop(inplace=True), deprecated in pandas 3.1: third-party noise.
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
