@@ -24,13 +24,21 @@ __all__ = ["CubeInputs", "filter_fields", "source_query_stage", "try_rollup"]
 
 
 def filter_fields(pipeline: Pipeline) -> tuple[str, ...]:
-    """The columns the pipeline's filters can ever constrain in the source query (a cube's dimensions)."""
+    """The columns the pipeline's filters can ever constrain in the source query (a cube's dimensions).
+
+    A crossfilter brush (:class:`lumen_ext.views.crossfilter.BrushFilter`, ``dimension_when_set``) counts only while
+    it is set: a view brushed on a float column (a map's longitude) must not cost every other brush its cube, and a
+    cube per set of active brushes is what Mosaic's indexes are too.
+    """
     from lumen.filters.base import ParamFilter
 
     fields = [
         f.field
         for f in pipeline.filters
-        if not isinstance(f, ParamFilter) and f.field and (f.table is None or f.table == pipeline.table)
+        if not isinstance(f, ParamFilter)
+        and f.field
+        and (f.table is None or f.table == pipeline.table)
+        and not (getattr(f, "dimension_when_set", False) and f.query is None)
     ]
     return tuple(dict.fromkeys(fields))
 

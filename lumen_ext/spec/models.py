@@ -298,12 +298,15 @@ class _Builder:
             entry = self.cat.families[family][type_name]
             name = self._model_name(self.cat.class_name(entry), family)
             extra_fields: dict[str, Any] = {"type": (Literal[type_name], Field(description=f"`{type_name}`"))}
+            if family == "view" and "selection_group" in entry["fields"]:
+                entry = _with_doc(entry, "selection_group", SELECTION_GROUP_NOTE)
             if family == "view" and type_name == "hvplot":
                 # hvPlot options: the per-kind check is the checker's (`unknown-option`); the schema lists
                 # every option hvPlot knows so editors complete them and flag typos.
                 options = set(self.cat.hvplot["common"]).union(*self.cat.hvplot["per_kind"].values())
                 for option in sorted(options - set(entry["fields"])):
-                    extra_fields[option] = (Any, Field(None, description=f"hvPlot option `{option}`."))
+                    doc = f"hvPlot option `{option}`." + (BRUSH_TOOLS_NOTE if option == "tools" else "")
+                    extra_fields[option] = (Any, Field(None, description=doc))
                 entry = dict(entry, keys_checked=True)
             self.models[key] = self._build(name, entry, extra_fields)
         return self.models[key]
@@ -398,6 +401,25 @@ def _one_of_required(entry: dict[str, Any]) -> dict[str, Any] | None:
 def _any_present(keys: list[str]) -> dict[str, Any]:
     present = [{"required": [key]} for key in keys]
     return present[0] if len(present) == 1 else {"anyOf": present}
+
+
+# What lumen-ext does with a view's selection group (docs/crossfilter.md), for editors' hover text: the brush is
+# declared with hvPlot's own `tools`, so the spec stays Lumen's.
+SELECTION_GROUP_NOTE = (
+    " Under lumen-ext the group is a crossfilter computed in the data source: a view whose hvPlot `tools` include "
+    "`xbox_select`, `box_select` or `tap` brushes its `x` (and `y`) column, and every other view of the group "
+    "shows only the rows its brush selects."
+)
+BRUSH_TOOLS_NOTE = (
+    " In a view with a `selection_group`, one of `xbox_select` (an interval on x), `box_select` (intervals on x "
+    "and y) or `tap` (the categories clicked) makes the view a crossfilter brush under lumen-ext."
+)
+
+
+def _with_doc(entry: dict[str, Any], key: str, note: str) -> dict[str, Any]:
+    """``entry`` with ``note`` appended to the description of its field ``key``."""
+    desc = entry["fields"][key]
+    return dict(entry, fields={**entry["fields"], key: dict(desc, doc=(desc.get("doc") or "") + note)})
 
 
 @cache

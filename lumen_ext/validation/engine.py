@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from lumen_ext.validation import collector
 from lumen_ext.validation.context import CheckContext
+from lumen_ext.validation.crossfilter import CrossfilterChecks
 from lumen_ext.validation.dataflow import DataFlow
 from lumen_ext.validation.datasources import SourceReader
 from lumen_ext.validation.dependencies import check_dependencies
@@ -95,6 +96,7 @@ def _dataflow(ctx: CheckContext, model: SpecModel, data: bool, lock: SpecLock | 
     try:
         flow = DataFlow(ctx, model, reader)
         flow.run()
+        CrossfilterChecks(ctx, model, flow).run()
         if lock is not None:
             from lumen_ext.validation.lock.drift import check_lock
 

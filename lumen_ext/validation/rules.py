@@ -40,6 +40,8 @@ data-unchecked                    warning   data lumen-ext could not read (URL, 
 duckdb-cwd                        warning   a DuckDB relative path that only resolves from the spec folder
 missing-dependency                warning   a component needs an optional package that is not installed
 lumen-runtime-bug                 error     valid Lumen syntax that crashes Lumen 1.4.0 at run time
+crossfilter-field                 error     a view in a ``selection_group`` reads a table without a column another view brushes
+crossfilter-brush                 error     a view names several brush tools, or none of its brushed axes has a column
 lock-column-missing               error     a column the lock file lists is gone from the data (a warning when the spec does not use it)
 lock-type-changed                 warning   a column's type in the data differs from the lock file's
 lock-stale                        warning   the lock file is behind the spec or the data (new columns, changed content, tables)
@@ -138,6 +140,16 @@ RULES: dict[str, Rule] = {
         Rule("duckdb-cwd", "warning", "a DuckDB relative path that only resolves from the spec folder"),
         Rule("missing-dependency", "warning", "a component needs an optional package that is not installed"),
         Rule("lumen-runtime-bug", "error", "valid Lumen syntax that crashes Lumen 1.4.0 at run time"),
+        Rule(
+            "crossfilter-field",
+            "error",
+            "a view in a `selection_group` reads a table without a column another view brushes",
+        ),
+        Rule(
+            "crossfilter-brush",
+            "error",
+            "a view names several brush tools, or none of its brushed axes has a column",
+        ),
         Rule(
             "lock-column-missing",
             "error",

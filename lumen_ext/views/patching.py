@@ -16,7 +16,8 @@ view's ``Pipe``. Anything else is Lumen's rebuild, unchanged:
   (a legend entry and a colour each), a data-dependent dimension or option;
 * objects HoloViews draws through operations or streams: ``datashade``/``rasterize`` (the Datashader views have
   their own path), ``operations``, ``groupby`` widgets, ``streaming`` (Lumen's own Pipe);
-* linked selections (``selection_group`` or a ``selection_expr`` filter): their streams are rebuilt with the plot;
+* Lumen's linked selections (``selection_group`` without lumen-ext's crossfilter, or a ``selection_expr`` filter):
+  their streams are rebuilt with the plot (:mod:`~lumen_ext.views.crossfilter` views patch like any other);
 * ``geo`` plots, overlays of several views (``hv_overlay``) and element types not known to redraw correctly;
 * an overlay (e.g. ``by``) with ``shared_axes: false``: HoloViews would keep its first ranges on an update;
 * a frame with an empty element (HoloViews would keep drawing its old rows), and the frame after it (a plot drawn
@@ -45,7 +46,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumen_ext.views import drawings
+from lumen_ext.views import crossfilter, drawings
 from lumen_ext.views.event_order import data_changes_first
 from lumen_ext.views.model_graph import recompute_only_if_changed
 from lumen_ext.views.plot_memo import Entry, PlotMemo, plot_key
@@ -125,6 +126,8 @@ def rebuild_reason(view: Any) -> str | None:
         return "groupby widgets"
     if view.geo:
         return "geo"
+    if crossfilter.manages(view):
+        return None  # a brush is a filter on other views' pipelines: their plots patch like after any filter
     if view.selection_group or view._ls is not None or "selection_expr" in view.param.watchers:
         return "linked selections"
     return None

@@ -94,6 +94,8 @@ BEYOND_THE_SCHEMA = {
     "lock-invalid": _LOCK,
     "missing-dependency": "depends on the packages installed",
     "lumen-runtime-bug": "valid Lumen syntax that Lumen 1.4.0 crashes on",
+    "crossfilter-field": _DATA,
+    "crossfilter-brush": "compares a view's `tools` with its `selection_group`, both valid alone",
     "editable": _SECURITY,
     "unsafe-callback": _SECURITY,
     "unsafe-import": _SECURITY,

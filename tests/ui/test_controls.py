@@ -53,6 +53,7 @@ FULL_SWEEP_DOOR = {
     "penguins": "lumen-ext",
     "rides_dask": "lumen-ext",
     "stocks": "lumen-ext",
+    "rides_crossfilter": "lumen-ext",
 }
 OTHER_DOOR = {"lumen": "lumen-ext", "lumen-ext": "lumen"}
 
