@@ -66,7 +66,8 @@ class DaskSettings:
     memory_limit: str = "2GiB"
     processes: bool = True
     """LocalCluster workers in their own processes (True: real parallelism, the memory limit is enforced) or
-    as threads of the server process (False: starts in a fraction of a second; what the tests use)."""
+    as threads of the server process (False: starts in a fraction of a second; what the tests use; no memory
+    limit, see :func:`_start_local_cluster`)."""
 
     connect_timeout: float = 10.0
     """Seconds to wait for a remote scheduler before the computation fails."""
@@ -183,10 +184,12 @@ def _start_local_cluster(current: DaskSettings) -> Any:
     # dashboard, which shows task names and data sizes); even with the dashboard "disabled" it binds port
     # 8787 on an address of its own choosing, so pin it to the loopback interface on a free port.
     where = {"host": "127.0.0.1"} if current.processes else {}
+    # A thread worker's memory monitor measures the whole server process: once the server's sessions pass 80% of
+    # the limit the worker pauses for good and every Dask computation waits forever. Only worker processes get one.
     return LocalCluster(
         n_workers=current.n_workers,
         threads_per_worker=current.threads_per_worker,
-        memory_limit=current.memory_limit,
+        memory_limit=current.memory_limit if current.processes else 0,
         processes=current.processes,
         dashboard_address="127.0.0.1:0",
         silence_logs=logging.WARNING,
@@ -199,10 +202,11 @@ def describe(current: DaskSettings | None = None) -> str:
     if current.scheduler == THREADS:
         return "the threaded scheduler in this process"
     if current.scheduler == LOCAL:
+        memory = f"{current.memory_limit} each" if current.processes else "this process's memory"
         kind = "processes" if current.processes else "threads of this process"
         return (
             f"a LocalCluster of {current.n_workers} worker(s) ({kind}) with {current.threads_per_worker} "
-            f"thread(s) and {current.memory_limit} each"
+            f"thread(s) and {memory}"
         )
     return f"the Dask scheduler at {current.scheduler}"
 

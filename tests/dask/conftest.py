@@ -24,14 +24,16 @@ def rides_files(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def dask_cluster():
-    """A real scheduler and one worker (2 threads, 1 GiB), in this process but talking TCP on 127.0.0.1 like a
-    remote cluster, started once per module."""
+    """A real scheduler and one worker (2 threads), in this process but talking TCP on 127.0.0.1 like a remote
+    cluster, started once per module. No memory limit: a thread worker's monitor measures the whole xdist worker,
+    which earlier tests may have grown past 80% of any small limit; the worker then paused for good and the next
+    computation hung until pytest's timeout."""
     from distributed import LocalCluster
 
     with LocalCluster(
         n_workers=1,
         threads_per_worker=2,
-        memory_limit="1GiB",
+        memory_limit=0,
         processes=False,
         protocol="tcp://",
         host="127.0.0.1",

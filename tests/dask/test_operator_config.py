@@ -64,7 +64,8 @@ def test_local_cluster_is_bounded_lazy_and_closed():
         client = cluster.scheduler()
         assert cluster.scheduler() is client  # one client per process
         info = client.scheduler_info()
-        assert [(w["nthreads"], w["memory_limit"]) for w in info["workers"].values()] == [(1, 300 * 2**20)]
+        # A thread worker gets no memory limit (its monitor would measure this whole process and pause it).
+        assert [(w["nthreads"], w["memory_limit"]) for w in info["workers"].values()] == [(1, 0)]
         http = cluster._cluster.scheduler.http_server  # health, metrics, dashboard: loopback only
         assert {sock.getsockname()[0] for sock in http._sockets.values()} == {"127.0.0.1"}
         assert client.submit(sum, [1, 2, 3]).result(timeout=30) == 6
