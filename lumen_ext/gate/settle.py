@@ -13,17 +13,33 @@ import time
 from dataclasses import dataclass, field
 
 from lumen_ext.gate.outline import LayoutOutline
-from lumen_ext.gate.page import CANVAS_PIXELS_JS, RENDER_TIMEOUT, PageProblem, alert_text, dump, probe
+from lumen_ext.gate.page import (
+    CANVAS_PIXELS_JS,
+    PROBE_JS,
+    RENDER_TIMEOUT,
+    PageProblem,
+    alert_text,
+    dump,
+    probe,
+)
 from lumen_ext.security.errors import CARD_CLASS
 from lumen_ext.views.empty_results import NOTE_CLASS
 
 __all__ = ["Settled", "Snapshot", "ViewState", "settle", "snapshot"]
 
-# For each layout title and view path: the view's state, found through the Bokeh view tree (see outline.py).
-_VIEW_STATES_JS = (
+# One read of the page per poll: the probe's state of the document, a digest of what its canvases show, and for
+# each layout title and view path the view's state, found through the Bokeh view tree (see outline.py). Each
+# canvas is read back once, whether the document's digest or a view's needs it.
+_SNAPSHOT_JS = (
     "(layouts) => {"
     + CANVAS_PIXELS_JS
     + f"""
+  const state = ({PROBE_JS.strip()})('state');
+  const hashes = new Map();
+  const hashOf = (canvas) => {{
+    if (!hashes.has(canvas)) hashes.set(canvas, canvasDigest([canvas]));
+    return hashes.get(canvas);
+  }};
   const CARD = '{CARD_CLASS}', NOTE = '{NOTE_CLASS}';
   const cardsNamed = (title) => {{
     const found = [];
@@ -77,20 +93,19 @@ _VIEW_STATES_JS = (
       text: text.length,
       cards,
       empty: notes > 0 || (shown.length > 0 ? total === 0 : text.length === 0 && canvases.length === 0),
-      digest: `${{shown.map(digest).sort().join('|')}}#${{text.length}}:${{text.slice(-200)}}#${{canvasDigest(canvases)}}`,
+      digest: `${{shown.map(digest).sort().join('|')}}#${{text.length}}:${{text.slice(-200)}}#${{canvases.map(hashOf).join(';')}}`,
     }};
   }};
-  const out = {{}};
-  for (const {{title, views}} of layouts) {{
+  const views = {{}};
+  for (const {{title, views: paths}} of layouts) {{
     const cards = cardsNamed(title);
-    out[title] = {{}};
-    for (const [name, path] of Object.entries(views))
-      out[title][name] = describe(cards.map((card) => follow(card, path)).filter(Boolean));
+    views[title] = {{}};
+    for (const [name, path] of Object.entries(paths))
+      views[title][name] = describe(cards.map((card) => follow(card, path)).filter(Boolean));
   }}
-  return out;
+  return {{state, canvases: canvasesUnder(document).map(hashOf).join(';'), views}};
 }}"""
 )
-_DOC_CANVAS_JS = "() => {" + CANVAS_PIXELS_JS + "\n  return canvasDigest(canvasesUnder(document));\n}"
 
 
 @dataclass(frozen=True)
@@ -122,18 +137,19 @@ class Settled:
 
 
 def snapshot(page, layouts: list[LayoutOutline]) -> Snapshot:
-    state = probe(page)
-    views: dict[tuple[str, str], ViewState] = {}
     wanted = [
         {"title": layout.title, "views": {k: list(v) for k, v in layout.views.items()}} for layout in layouts
     ]
-    if wanted:
-        for title, by_name in page.evaluate(_VIEW_STATES_JS, wanted).items():
-            for name, found in by_name.items():
-                views[(title, name)] = ViewState(**found)
+    read = page.evaluate(_SNAPSHOT_JS, wanted)
+    state = read["state"]
+    views = {
+        (title, name): ViewState(**found)
+        for title, by_name in read["views"].items()
+        for name, found in by_name.items()
+    }
     content = bool(any(state["renderers"]) or state["tables"] or state["other_plots"])
     return Snapshot(
-        (state["shown_fingerprint"], page.evaluate(_DOC_CANVAS_JS)),
+        (state["shown_fingerprint"], read["canvases"]),
         (state["models"], state["fingerprint"]),
         content,
         views,
