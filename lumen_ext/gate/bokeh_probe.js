@@ -35,6 +35,8 @@
     const walk = (view) => {
       for (const renderer of view.model.renderers ?? []) if (renderer.data_source) shown.add(renderer.data_source);
       if (view.model.source && isSource(view.model.source)) shown.add(view.model.source);
+      // Vega (Altair) panes hold their tables as data sources too (panel.models.vega.VegaPlot.data_sources).
+      for (const source of Object.values(view.model.data_sources ?? {})) if (isSource(source)) shown.add(source);
       for (const child of view.child_views ?? []) walk(child);
     };
     for (const root of Object.values(window.Bokeh?.index ?? {})) walk(root);

@@ -26,7 +26,7 @@ from lumen_ext.gate.controls import Control, SharedFilters, change, visible_cont
 from lumen_ext.gate.downloads import Download, click_downloads
 from lumen_ext.gate.outline import DashboardOutline, LayoutOutline
 from lumen_ext.gate.page import UPDATE_TIMEOUT, PageProblem, check_current_view, error_cards
-from lumen_ext.gate.settle import Snapshot, settle, snapshot
+from lumen_ext.gate.settle import NoChange, Snapshot, settle, snapshot
 
 __all__ = ["ControlRun", "DownloadRun", "LayoutRun", "PageRun", "ViewRender", "exercise"]
 
@@ -63,6 +63,7 @@ class ControlRun:
     label: str
     kind: str
     value: Any  # before it was changed
+    changed: bool | None = None  # the views showed something else (False: nothing visible changed)
     seconds: float | None = None  # the change: until the views last changed
     back_seconds: float | None = None  # putting it back
     views: dict[tuple[str, str], float] = field(default_factory=dict)  # (layout, view) -> slowest change
@@ -167,18 +168,30 @@ def _operate(page, control: Control, shown: list[LayoutOutline]) -> ControlRun:
     what = f"widget {control.label!r}"
     try:
         before = snapshot(page, shown)
-        run.seconds, changed, put_back = _timed(page, shown, before, lambda: change(page, control), what, run)
-        run.back_seconds, after, _ = _timed(page, shown, changed, put_back, f"{what} put back", run)
+        started = time.monotonic()
+        put_back = change(page, control)
+        try:
+            run.seconds, changed = _timed(page, started, shown, before, what, run)
+            run.changed = True
+        except NoChange:
+            # Not a fault in itself (a facet's sort order, a value no row has): nothing to wait for after putting
+            # it back either.
+            run.changed, changed = False, None
+        started = time.monotonic()
+        put_back()
+        if changed is None:
+            after = settle(page, started, shown, require_content=False, poll=AFTER_CHANGE_POLL).last
+        else:
+            run.back_seconds, after = _timed(page, started, shown, changed, f"{what} put back", run)
         run.restored = after.shown[0] == before.shown[0]
     except (PageProblem, PlaywrightError) as exc:
         run.problem = str(exc)
     return run
 
 
-def _timed(page, shown: list[LayoutOutline], before: Snapshot, act, what: str, run: ControlRun):
-    """Do ``act`` and wait until the views changed and settled: (seconds, what the page shows, act's result)."""
-    started = time.monotonic()
-    result = act()
+def _timed(page, started: float, shown: list[LayoutOutline], before: Snapshot, what: str, run: ControlRun):
+    """Wait until the views changed from ``before`` and settled: (seconds since ``started``, when the control's
+    operation began, and what the page shows then)."""
     settled = settle(
         page,
         started,
@@ -192,4 +205,4 @@ def _timed(page, shown: list[LayoutOutline], before: Snapshot, act, what: str, r
     )
     for key, seconds in settled.view_seconds.items():
         run.views[key] = max(seconds, run.views.get(key, 0.0))
-    return settled.seconds, settled.last, result
+    return settled.seconds, settled.last

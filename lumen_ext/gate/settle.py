@@ -25,7 +25,12 @@ from lumen_ext.gate.page import (
 from lumen_ext.security.errors import CARD_CLASS
 from lumen_ext.views.empty_results import NOTE_CLASS
 
-__all__ = ["Settled", "Snapshot", "ViewState", "settle", "snapshot"]
+__all__ = ["NoChange", "Settled", "Snapshot", "ViewState", "settle", "snapshot"]
+
+
+class NoChange(PageProblem):
+    """The page showed nothing new within the time allowed after an action that was to change it."""
+
 
 # One read of the page per poll: the probe's state of the document, a digest of what its canvases show, and for
 # each layout title and view path the view's state, found through the Bokeh view tree (see outline.py). Each
@@ -173,7 +178,7 @@ def settle(
 
     ``before``: what the page showed before the action being timed (a change is measured against it).
     ``require_change``: the page must show something else than ``before`` first (a control that changed
-    nothing raises :class:`PageProblem` after ``timeout``).
+    nothing raises :class:`NoChange` after ``timeout``).
     """
     page.wait_for_function(
         "() => window.Bokeh && window.Bokeh.documents.length > 0", timeout=RENDER_TIMEOUT * 1000
@@ -212,5 +217,5 @@ def settle(
             )
         if now > deadline:
             if require_change and not moved:
-                raise PageProblem(f"{what}: no view changed within {timeout:g}s")
+                raise NoChange(f"{what}: no view changed within {timeout:g}s")
             raise PageProblem(f"{what} did not settle within {timeout:g}s\n{dump(probe(page))}")

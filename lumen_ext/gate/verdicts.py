@@ -38,12 +38,18 @@ def page_checks(run: PageRun) -> list[Check]:
         checks.append(Check(name, download.problem is None, download.problem or str(download.filename)))
     for control in run.controls:
         where = ", ".join(repr(title) for title in control.shown)
-        name = f"control {control.label!r} on {where}: changes the views and goes back"
+        name = f"control {control.label!r} on {where}: set to another value and back"
         if control.problem is not None:
             checks.append(Check(name, False, control.problem))
+            continue
+        # A control whose change shows nothing (a facet's sort order, a value no row has) is reported, not failed.
+        if control.changed:
+            detail = f"views changed in {_s(control.seconds)}, back in {_s(control.back_seconds)}"
         else:
-            detail = f"changed in {_s(control.seconds)}, put back in {_s(control.back_seconds)}"
-            checks.append(Check(name, True, detail, seconds=_max(control.seconds, control.back_seconds)))
+            detail = "nothing visible changed"
+        if control.restored is False:
+            detail += "; the views did not return to what they showed before"
+        checks.append(Check(name, True, detail, seconds=_max(control.seconds, control.back_seconds)))
     if run.problem is None:
         cards = ", ".join(run.error_cards)
         checks.append(

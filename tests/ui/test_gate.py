@@ -68,6 +68,6 @@ def test_broken_data_fails_the_gate_naming_the_assertion(tmp_path):
     names = {case.get("name") for case in cases}
     # the page was used (tabs, controls, downloads), the budgets measured, the source table read in-process
     assert "layout 'Tables': renders, every view shows data" in names
-    assert "control 'Species' on 'Measurements': changes the views and goes back" in names
+    assert "control 'Species' on 'Measurements': set to another value and back" in names
     assert "layout 'Measurements': first render within 20.00 s" in names
     assert "table palmer.penguins: not empty" in names
