@@ -28,7 +28,7 @@ from lumen_ext.gate.outline import DashboardOutline, LayoutOutline
 from lumen_ext.gate.page import UPDATE_TIMEOUT, PageProblem, check_current_view, error_cards
 from lumen_ext.gate.settle import NoChange, Snapshot, settle, snapshot
 
-__all__ = ["ControlRun", "DownloadRun", "LayoutRun", "PageRun", "ViewRender", "exercise"]
+__all__ = ["ControlRun", "DownloadRun", "LayoutRun", "PageRun", "ViewRender", "exercise", "operate"]
 
 TABS = '.bk-tab, [role="tab"]'  # Bokeh tabs; panel-material-ui (Lumen's default template) renders MUI tabs
 AFTER_CHANGE_POLL = 0.25  # an update under way settles in 3 polls this far apart
@@ -107,7 +107,7 @@ def exercise(page, url: str, spec: Any, downloads: Path) -> PageRun:
                 settle(page, clicked, [], poll=LOAD_POLL, what=shown[0].title)
             for control in visible_controls(page):
                 if shared.first_showing(control):
-                    run.controls.append(_operate(page, control, shown))
+                    run.controls.append(operate(page, control, shown))
         run.error_cards = error_cards(page)
     except (PageProblem, PlaywrightError) as exc:
         run.problem = str(exc)
@@ -160,8 +160,9 @@ def _first_visit(page, shown: list[LayoutOutline], first: dict, run: PageRun, do
     run.downloads.extend(DownloadRun(titles, file) for file in files)
 
 
-def _operate(page, control: Control, shown: list[LayoutOutline]) -> ControlRun:
-    """Set ``control`` to another value, wait for the views to change, put it back, wait again."""
+def operate(page, control: Control, shown: list[LayoutOutline]) -> ControlRun:
+    """Set ``control`` to another value, wait for the views to change, put it back, wait again; ``shown``: the
+    layouts on screen, whose views are timed one by one (none: only the page as a whole)."""
     from playwright.sync_api import Error as PlaywrightError
 
     run = ControlRun(tuple(layout.title for layout in shown), control.label, control.kind, control.value)

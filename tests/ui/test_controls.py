@@ -41,7 +41,7 @@ from lumen_ext.checks.models import ChecksFile
 from lumen_ext.gate.controls import visible_controls
 from lumen_ext.gate.data import pipeline_checks
 from lumen_ext.gate.downloads import Download, click_downloads
-from lumen_ext.gate.drive import ControlRun, PageRun, _operate, exercise
+from lumen_ext.gate.drive import ControlRun, PageRun, exercise, operate
 from lumen_ext.gate.outline import DashboardOutline
 from lumen_ext.serving.lumen_serve import RUNTIME_LINE
 from lumen_ext.validation.loader import load_text
@@ -226,7 +226,7 @@ def test_the_other_door_serves_it(
         check_downloads(got, [d for title in shown for d in offered[title]], oracle, label)
         controls = visible_controls(page)
         assert controls, f"{label}: no widget found\n{dump(probe(page))}"
-        check_control(_operate(page, controls[0], []), spec.stem, label)
+        check_control(operate(page, controls[0], []), spec.stem, label)
         header = [b for b in reload_buttons(page) if b["stamp"] is None]
         assert header, f"{label}: no reload button in the header: {reload_buttons(page)}"
         reload_dashboard(page, header[0], label)
