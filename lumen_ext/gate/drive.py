@@ -65,6 +65,7 @@ class ControlRun:
     value: Any  # before it was changed
     changed: bool | None = None  # the views showed something else (False: nothing visible changed)
     seconds: float | None = None  # the change: until the views last changed
+    changed_back: bool | None = None  # putting it back changed what the views show
     back_seconds: float | None = None  # putting it back
     views: dict[tuple[str, str], float] = field(default_factory=dict)  # (layout, view) -> slowest change
     restored: bool | None = None  # the views show the data they showed before the change
@@ -171,19 +172,15 @@ def operate(page, control: Control, shown: list[LayoutOutline]) -> ControlRun:
         before = snapshot(page, shown)
         started = time.monotonic()
         put_back = change(page, control)
-        try:
-            run.seconds, changed = _timed(page, started, shown, before, what, run)
-            run.changed = True
-        except NoChange:
-            # Not a fault in itself (a facet's sort order, a value no row has): nothing to wait for after putting
-            # it back either.
-            run.changed, changed = False, None
+        run.changed, run.seconds, changed = _timed(page, started, shown, before, what, run)
         started = time.monotonic()
         put_back()
-        if changed is None:
+        if run.changed:
+            run.changed_back, run.back_seconds, after = _timed(
+                page, started, shown, changed, f"{what} put back", run
+            )
+        else:  # nothing to wait for
             after = settle(page, started, shown, require_content=False, poll=AFTER_CHANGE_POLL).last
-        else:
-            run.back_seconds, after = _timed(page, started, shown, changed, f"{what} put back", run)
         run.restored = after.shown[0] == before.shown[0]
     except (PageProblem, PlaywrightError) as exc:
         run.problem = str(exc)
@@ -191,19 +188,26 @@ def operate(page, control: Control, shown: list[LayoutOutline]) -> ControlRun:
 
 
 def _timed(page, started: float, shown: list[LayoutOutline], before: Snapshot, what: str, run: ControlRun):
-    """Wait until the views changed from ``before`` and settled: (seconds since ``started``, when the control's
-    operation began, and what the page shows then)."""
-    settled = settle(
-        page,
-        started,
-        shown,
-        before=before,
-        require_content=False,
-        require_change=True,
-        poll=AFTER_CHANGE_POLL,
-        timeout=UPDATE_TIMEOUT,
-        what=what,
-    )
+    """Wait until the views changed from ``before`` and settled: (whether they changed, seconds since ``started``,
+    when the control's operation began, and what the page shows then).
+
+    A change that shows nothing within the time allowed is not a fault in itself (a facet's sort order, a value
+    no row has): it is recorded, and the page as it is then returned.
+    """
+    try:
+        settled = settle(
+            page,
+            started,
+            shown,
+            before=before,
+            require_content=False,
+            require_change=True,
+            poll=AFTER_CHANGE_POLL,
+            timeout=UPDATE_TIMEOUT,
+            what=what,
+        )
+    except NoChange:
+        return False, None, snapshot(page, shown)
     for key, seconds in settled.view_seconds.items():
         run.views[key] = max(seconds, run.views.get(key, 0.0))
-    return settled.seconds, settled.last
+    return True, settled.seconds, settled.last

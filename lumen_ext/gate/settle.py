@@ -80,7 +80,10 @@ _SNAPSHOT_JS = (
       const m = view.model;
       for (const r of m.renderers ?? []) if (r.data_source) sources.add(r.data_source);
       if (m.source && m.source.type === 'ColumnDataSource') sources.add(m.source);
-      for (const s of Object.values(m.data_sources ?? {{}})) if (s?.type === 'ColumnDataSource') sources.add(s);
+      // Vega (Altair): the data source its spec's top-level data names (earlier ones are kept), else all
+      const vega = m.data_sources ?? {{}}, named = m.data?.data?.name;
+      for (const s of named && vega[named] ? [vega[named]] : Object.values(vega))
+        if (s?.type === 'ColumnDataSource') sources.add(s);
       if (typeof m.text === 'string') {{
         text += m.text;
         if (m.text.includes(CARD)) cards += 1;

@@ -150,6 +150,7 @@ def check_control(control: ControlRun, app: str, label: str) -> None:
     what = f"{label} ({', '.join(control.shown)}): widget {control.label!r}"
     assert control.problem is None, f"{what}: {control.problem}"
     assert control.changed, f"{what} changed from {control.value!r}: no view changed"
+    assert control.changed_back, f"{what} put back to {control.value!r}: no view changed"
     if (app, control.label) not in CANNOT_RESTORE:
         assert control.restored, (
             f"{what} put back to {control.value!r}, but the views do not show the data they showed before"
