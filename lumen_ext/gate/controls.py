@@ -96,7 +96,8 @@ def single_filter_labels(spec: Any) -> set[str]:
     pipelines = spec.get("pipelines") if isinstance(spec, dict) else None
     for pipeline in (pipelines if isinstance(pipelines, dict) else {}).values():
         filters = pipeline.get("filters") if isinstance(pipeline, dict) else None
-        for spec_filter in filters if isinstance(filters, list) else []:
+        # A list of filters, or a mapping of them by name (Lumen accepts both).
+        for spec_filter in filters.values() if isinstance(filters, dict) else filters or []:
             if not isinstance(spec_filter, dict):
                 continue
             label = spec_filter.get("label") or spec_filter.get("field")

@@ -4,7 +4,8 @@ Lumen 1.4 draws each layout as a Panel ``Card`` named after the layout's title (
 header, then one child built by ``_construct_layout``). That child holds the views in the order the layout's
 ``layout:`` grid lists them (``resolve_layout_spec``: nested lists alternate Column and Row), or, without a grid,
 in the order of ``views:``. So a view is found in the page by the layout's title and a path of child indices,
-without anything added to the page; a faceted layout has one such card per facet.
+without anything added to the page. A faceted layout has one card per facet (named after the facet's value) in a
+column named after the layout, each holding the views the same way.
 """
 
 from __future__ import annotations

@@ -46,14 +46,20 @@ _SNAPSHOT_JS = (
     return hashes.get(canvas);
   }};
   const CARD = '{CARD_CLASS}', NOTE = '{NOTE_CLASS}';
+  // A layout's cards: the card named after it, or, faceted, the cards (named after their facet) of the column
+  // named after it.
+  const isCard = (view) => view.model.type.endsWith('Card');
   const cardsNamed = (title) => {{
-    const found = [];
+    const found = new Set();
     const walk = (view) => {{
-      if (view.model.type.endsWith('Card') && view.model.name === title) found.push(view);
+      if (view.model.name === title) {{
+        if (isCard(view)) found.add(view);
+        for (const child of view.child_views ?? []) if (isCard(child)) found.add(child);
+      }}
       for (const child of view.child_views ?? []) walk(child);
     }};
     for (const root of Object.values(window.Bokeh?.index ?? {{}})) walk(root);
-    return found;
+    return [...found];
   }};
   const follow = (card, path) => {{
     let view = card.child_views?.[card.child_views.length - 1];  // the card's header comes first
