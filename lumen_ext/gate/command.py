@@ -5,7 +5,7 @@ folder) and used in a headless Chromium (`lumen_ext.gate.drive`); then the check
 the data the server computes, and its budgets are compared with the times measured in the page.
 
 Exit status: 0 every check passed, 1 a check failed, 2 usage or environment error (no browser, no such spec, a
-spec or checks file with errors).
+spec or checks file with errors, a browser that does not start, an internal error).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class BrowserDidNotStart(RuntimeError):
+    """The browser found could not be launched (the caller exits 2)."""
+
+
 @dataclass
 class Target:
     """One spec to test, validated: its data, and its checks file if it has one."""
@@ -88,7 +93,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write((browser or NO_BROWSER) + "\n")
         return 2
     with _artifacts(args.artifacts) as folder:
-        results = _test(targets, browser, folder, args.policy, policy)
+        try:
+            results = _test(targets, browser, folder, args.policy, policy)
+        except BrowserDidNotStart as exc:
+            sys.stderr.write(f"{PROG}: {exc}\n")
+            return 2
+        except Exception:
+            # A bug of lumen-ext test itself: not a check that failed.
+            sys.stderr.write(f"{PROG}: internal error\n{traceback.format_exc()}")
+            return 2
         if args.artifacts is not None:
             sys.stdout.write(f"server logs, downloads and screenshots in {folder}\n")
     elapsed = time.monotonic() - started
@@ -194,8 +207,17 @@ def _test(targets: list[Target], browser: Any, folder: Path, policy_file: str | 
     for target in targets:
         by_folder.setdefault(target.spec.resolve().parent, []).append(target)
     extra = ("--policy", str(Path(policy_file).resolve())) if policy_file else ()
+    from playwright.sync_api import Error as PlaywrightError
+
     with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright, browser)
+        try:
+            chromium = launch_chromium(playwright, browser)
+        except PlaywrightError as exc:
+            where = browser.executable or "Playwright's Chromium"
+            reason = str(exc).splitlines()[0]
+            raise BrowserDidNotStart(
+                f"the browser {where} ({browser.found_by}) did not start: {reason}"
+            ) from exc
         try:
             for n, (where, group) in enumerate(by_folder.items()):
                 log = folder / f"server-{n}-{where.name}.log"

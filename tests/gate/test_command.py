@@ -71,6 +71,12 @@ def test_a_browser_path_that_is_no_executable_is_an_environment_error(capsys, fo
     assert f"--browser {folder / 'sales.csv'} is not an executable file" in capsys.readouterr().err
 
 
+def test_a_browser_that_does_not_start_is_an_environment_error(capsys, folder):
+    assert main(["test", str(folder / "sales.yaml"), "--browser", "/bin/true"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lumen-ext test: the browser /bin/true (--browser) did not start: "), err
+
+
 def test_no_browser_anywhere_says_how_to_get_one(capsys, folder, monkeypatch):
     """No --browser, no LUMEN_EXT_CHROMIUM, nothing on PATH, and Playwright (installed) has not downloaded its
     own Chromium (this machine uses Debian's, never `playwright install`)."""
