@@ -225,8 +225,9 @@ async def measure_bokeh(
 
 
 def server(command: list[str], ready: str, log_path: Path, cwd: Path, env: dict[str, str] | None = None):
-    """The tests' launcher (``tests/support/launch.py``) with Python warnings off, as the servers run in use."""
-    from support.launch import launch
+    """The launcher of `lumen-ext test` and the tests (``lumen_ext/gate/launch.py``) with Python warnings off, as
+    the servers run in use."""
+    from lumen_ext.gate.launch import launch
 
     env = {"PYTHONWARNINGS": "ignore", **(env or {})}
     return launch(

@@ -29,6 +29,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "lumen_ext.serving.explain",
         "show each view's stages, where they run (SQL or pandas) and cache keys",
     ),
+    "test": (
+        "lumen_ext.gate.command",
+        "serve specs headless and use every layout, control and download; check their data and budgets",
+    ),
     "data": ("lumen_ext.data.command", "generate the synthetic datasets the example specs use"),
     "doctor": ("lumen_ext.serving.doctor", "list lumen-ext's run-time hooks and their state on this machine"),
 }

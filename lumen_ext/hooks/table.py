@@ -9,7 +9,7 @@ the upstream versions it is tested with and a fingerprint of the upstream code i
 Profiles: ``serve`` is ``lumen-ext serve``; ``lumen-serve`` is Lumen's own ``lumen serve`` with lumen-ext installed
 (:mod:`lumen_ext.serving.lumen_serve`); ``fastapi`` is dashboards mounted in a FastAPI application
 (:mod:`lumen_ext.fastapi`); ``precache`` and ``explain`` are those commands, which build dashboards
-outside a server.
+outside a server; ``test`` is `lumen-ext test` reading source tables for a checks file's assertions.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ SERVERS = frozenset({"serve", "lumen-serve", "fastapi"})
 # Rows about Tornado's and Bokeh's own WebSocket handlers: under FastAPI, bokeh-fastapi's handler carries the
 # WebSocket instead (and Panel sends through its dispatch_fastapi), so these targets are never called there.
 TORNADO_SERVERS = frozenset({"serve", "lumen-serve"})
-EVERYWHERE = frozenset({"serve", "lumen-serve", "fastapi", "precache", "explain"})
-PROFILES = ("serve", "lumen-serve", "fastapi", "precache", "explain")
+EVERYWHERE = frozenset({"serve", "lumen-serve", "fastapi", "precache", "explain", "test"})
+PROFILES = ("serve", "lumen-serve", "fastapi", "precache", "explain", "test")
 
 _CHOICES = ("Select", "MultiSelect", "MultiChoice", "CheckBoxGroup", "CheckButtonGroup", "RadioBoxGroup")
 _CHOICES += ("RadioButtonGroup", "Checkbox", "Switch", "Toggle", "DatePicker", "DateRangePicker")

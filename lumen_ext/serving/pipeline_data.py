@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DataRequestError", "check_sources", "pipeline_frame", "pipeline_names"]
+__all__ = ["DataRequestError", "check_sources", "pipeline_frame", "pipeline_names", "source_table_frame"]
 
 _lumen_lock = threading.Lock()
 
@@ -77,6 +77,25 @@ def pipeline_frame(spec_path: Path, pipeline: str, values: Mapping[str, Sequence
             filt.value = _coerce(filt, field, list(raw))
         built._update_data(force=True)
         return built.data
+
+
+def source_table_frame(spec_path: Path, source: str, table: str) -> Any:
+    """The whole table ``table`` of source ``source``, as Lumen's source returns it with no filter (what
+    `lumen-ext test` checks a checks file's ``tables:`` assertions on). Raises :class:`DataRequestError` for an
+    unknown source or table."""
+    with _lumen_document(spec_path) as state:
+        sources = state.spec.get("sources") or {}
+        if source not in sources:
+            raise DataRequestError(
+                f"no source {source!r}; this spec names: {', '.join(sources) or 'none'}", 404
+            )
+        built = state.sources.get(source) or state.load_source(source, sources[source])
+        tables = built.get_tables()
+        if table not in tables:
+            raise DataRequestError(
+                f"source {source!r} has no table {table!r}; it has: {', '.join(tables)}", 404
+            )
+        return built.get(table)
 
 
 def _build_pipeline(state: Any, name: str) -> Any:

@@ -41,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _use_color(stream) -> bool:
+def use_color(stream) -> bool:
     if os.environ.get("NO_COLOR"):  # https://no-color.org: any non-empty value disables colour
         return False
     if os.environ.get("FORCE_COLOR"):
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             "lumen-ext validate: error: no *.yaml or *.yml files found in " + ", ".join(args.paths) + "\n"
         )
         return 2
-    REPORTER_BY_NAME[args.format](sys.stdout, color=_use_color(sys.stdout)).report(report)
+    REPORTER_BY_NAME[args.format](sys.stdout, color=use_color(sys.stdout)).report(report)
     for file in report.files:
         for trace in file.tracebacks:
             sys.stderr.write(f"lumen-ext validate: internal error in {trace}")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
+from lumen_ext.checks.files import checks_path, is_checks_file, spec_for
 from lumen_ext.validation import collector
 from lumen_ext.validation.context import CheckContext
 from lumen_ext.validation.crossfilter import CrossfilterChecks
@@ -25,6 +27,7 @@ from lumen_ext.validation.sql_support import check_sql_support
 
 if TYPE_CHECKING:
     from lumen_ext.security.policy import Policy
+    from lumen_ext.validation.checks_file import CheckedChecks, SpecFacts
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -52,7 +55,12 @@ def validate_text(
 
 
 def _validate_text(
-    text: str, file: str, spec_dir: FsPath | None, data: bool, policy: Policy | None
+    text: str,
+    file: str,
+    spec_dir: FsPath | None,
+    data: bool,
+    policy: Policy | None,
+    with_facts: Callable[[SpecFacts], None] | None = None,
 ) -> FileReport:
     report = FileReport(file, text.removeprefix("\ufeff"))
     with contained(report.diagnostics, report.tracebacks, file, "parsing the YAML"):
@@ -85,13 +93,23 @@ def _validate_text(
                 lock = _lock(ctx)
             if data or lock is not None:
                 with guard("checking data and columns"):
-                    _dataflow(ctx, model, data, lock)
+                    _dataflow(ctx, model, data, lock, with_facts)
+            elif with_facts is not None:
+                from lumen_ext.validation.checks_file import SpecFacts
+
+                with_facts(SpecFacts(model))
     ctx.diagnostics.sort(key=lambda d: d.sort_key())
     report.diagnostics = ctx.diagnostics
     return report
 
 
-def _dataflow(ctx: CheckContext, model: SpecModel, data: bool, lock: SpecLock | None) -> None:
+def _dataflow(
+    ctx: CheckContext,
+    model: SpecModel,
+    data: bool,
+    lock: SpecLock | None,
+    with_facts: Callable[[SpecFacts], None] | None = None,
+) -> None:
     reader = SourceReader(ctx, model, data=data, lock=lock)
     try:
         flow = DataFlow(ctx, model, reader)
@@ -101,6 +119,11 @@ def _dataflow(ctx: CheckContext, model: SpecModel, data: bool, lock: SpecLock | 
             from lumen_ext.validation.lock.drift import check_lock
 
             check_lock(ctx, model, reader, lock, flow.unknown_uses)
+        # While the reader is open: a checks file may name a table no pipeline reads.
+        if with_facts is not None:
+            from lumen_ext.validation.checks_file import SpecFacts
+
+            with_facts(SpecFacts(model, flow.pipeline_output, reader.columns))
     finally:
         reader.close()
 
@@ -156,16 +179,59 @@ def validate_file(path: str | os.PathLike, data: bool = True, policy: Policy | N
     return report
 
 
-def _validate_one(path: FsPath, data: bool, policy: Policy | None = None) -> FileReport:
+def _validate_one(
+    path: FsPath,
+    data: bool,
+    policy: Policy | None = None,
+    with_facts: Callable[[SpecFacts], None] | None = None,
+) -> FileReport:
+    text = _read(path)
+    with collector.paused():  # linear time on large files: see collector.py
+        return _validate_text(text, display_path(path), path.resolve().parent, data, policy, with_facts)
+
+
+def _read(path: FsPath) -> str:
     try:
         # Lumen reads specs as text with the platform encoding; UTF-8 (with or without BOM) is what YAML means.
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise UnreadableInput(f"{path}: {exc.strerror if isinstance(exc, OSError) else exc}") from exc
-    return validate_text(text, _display(path), path.resolve().parent, data, policy)
 
 
-def _display(path: FsPath) -> str:
+@dataclass(slots=True)
+class SpecAndChecks:
+    """A spec's report, and its checks file's (None when the spec has no ``NAME.checks`` beside it)."""
+
+    spec: FileReport
+    checks: CheckedChecks | None
+
+
+def validate_with_checks(
+    path: str | os.PathLike, data: bool = True, policy: Policy | None = None
+) -> SpecAndChecks:
+    """Validate a spec and the checks file beside it (`lumen_ext.checks`), which is checked against the spec's
+    names and, with ``data``, the columns the validator reads. Raises `UnreadableInput` like `validate_file`."""
+    path = FsPath(path)
+    checks_file = checks_path(path)
+    if not checks_file.is_file():
+        return SpecAndChecks(_validate_one(path, data, policy), None)
+    # Only now: the checks file's models are pydantic's, which a spec alone never pays for.
+    from lumen_ext.validation.checks_file import check_checks_text
+
+    checks_text = _read(checks_file)
+    checked: list[CheckedChecks] = []
+
+    def with_facts(facts: SpecFacts | None) -> None:
+        shown = display_path(checks_file)
+        checked.append(check_checks_text(checks_text, shown, checks_file.resolve().parent, facts))
+
+    spec_report = _validate_one(path, data, policy, with_facts)
+    if not checked:  # the spec could not be indexed: the checks file's own syntax is still checked
+        with_facts(None)
+    return SpecAndChecks(spec_report, checked[0])
+
+
+def display_path(path: FsPath) -> str:
     """Paths relative to the CWD when below it (what editors and CI annotations expect), else absolute."""
     try:
         return str(path.resolve().relative_to(FsPath.cwd()))
@@ -174,14 +240,18 @@ def _display(path: FsPath) -> str:
 
 
 def expand_paths(paths: Iterable[str | os.PathLike]) -> list[FsPath]:
-    """Files as given, directories searched recursively for ``*.yaml``/``*.yml`` (sorted, hidden dirs skipped)."""
+    """Files as given, directories searched recursively for ``*.yaml``/``*.yml`` (sorted, hidden dirs skipped),
+    and for checks files with no spec beside them (a checks file with a spec is checked with its spec)."""
     found: list[FsPath] = []
     for raw in paths:
         path = FsPath(raw)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(FsPath(root) / f for f in sorted(files) if f.endswith(SPEC_SUFFIXES))
+                for name in sorted(files):
+                    file = FsPath(root) / name
+                    if name.endswith(SPEC_SUFFIXES) or (is_checks_file(file) and spec_for(file) is None):
+                        found.append(file)
         elif path.exists():
             found.append(path)
         else:
@@ -192,7 +262,27 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[FsPath]:
 def validate_paths(
     paths: Iterable[str | os.PathLike], data: bool = True, policy: Policy | None = None
 ) -> Report:
+    """Every spec under ``paths`` with its checks file; a checks file named on its own is checked against its
+    spec (whose own report is left out unless the spec is named too)."""
     report = Report()
-    for path in expand_paths(paths):
-        report.files.append(_validate_one(path, data, policy))
+    expanded = expand_paths(paths)
+    specs = {p.resolve() for p in expanded if not is_checks_file(p)}
+    for path in expanded:
+        if not is_checks_file(path):
+            both = validate_with_checks(path, data, policy)
+            report.files.extend(f for f in (both.spec, both.checks and both.checks.report) if f is not None)
+            continue
+        spec = spec_for(path)
+        if spec is None:
+            from lumen_ext.validation.checks_file import orphan_report
+
+            report.files.append(orphan_report(_read(path), display_path(path), _spec_names(path)))
+        elif spec.resolve() not in specs:
+            checked = validate_with_checks(spec, data, policy).checks
+            if checked is not None:
+                report.files.append(checked.report)
     return report
+
+
+def _spec_names(checks: FsPath) -> tuple[str, str]:
+    return checks.with_suffix(".yaml").name, checks.with_suffix(".yml").name

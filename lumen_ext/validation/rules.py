@@ -28,7 +28,9 @@ undefined-variable                error     ``$variables.x`` or ``${variables.x}
 undefined-source                  error     a source name or ``$source`` reference that is not declared
 undefined-pipeline                error     a pipeline name that is not declared
 undefined-table                   error     a table the referenced source does not declare
-undefined-view                    error     a layout grid or ``param`` filter names a view that does not exist
+undefined-view                    error     a layout grid, ``param`` filter or checks file names a view that does not exist
+undefined-layout                  error     a checks file names a layout title the spec does not have
+orphan-checks                     error     a checks file (``NAME.checks``) with no spec ``NAME.yaml`` beside it
 invalid-reference                 error     a ``$`` string Lumen cannot resolve (``$5 deals``, more than three levels)
 layout-index                      error     a layout grid index that is out of range, or an index into named views
 source-and-pipeline               error     a layout declares both ``source`` and ``pipeline``
@@ -114,7 +116,13 @@ RULES: dict[str, Rule] = {
         Rule("undefined-source", "error", "a source name or `$source` reference that is not declared"),
         Rule("undefined-pipeline", "error", "a pipeline name that is not declared"),
         Rule("undefined-table", "error", "a table the referenced source does not declare"),
-        Rule("undefined-view", "error", "a layout grid or `param` filter names a view that does not exist"),
+        Rule(
+            "undefined-view",
+            "error",
+            "a layout grid, `param` filter or checks file names a view that does not exist",
+        ),
+        Rule("undefined-layout", "error", "a checks file names a layout title the spec does not have"),
+        Rule("orphan-checks", "error", "a checks file (`NAME.checks`) with no spec `NAME.yaml` beside it"),
         Rule(
             "invalid-reference",
             "error",

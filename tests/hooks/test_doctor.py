@@ -11,7 +11,7 @@ import pytest
 from lumen_ext.hooks.table import HOOKS
 
 
-@pytest.mark.parametrize("profile", ["serve", "lumen-serve", "fastapi", "precache", "explain"])
+@pytest.mark.parametrize("profile", ["serve", "lumen-serve", "fastapi", "precache", "explain", "test"])
 def test_doctor_reports_every_hook(profile):
     result = subprocess.run(
         [sys.executable, "-m", "lumen_ext.cli", "doctor", "--profile", profile, "--format", "json"],

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 from scale.helpers import metric_values, write_project
-from support.launch import launch
 from support.probe import run_python
 
+from lumen_ext.gate.launch import launch
 from lumen_ext.serving.lumen_serve import RUNTIME_LINE
 from lumen_ext.serving.lumen_serve_command import (
     ServeCommand,

@@ -2,45 +2,44 @@
 
 Each test serves a spec with `lumen-ext serve` in its own process (Lumen keeps global state, so one dashboard per
 process, as in production), opens it in Debian's Chromium through Playwright and records every console error,
-uncaught page error and request to a host other than 127.0.0.1.
+uncaught page error and request to a host other than 127.0.0.1 (`lumen_ext.gate.browser.PageWatch`, what
+`lumen-ext test` watches too).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
+from lumen_ext.gate.browser import CHROMIUM_ARGS, PageWatch
+from lumen_ext.gate.launch import ServerDidNotStart, launch
+from lumen_ext.gate.page import dump
+from lumen_ext.gate.server import SERVER_FAULT, SERVER_START_TIMEOUT
 from lumen_ext.serving.ports import free_port
-from support.launch import ServerDidNotStart, launch
+
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "SERVER_FAULT",
+    "SERVER_START_TIMEOUT",
+    "PageWatch",
+    "ServedSpec",
+    "copy_tree",
+    "dump",
+    "lumen_serve_spec",
+    "lumen_serve_specs",
+    "serve_spec",
+    "serve_specs",
+]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SERVER_START_TIMEOUT = 90  # seconds; importing Panel + Lumen takes 5-10 s on this machine
-# Lines in a server log that mean the server hit an exception a viewer may not see.
-SERVER_FAULT = re.compile(r"Traceback \(most recent call last\)|\bERROR\b|Exception in callback")
-
-# HoloViews' linked selections (`selection_group`) draw a colour-mapped plot as several renderers on different
-# data sources under one field-labelled legend item; BokehJS's LegendItem.initialize logs that as a console error
-# although plot and legend render correctly (seen on the corpus penguins scatter). Nothing else is tolerated.
-KNOWN_CONSOLE_NOISE = (re.compile(r"^\[bokeh [\d.]+\] Non matching data sources on legend item renderers$"),)
 
 
 @dataclass
@@ -137,51 +136,8 @@ def _server(
         pytest.fail(str(exc))
 
 
-@dataclass
-class PageWatch:
-    """Everything a page did that a user or an offline deployment would suffer from."""
-
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
-    off_host_requests: list[str] = field(default_factory=list)
-
-    def attach(self, page) -> None:
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
-        page.on("request", self._on_request)
-
-    def _on_console(self, message) -> None:
-        if message.type != "error":
-            return
-        if any(noise.match(message.text) for noise in KNOWN_CONSOLE_NOISE):
-            return
-        self.console_errors.append(f"{message.text} ({message.location.get('url', '')})")
-
-    def _on_request(self, request) -> None:
-        url = urlparse(request.url)
-        if url.scheme in ("data", "blob", "about"):
-            return
-        if url.hostname != "127.0.0.1":
-            self.off_host_requests.append(request.url)
-
-    def problems(self) -> dict[str, list[str]]:
-        return {
-            name: items
-            for name, items in (
-                ("console errors", self.console_errors),
-                ("page errors", self.page_errors),
-                ("requests off 127.0.0.1", self.off_host_requests),
-            )
-            if items
-        }
-
-
 def copy_tree(src: Path, dst: Path) -> Path:
     """Copy a spec folder into ``dst`` (which may hold other files), leaving out caches Lumen writes next to specs
     (a stale one hides changes)."""
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns("cache", "__pycache__"), dirs_exist_ok=True)
     return dst
-
-
-def dump(obj) -> str:
-    return json.dumps(obj, indent=1, default=str)[:4000]

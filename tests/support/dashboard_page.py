@@ -1,7 +1,8 @@
-"""Using a served Lumen dashboard in a real browser: wait for it, look at it, change a filter.
+"""Using a served Lumen dashboard in a real browser, beyond what `lumen-ext test`'s engine does.
 
-The page is read through its Bokeh document (``bokeh_probe.js``): what drew, which sources hold data, which filter
-widgets exist. Waiting is judged by the document settling, because Lumen builds layouts after load and tabs lazily.
+Waiting, probing and checking what drew are the product's (`lumen_ext.gate.page`, re-exported here); these helpers
+add what only tests need: a quick pass over the tabs, one filter changed through the Bokeh model (the corpus
+test), a filter set to a given value, polling for a condition.
 """
 
 from __future__ import annotations
@@ -12,134 +13,35 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.browser import dump
-
-PROBE_JS = (Path(__file__).parent / "bokeh_probe.js").read_text()
-RENDER_TIMEOUT = 90  # seconds for a view to appear; bounded so a hung dashboard fails instead of stalling CI
-UPDATE_TIMEOUT = 45  # seconds for a filter change to reach the views
-DRAW_TIMEOUT = 20  # seconds for a settled document to show up as pixels and table rows
-
-
-def probe(page, action: str = "state"):
-    return page.evaluate(PROBE_JS, action)
-
-
-def wait_rendered(page, require_content: bool = True, poll: float = 0.4) -> None:
-    """Wait until the dashboard shows content, no spinner, and its Bokeh document has stopped changing.
-
-    Lumen builds layouts after the page loads and other tabs lazily, so "loaded" can only be judged by the
-    document settling: the same models and data over several polls. An error alert fails at once.
-    """
-    page.wait_for_function(
-        "() => window.Bokeh && window.Bokeh.documents.length > 0", timeout=RENDER_TIMEOUT * 1000
-    )
-    deadline = time.monotonic() + RENDER_TIMEOUT
-    last, stable = None, 0
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(poll * 1000)
-        alerts = page.locator(".alert-danger").filter(visible=True)
-        if alerts.count():
-            pytest.fail(f"the dashboard shows an error: {alerts.first.inner_text()[:2000]}")
-        state = probe(page)
-        snapshot = (state["models"], state["fingerprint"])
-        has_content = any(state["renderers"]) or state["tables"] or state["other_plots"]
-        loading = page.locator(".pn-loading").count()
-        ready = has_content or not require_content
-        stable = stable + 1 if (snapshot == last and ready and not loading) else 0
-        last = snapshot
-        if stable >= 3:
-            return
-    pytest.fail(f"the dashboard did not settle within {RENDER_TIMEOUT}s\n{dump(probe(page))}")
-
-
-# The visible plot canvases of the page (shadow roots included), each read back once: ``getImageData`` of a whole
-# canvas costs about what one of a single pixel does, so sampling a grid pixel by pixel cost ~70 ms a call.
-_CANVAS_PIXELS_JS = """
-  const canvases = [];
-  const walk = (root) => {
-    for (const el of root.querySelectorAll('*')) {
-      if (el.tagName === 'CANVAS' && el.offsetParent && el.width >= 20 && el.height >= 20) canvases.push(el);
-      if (el.shadowRoot) walk(el.shadowRoot);
-    }
-  };
-  walk(document);
-  // Each canvas as its pixels' RGBA bytes and a grid of (about) n by n sample offsets into them.
-  const sampled = (n) => canvases.map((c) => {
-    const ctx = c.getContext('2d');
-    if (!ctx) return null;
-    const pixels = ctx.getImageData(0, 0, c.width, c.height).data, offsets = [];
-    for (let x = 0; x < c.width; x += Math.ceil(c.width / n))
-      for (let y = 0; y < c.height; y += Math.ceil(c.height / n)) offsets.push(4 * (y * c.width + x));
-    return {pixels, offsets};
-  }).filter(Boolean);
-"""
-
-
-def plots_drew(page) -> int:
-    """Plots that visibly drew: Bokeh canvases holding more than a background (at least three distinct colours on
-    a sample grid), and Vega (Altair) SVGs holding marks with shapes in them."""
-    return page.evaluate(
-        """() => {"""
-        + _CANVAS_PIXELS_JS
-        + """
-        let drew = 0;
-        const svgs = [];
-        const walkSvg = (root) => {
-          for (const el of root.querySelectorAll('svg.marks')) if (el.getClientRects().length) svgs.push(el);
-          for (const el of root.querySelectorAll('*')) if (el.shadowRoot) walkSvg(el.shadowRoot);
-        };
-        walkSvg(document);
-        svgs: for (const svg of svgs) {
-          for (const mark of svg.querySelectorAll('g[class^="mark-"]')) {
-            if (mark.querySelector('path, rect, line, circle, text')) { drew += 1; continue svgs; }
-          }
-        }
-        for (const {pixels, offsets} of sampled(40)) {
-          const colours = new Set();
-          for (const i of offsets) {
-            colours.add(pixels[i] << 24 | pixels[i + 1] << 16 | pixels[i + 2] << 8 | pixels[i + 3]);
-            if (colours.size >= 3) { drew += 1; break; }
-          }
-        }
-        return drew;
-    }"""
-    )
-
-
-# A digest of what the plot canvases show: a hash of the colours on a sample grid, so a new palette changes it.
-CANVAS_DIGEST_JS = (
-    "() => {"
-    + _CANVAS_PIXELS_JS
-    + """
-  return sampled(48).map(({pixels, offsets}) => {
-    let hash = 2166136261;  // FNV-1a over the sampled RGBA bytes
-    for (const i of offsets)
-      for (let k = 0; k < 4; k++) hash = Math.imul(hash ^ pixels[i + k], 16777619) >>> 0;
-    return hash.toString(16);
-  }).join(';');
-}"""
+from lumen_ext.gate.page import (
+    CANVAS_DIGEST_JS,
+    DRAW_TIMEOUT,
+    RENDER_TIMEOUT,
+    UPDATE_TIMEOUT,
+    check_current_view,
+    dump,
+    plots_drew,
+    probe,
+    visible_table_rows,
+    wait_rendered,
 )
 
-
-def visible_table_rows(page) -> int:
-    return page.locator(".tabulator-row").filter(visible=True).count()
-
-
-def check_current_view(page, label: str) -> dict:
-    """Plots drew and tables have rows, polling a while: Tabulator and canvases draw after the document settles."""
-    deadline = time.monotonic() + DRAW_TIMEOUT
-    while True:
-        drew, rows = plots_drew(page), visible_table_rows(page)
-        tables = page.locator(".tabulator").filter(visible=True).count()
-        if (drew or rows) and (rows or not tables):
-            return {"plots": drew, "table_rows": rows}
-        if time.monotonic() > deadline:
-            break
-        page.wait_for_timeout(500)
-    assert not tables or rows, f"{label}: a table is shown but has no rows"
-    pytest.fail(
-        f"{label}: nothing drew (plots with content: {drew}, table rows: {rows})\n{dump(probe(page))}"
-    )
+__all__ = [
+    "CANVAS_DIGEST_JS",
+    "DRAW_TIMEOUT",
+    "RENDER_TIMEOUT",
+    "UPDATE_TIMEOUT",
+    "change_a_filter",
+    "check_current_view",
+    "declares_viewer_control",
+    "plots_drew",
+    "poll_until",
+    "probe",
+    "set_filter",
+    "visible_table_rows",
+    "visit_every_tab",
+    "wait_rendered",
+]
 
 
 def visit_every_tab(page, label: str) -> list[dict]:

@@ -22,9 +22,9 @@ from urllib.parse import urljoin
 import pytest
 from scale.helpers import metric_values
 
+from lumen_ext.gate.launch import ServerDidNotStart, launch
 from lumen_ext.serving.ports import free_port
 from support.browser import SERVER_FAULT, SERVER_START_TIMEOUT
-from support.launch import ServerDidNotStart, launch
 from support.paths import REPO
 
 APP = "docs.examples.fastapi_app:app"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from lumen_ext.gate.launch import ServerDidNotStart, launch
 from lumen_ext.serving.ports import free_port
 from support.browser import SERVER_START_TIMEOUT
 from support.fastapi_example import ExampleApp
-from support.launch import ServerDidNotStart, launch
 from support.paths import REPO
 
 EXAMPLE = REPO / "docs" / "examples" / "tornado_app.py"

@@ -3,16 +3,23 @@
 Every spec in ``specs/`` has all its controls used under one front door (``FULL_SWEEP_DOOR``) and is checked under
 the other (``test_the_other_door_serves_it``): the doors install the same hooks table and differ only in how the
 server starts, so the second door needs one page showing that its runtime is on and that a widget, the downloads
-and the header's reload work, not every control again (the sweep is the suite's largest cost). The sweep, on a server
-per front door and xdist worker, opens the dashboard and
+and the header's reload work, not every control again (the sweep is the suite's largest cost).
 
-* on every tab, clicks every download icon: a file must arrive (Playwright's download event) and hold the rows of
-  one of the tab's views, i.e. what that view's pipeline holds on a freshly opened page (`lumen-ext serve`'s
-  ``/data`` endpoint); which views offer a download, and of which pipeline, comes from the spec;
+The sweep, on a server per front door and xdist worker, runs `lumen-ext test`'s engine on one page
+(`lumen_ext.gate.drive.exercise`), which
+
+* opens every tab (timing its first render), checks every view shows data and clicks every download icon (a file
+  must arrive);
 * then, tab after tab, changes every widget through its own UI (menus, options, slider rails and handles; a filter
   shown on several tabs, on the first), waits until a view shows other data (or, for controls that only restyle,
-  other pixels), puts it back the same way and waits until the views show the data they showed before;
-* last, clicks each layout's reload button and the header's, each of which must re-render the dashboard.
+  other pixels), puts it back the same way and waits until the views change again.
+
+On top of the engine's records this test checks what only a test knows: each downloaded file holds the rows of one
+of the tab's views, i.e. what that view's pipeline holds on a freshly opened page (`lumen-ext serve`'s ``/data``
+endpoint; which views offer a download, and of which pipeline, comes from the spec); every control changed the
+views and, put back, shows the data shown before; the spec's checks file's pipeline assertions hold on that same
+``/data`` (what `lumen-ext test` evaluates); last, each layout's reload button and the header's re-render the
+dashboard.
 
 One page does all of it: a page load is what costs most here (the server builds the dashboard, the browser draws
 it). A console error, a page error or an exception in the server log fails the test.
@@ -20,24 +27,24 @@ it). A console error, a page error or an exception in the server log fails the t
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from support.browser import dump
-from support.controls import Control, SharedFilters, change, visible_controls
-from support.dashboard_page import (
-    CANVAS_DIGEST_JS,
-    UPDATE_TIMEOUT,
-    check_current_view,
-    probe,
-    wait_rendered,
-)
+from support.dashboard_page import check_current_view, probe, wait_rendered
 from support.downloads import DeclaredDownload, declared_downloads, difference, pipeline_result, read_download
 from support.paths import EXAMPLE_SPECS
 from support.reloads import reload_buttons, reload_dashboard, reload_layout
 
+from lumen_ext.checks.files import checks_path
+from lumen_ext.checks.models import ChecksFile
+from lumen_ext.gate.controls import visible_controls
+from lumen_ext.gate.data import pipeline_checks
+from lumen_ext.gate.downloads import Download, click_downloads
+from lumen_ext.gate.drive import ControlRun, PageRun, exercise, operate
+from lumen_ext.gate.outline import DashboardOutline
 from lumen_ext.serving.lumen_serve import RUNTIME_LINE
+from lumen_ext.validation.loader import load_text
 
 pytestmark = pytest.mark.ui
 
@@ -71,11 +78,12 @@ PLOT_LAYOUT_GUARDED_JS = (
     "() => ['_measure_layout', '_after_layout'].every("
     "(name) => window.Bokeh.Models.get('Plot').prototype.default_view.prototype[name].lumen_ext_guard === true)"
 )
+TABS = '.bk-tab, [role="tab"]'
 
 
 def _tabs(page, layouts: list[str]):
     """Yield the titles of the layouts shown, tab after tab (all of them at once when there are no tabs)."""
-    tabs = page.locator('.bk-tab, [role="tab"]').filter(visible=True)
+    tabs = page.locator(TABS).filter(visible=True)
     if not tabs.count():
         yield layouts
         return
@@ -99,64 +107,52 @@ class _PipelineOracle:
         return self._results[pipeline]
 
 
-def check_downloads(page, offered: list[DeclaredDownload], expected_data, folder: Path, label: str) -> None:
-    """Click every visible download icon; each file must hold the data of a different offering view."""
-    buttons = page.locator(".download-button").filter(visible=True)
-    assert buttons.count() == len(offered), (
-        f"{label}: {buttons.count()} download buttons, but the spec offers {len(offered)}: {offered}"
-    )
-    unmatched = list(offered)
-    for i in range(buttons.count()):
-        with page.expect_download(timeout=60_000) as arrival:
-            buttons.nth(i).click()
-        download = arrival.value
-        path = folder / f"{i}-{download.suggested_filename}"
-        download.save_as(path)
-        fmt = path.suffix.lstrip(".")
-        got = read_download(path, fmt)
+def check_downloads(got: list[Download], wanted: list[DeclaredDownload], expected_data, where: str) -> None:
+    """The files the buttons delivered: as many as the views offer, each holding a different offering view's data."""
+    assert len(got) == len(wanted), f"{where}: {len(got)} download buttons, but the spec offers {wanted}"
+    unmatched = list(wanted)
+    for download in got:
+        assert download.problem is None, f"{where}: download {download.button + 1}: {download.problem}"
+        fmt = download.path.suffix.lstrip(".")
+        frame = read_download(download.path, fmt)
         reasons = {}
         for candidate in unmatched:
             if candidate.format != fmt:
                 reasons[candidate.view] = f"format {candidate.format}, not {fmt}"
                 continue
-            reason = difference(got, expected_data(candidate.pipeline))
+            reason = difference(frame, expected_data(candidate.pipeline))
             if reason is None:
                 unmatched.remove(candidate)
                 break
             reasons[candidate.view] = reason
         else:
             pytest.fail(
-                f"{label}: download {download.suggested_filename} ({len(got)} rows, columns {list(got.columns)}) "
+                f"{where}: download {download.filename} ({len(frame)} rows, columns {list(frame.columns)}) "
                 f"holds no offering view's data:\n{dump(reasons)}"
             )
 
 
-# An update already under way settles in 3 polls this far apart (a page load, which Lumen builds in steps, in 3
-# of 400 ms).
-AFTER_CHANGE_POLL = 0.25
+def check_page_downloads(
+    run: PageRun, offered: dict[str, list[DeclaredDownload]], tabs: bool, expected_data, label: str
+) -> None:
+    """Each tab's downloads (all layouts' at once without tabs) against what the spec offers there."""
+    by_tab: dict[tuple[str, ...], list[Download]] = {}
+    for item in run.downloads:
+        by_tab.setdefault(item.shown, []).append(item.download)
+    groups = [(title,) for title in offered] if tabs else [tuple(offered)]
+    assert set(by_tab) <= set(groups), f"{label}: downloads offered on {list(by_tab)}, expected on {groups}"
+    for shown in groups:
+        wanted = [d for title in shown for d in offered[title]]
+        check_downloads(by_tab.get(shown, []), wanted, expected_data, f"{label} ({', '.join(shown)})")
 
 
-def _wait_for_update(page, before: tuple[str, str], label: str) -> None:
-    """Wait until a view's data (or, for a restyling control, the plots' pixels) differ from ``before``."""
-    deadline = time.monotonic() + UPDATE_TIMEOUT
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(300)
-        if (probe(page)["shown_fingerprint"], page.evaluate(CANVAS_DIGEST_JS)) != before:
-            wait_rendered(page, require_content=False, poll=AFTER_CHANGE_POLL)
-            return
-    pytest.fail(f"{label}: no view changed within {UPDATE_TIMEOUT}s")
-
-
-def exercise_control(page, control: Control, app: str, label: str) -> None:
-    what = f"{label}: widget {control.label!r}"
-    before = (probe(page)["shown_fingerprint"], page.evaluate(CANVAS_DIGEST_JS))
-    put_back = change(page, control)
-    _wait_for_update(page, before, f"{what} changed from {control.value!r}")
-    changed = (probe(page)["shown_fingerprint"], page.evaluate(CANVAS_DIGEST_JS))
-    put_back()
-    _wait_for_update(page, changed, f"{what} put back to {control.value!r}")
+def check_control(control: ControlRun, app: str, label: str) -> None:
+    what = f"{label} ({', '.join(control.shown)}): widget {control.label!r}"
+    assert control.problem is None, f"{what}: {control.problem}"
+    assert control.changed, f"{what} changed from {control.value!r}: no view changed"
+    assert control.changed_back, f"{what} put back to {control.value!r}: no view changed"
     if (app, control.label) not in CANNOT_RESTORE:
-        assert probe(page)["shown_fingerprint"] == before[0], (
+        assert control.restored, (
             f"{what} put back to {control.value!r}, but the views do not show the data they showed before"
         )
 
@@ -192,12 +188,15 @@ def test_every_control_works(
     page, watch = page_and_watch
     label = f"{front_door} serve specs/{spec.name}"
     shot = screenshot_dir / f"controls-{front_door}-{spec.stem}"
+    oracle = examples_server.url.rsplit("/", 1)[0]
     try:
-        use_every_control(page, served, spec, label, examples_server.url.rsplit("/", 1)[0], shot, tmp_path)
+        use_every_control(page, served, spec, label, oracle, tmp_path)
+        page.screenshot(path=f"{shot}.png")
     except BaseException:
         page.screenshot(path=f"{shot}-failed.png")
         raise
     _check_clean(watch, served, label)
+    check_data_assertions(spec, oracle, label)
 
 
 @pytest.mark.parametrize(
@@ -224,10 +223,11 @@ def test_the_other_door_serves_it(
         )
         shown = next(_tabs(page, list(offered)))
         check_current_view(page, label)
-        check_downloads(page, [d for title in shown for d in offered[title]], oracle, tmp_path, label)
+        got = click_downloads(page, tmp_path, "first-tab")
+        check_downloads(got, [d for title in shown for d in offered[title]], oracle, label)
         controls = visible_controls(page)
         assert controls, f"{label}: no widget found\n{dump(probe(page))}"
-        exercise_control(page, controls[0], spec.stem, label)
+        check_control(operate(page, controls[0], []), spec.stem, label)
         header = [b for b in reload_buttons(page) if b["stamp"] is None]
         assert header, f"{label}: no reload button in the header: {reload_buttons(page)}"
         reload_dashboard(page, header[0], label)
@@ -258,28 +258,37 @@ def check_reload_buttons(page, layouts: list[str], label: str) -> None:
     reload_dashboard(page, header[0], label)
 
 
-def use_every_control(
-    page, served, spec: Path, label: str, oracle_url: str, shot: Path, folder: Path
-) -> None:
+def check_data_assertions(spec: Path, oracle_url: str, label: str) -> None:
+    """The spec's checks file's ``pipelines:`` assertions hold on the pipelines' results, as `lumen-ext test`
+    evaluates them (the data is the same under both doors; ``/data`` is lumen-ext serve's)."""
+    checks_file = checks_path(spec)
+    if not checks_file.is_file():
+        return
+    loaded = load_text(checks_file.read_text(encoding="utf-8"))
+    checks = ChecksFile.model_validate(loaded.data)
+    results = pipeline_checks(
+        oracle_url, spec.stem, checks, lambda path: f"{checks_file.name}:{loaded.locate(path, 'key').line}"
+    )
+    failed = [f"{c.name} ({c.where}): {c.detail}" for c in results if not c.ok]
+    assert not failed, f"{label}: assertions of {checks_file.name} do not hold:\n" + "\n".join(failed)
+
+
+def use_every_control(page, served, spec: Path, label: str, oracle_url: str, folder: Path) -> None:
     offered = declared_downloads(spec)
-    expected_data = _PipelineOracle(oracle_url, spec.stem)
-    page.goto(served.url)
-    wait_rendered(page)
-    page.screenshot(path=f"{shot}.png")
-    # Downloads first, on every tab: a control that cannot be put back exactly (CANNOT_RESTORE) would leave the
-    # pipelines other tabs share filtered differently from a freshly opened page.
-    for shown in _tabs(page, list(offered)):
-        where = f"{label} ({', '.join(shown)})"
-        check_current_view(page, where)
-        check_downloads(page, [d for title in shown for d in offered[title]], expected_data, folder, where)
-    # A filter Lumen shows on several tabs (the pipeline they share) is operated on the first tab showing it.
-    shared = SharedFilters(spec)
-    exercised = 0
-    for shown in _tabs(page, list(offered)):
-        where = f"{label} ({', '.join(shown)})"
-        for control in visible_controls(page):
-            if shared.first_showing(control):
-                exercise_control(page, control, spec.stem, where)
-                exercised += 1
-    assert exercised, f"{label}: no widget found\n{dump(probe(page))}"
+    data = load_text(spec.read_text(encoding="utf-8")).data
+    # Downloads are clicked first, on every tab: a control that cannot be put back exactly (CANNOT_RESTORE) would
+    # leave the pipelines other tabs share filtered differently from a freshly opened page.
+    run = exercise(page, served.url, data, folder)
+    assert run.problem is None, f"{label}: {run.problem}"
+    for title, layout in run.layouts.items():
+        assert not layout.problems, f"{label} ({title}): " + "; ".join(layout.problems)
+    assert set(run.layouts) == set(offered), (
+        f"{label}: visited {list(run.layouts)}, the spec has {list(offered)}"
+    )
+    tabs = DashboardOutline.from_spec(data).tabs
+    check_page_downloads(run, offered, tabs, _PipelineOracle(oracle_url, spec.stem), label)
+    assert run.controls, f"{label}: no widget found"
+    for control in run.controls:
+        check_control(control, spec.stem, label)
+    assert not run.error_cards, f"{label}: error cards on the page: {run.error_cards}"
     check_reload_buttons(page, list(offered), label)

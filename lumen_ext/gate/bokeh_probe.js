@@ -28,6 +28,13 @@
     }
     return `${rows(src)}:${parts.join(",")}`;
   };
+  // Vega (Altair) panes hold their tables as data sources (panel.models.vega.VegaPlot.data_sources), keeping
+  // earlier ones: the one shown is the one the spec's top-level data names.
+  const vegaSources = (m) => {
+    const all = m.data_sources ?? {};
+    const named = m.data?.data?.name;
+    return (named && all[named] ? [all[named]] : Object.values(all)).filter(isSource);
+  };
   // Sources the page shows: those of the renderers of drawn plots and of drawn tables, found through the view
   // tree. The document can hold more: models a re-render replaced linger in BokehJS's model index.
   const shownSources = () => {
@@ -35,6 +42,7 @@
     const walk = (view) => {
       for (const renderer of view.model.renderers ?? []) if (renderer.data_source) shown.add(renderer.data_source);
       if (view.model.source && isSource(view.model.source)) shown.add(view.model.source);
+      for (const source of vegaSources(view.model)) shown.add(source);
       for (const child of view.child_views ?? []) walk(child);
     };
     for (const root of Object.values(window.Bokeh?.index ?? {})) walk(root);

@@ -1,8 +1,8 @@
-"""Start a server process for a test or a benchmark, wait until its log says it is ready, and stop it afterwards.
+"""Start a server process, wait until its log says it is ready, and stop it afterwards.
 
-One loop for every launcher (``support.browser``, ``tests/serving/test_lumen_serve_door.py``,
-``bench/bench_e2e.py``): they differ in the command, the line that means "ready" and the environment, not in how
-a server is waited for or stopped. No pytest here, so the benchmarks can use it too.
+One loop for every launcher: `lumen-ext test` (`lumen_ext.gate.server`), the tests (``support.browser``,
+``tests/serving/test_lumen_serve_door.py``) and ``bench/bench_e2e.py``. They differ in the command, the line that
+means "ready" and the environment, not in how a server is waited for or stopped.
 """
 
 from __future__ import annotations

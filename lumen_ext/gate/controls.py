@@ -10,20 +10,17 @@ model's ``data``) has a ``value`` is a widget, and what the view drew says how t
 * ``bokeh-slider`` (Bokeh's noUiSlider sliders): Page Up/Down on the (upper) handle;
 * ``checkbox``: click it.
 
-A widget of any other kind fails the test: a spec that brings a new kind of control needs a way to operate it here.
+A widget of any other kind is reported (:class:`~lumen_ext.gate.page.PageProblem`): a spec that brings a new kind
+of control needs a way to operate it here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
-from support.browser import dump
+from lumen_ext.gate.page import PageProblem, dump
 
 # The visible widgets of the page, with how to operate each, found through the Bokeh view tree.
 LIST_CONTROLS_JS = """() => {
@@ -88,17 +85,21 @@ def _normalized(label: str) -> str:
     return label.replace("_", " ").strip().lower()
 
 
-def single_filter_labels(spec: Path) -> set[str]:
-    """Labels (normalized) that name exactly one filter in the whole spec.
+def single_filter_labels(spec: Any) -> set[str]:
+    """Labels (normalized) that name exactly one filter in the whole spec (its data, as YAML gives it).
 
     Lumen draws a pipeline's filters on every layout that uses the pipeline (or a pipeline chained to it): one
     Panel widget per filter, one Bokeh model per tab. A widget with such a label on a later tab is that same
     filter, already operated on an earlier tab; a label two filters share is operated wherever it shows.
     """
-    data = yaml.safe_load(spec.read_text())
     counts: dict[str, int] = {}
-    for pipeline in (data.get("pipelines") or {}).values():
-        for spec_filter in (pipeline or {}).get("filters") or []:
+    pipelines = spec.get("pipelines") if isinstance(spec, dict) else None
+    for pipeline in (pipelines if isinstance(pipelines, dict) else {}).values():
+        filters = pipeline.get("filters") if isinstance(pipeline, dict) else None
+        # A list of filters, or a mapping of them by name (Lumen accepts both).
+        for spec_filter in filters.values() if isinstance(filters, dict) else filters or []:
+            if not isinstance(spec_filter, dict):
+                continue
             label = spec_filter.get("label") or spec_filter.get("field")
             if isinstance(label, str):
                 counts[_normalized(label)] = counts.get(_normalized(label), 0) + 1
@@ -109,7 +110,7 @@ class SharedFilters:
     """Which widgets to operate: a filter whose label names one filter in the spec (:func:`single_filter_labels`)
     only on the first tab showing it; every other widget wherever it shows."""
 
-    def __init__(self, spec: Path) -> None:
+    def __init__(self, spec: Any) -> None:
         self._single = single_filter_labels(spec)
         self._operated: set[tuple[str, str]] = set()
 
@@ -128,7 +129,8 @@ def current_value(page, control: Control) -> Any:
 
 def _element(page, control: Control):
     element = page.evaluate_handle(ELEMENT_JS, control.id).as_element()
-    assert element is not None, f"widget {control.label!r} ({control.type}) is no longer on the page"
+    if element is None:
+        raise PageProblem(f"widget {control.label!r} ({control.type}) is no longer on the page")
     return element
 
 
@@ -136,7 +138,7 @@ def change(page, control: Control) -> Callable[[], None]:
     """Set ``control`` to another value through its own UI; returns what puts it back, through its UI too."""
     operate = _OPERATIONS.get(control.kind)
     if operate is None:
-        pytest.fail(
+        raise PageProblem(
             f"no way to operate widget {control.label!r} ({control.type}, {control.kind}):\n{dump(control)}"
         )
     return operate(page, control)
@@ -168,7 +170,8 @@ def _mui_select(page, control: Control) -> Callable[[], None]:
         # A multiple select shows what is selected as chips and leaves it out of its menu: delete the chip.
         chips = _element(page, control).query_selector_all(".MuiChip-root")
         chip = next((c for c in chips if c.text_content().strip() == picked), None)
-        assert chip is not None, f"{control.label!r} shows no chip for {picked!r}"
+        if chip is None:
+            raise PageProblem(f"{control.label!r} shows no chip for {picked!r}")
         chip.query_selector(".MuiChip-deleteIcon").click()
 
     return unselect
@@ -237,7 +240,7 @@ def _bokeh_slider(page, control: Control) -> Callable[[], None]:
             if float(now) == float(before):
                 return
             handle.press("ArrowRight" if float(now) < float(before) else "ArrowLeft")
-        pytest.fail(f"could not move {control.label!r} back to {before}")
+        raise PageProblem(f"could not move {control.label!r} back to {before}")
 
     return back
 
