@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ import pytest
 from lumen_ext.gate.browser import CHROMIUM_ARGS, PageWatch
 from lumen_ext.gate.launch import ServerDidNotStart, launch
 from lumen_ext.gate.page import dump
-from lumen_ext.gate.server import SERVER_FAULT, SERVER_START_TIMEOUT
+from lumen_ext.gate.server import SERVER_FAULT, SERVER_START_TIMEOUT, ServedApps
 from lumen_ext.serving.ports import free_port
 
 __all__ = [
@@ -43,26 +42,15 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @dataclass
-class ServedSpec:
-    url: str
-    log_path: Path
-    process: subprocess.Popen
-    log_start: int = 0  # byte offset: a test sharing a server reads only the log written since it began
-
-    def log(self) -> str:
-        with self.log_path.open("rb") as log:
-            log.seek(self.log_start)
-            return log.read().decode(errors="replace")
-
-    def faults(self) -> list[str]:
-        return [line for line in self.log().splitlines() if SERVER_FAULT.search(line)]
+class ServedSpec(ServedApps):
+    """`lumen-ext test`'s view of a running server, for tests: ``app(stem)`` of a server that exited fails the
+    test with its log."""
 
     def app(self, stem: str) -> ServedSpec:
         """The app ``/stem`` of this server, its log read from now on: one test's view of a shared server."""
-        if self.process.poll() is not None:
+        if self.exited():
             pytest.fail(f"the shared server exited with {self.process.returncode}:\n{self.log()[-3000:]}")
-        base = self.url.rsplit("/", 1)[0]
-        return replace(self, url=f"{base}/{stem}", log_start=self.log_path.stat().st_size)
+        return super().app(stem)
 
 
 @contextlib.contextmanager
@@ -131,7 +119,7 @@ def _server(
     env = {"LUMEN_EXT_TILE_CACHE": str(log_dir / "tiles"), **(env or {})}
     try:
         with launch(command, ready, log_path, cwd=cwd, timeout=SERVER_START_TIMEOUT, env=env) as process:
-            yield ServedSpec(f"http://127.0.0.1:{port}/{spec.stem}", log_path, process)
+            yield ServedSpec(f"http://127.0.0.1:{port}", log_path, process, stem=spec.stem)
     except ServerDidNotStart as exc:
         pytest.fail(str(exc))
 
